@@ -1,0 +1,210 @@
+//! Switchboard's configuration: one TOML file shared by every service.
+//!
+//! Loading runs in four steps, each with errors that name the offending key:
+//! 1. parse the TOML;
+//! 2. expand `${VAR}` / `${VAR:-default}` and resolve `*_file` secrets ([`expand`]);
+//! 3. deserialize into [`Config`], rejecting unknown keys (with their path);
+//! 4. apply the environment overrides (`SWITCHBOARD_NATS_URL`, `SWITCHBOARD_INGEST_LISTEN`)
+//!    and validate what types alone cannot express.
+//!
+//! Secrets are [`secrecy::SecretString`]: their `Debug` is redacted and they are never part
+//! of an error message.
+#![forbid(unsafe_code)]
+
+pub mod expand;
+mod model;
+
+pub use expand::{Env, ProcessEnv};
+pub use model::*;
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "SWITCHBOARD_CONFIG";
+/// Overrides `nats.url`.
+pub const NATS_URL_ENV: &str = "SWITCHBOARD_NATS_URL";
+/// Overrides `ingest.listen`.
+pub const INGEST_LISTEN_ENV: &str = "SWITCHBOARD_INGEST_LISTEN";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no config file: pass --config <path> or set {CONFIG_ENV} (see docs/configuration.md)"
+    )]
+    NoConfigFile,
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("config is not valid TOML: {0}")]
+    Toml(String),
+    #[error("config key `{key}` uses ${{{variable}}}, but environment variable {variable} is not set (set it, or write ${{{variable}:-default}})")]
+    UnsetVariable { variable: String, key: String },
+    #[error("config key `{key}`: cannot read secret file {path}: {reason}")]
+    SecretFile { key: String, path: String, reason: String },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl Config {
+    /// Loads the file named by `--config` (if given) or `SWITCHBOARD_CONFIG`, using the
+    /// process environment.
+    pub fn load(cli_path: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match cli_path {
+            Some(p) => p.to_path_buf(),
+            None => std::env::var_os(CONFIG_ENV)
+                .map(PathBuf::from)
+                .ok_or(ConfigError::NoConfigFile)?,
+        };
+        Self::load_file(&path, &ProcessEnv)
+    }
+
+    pub fn load_file(path: &Path, env: &dyn Env) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: err.to_string(),
+        })?;
+        Self::from_toml_str(&text, env)
+    }
+
+    /// Parses, expands, deserializes, overrides and validates `text`.
+    pub fn from_toml_str(text: &str, env: &dyn Env) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|err: toml::de::Error| {
+            ConfigError::Toml(err.to_string().trim_end().to_owned())
+        })?;
+        expand::expand_table(&mut table, "", env)?;
+        let mut config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
+                let key = err.path().to_string();
+                ConfigError::Invalid {
+                    key: if key == "." { "(top level)".into() } else { key },
+                    message: err.into_inner().to_string(),
+                }
+            })?;
+        config.apply_overrides(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_overrides(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
+        if let Some(url) = env.var(NATS_URL_ENV).filter(|v| !v.is_empty()) {
+            self.nats.url = url;
+        }
+        if let Some(listen) = env.var(INGEST_LISTEN_ENV).filter(|v| !v.is_empty()) {
+            self.ingest.listen = listen.parse().map_err(|_| ConfigError::Invalid {
+                key: format!("ingest.listen (from {INGEST_LISTEN_ENV})"),
+                message: format!("`{listen}` is not a socket address like 0.0.0.0:8080"),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid { key: key.into(), message };
+        for server in self.nats.url.split(',') {
+            match server.trim().split_once("://") {
+                Some(("nats" | "tls" | "ws" | "wss", _)) | None => {}
+                Some(_) => {
+                    return Err(invalid("nats.url", format!("`{server}`: use a nats:// URL")));
+                }
+            }
+        }
+        if !(1..=5).contains(&self.nats.replicas) {
+            return Err(invalid("nats.replicas", "must be between 1 and 5".into()));
+        }
+        if self.nats.duplicate_window_secs < 1200 {
+            return Err(invalid(
+                "nats.duplicate_window_secs",
+                "must be at least 1200 (20 minutes): providers retry for that long".into(),
+            ));
+        }
+        if self.nats.request_timeout_secs == 0 {
+            return Err(invalid("nats.request_timeout_secs", "must be > 0".into()));
+        }
+        if self.ingest.max_body_bytes == 0 || self.ingest.max_body_bytes > 64 * 1024 * 1024 {
+            return Err(invalid("ingest.max_body_bytes", "must be between 1 and 67108864".into()));
+        }
+        if self.ingest.publish_timeout_ms == 0 {
+            return Err(invalid("ingest.publish_timeout_ms", "must be > 0".into()));
+        }
+        if self.ingest.max_in_flight == 0 {
+            return Err(invalid("ingest.max_in_flight", "must be > 0".into()));
+        }
+        if let Some(url) = &self.ingest.public_url {
+            parse_public_url(url).map_err(|m| invalid("ingest.public_url", m))?;
+        }
+        for (tenant, t) in &self.tenants {
+            if let Some(st) = &t.servicetitan {
+                for (field, value) in [("api_base", &st.api_base), ("auth_base", &st.auth_base)] {
+                    if let Some(v) = value {
+                        if !(v.starts_with("http://") || v.starts_with("https://")) {
+                            return Err(invalid(
+                                &format!("tenants.{tenant}.servicetitan.{field}"),
+                                "must be an http:// or https:// URL".into(),
+                            ));
+                        }
+                    }
+                }
+                if st.rate_limit_per_sec == Some(0) {
+                    return Err(invalid(
+                        &format!("tenants.{tenant}.servicetitan.rate_limit_per_sec"),
+                        "must be > 0".into(),
+                    ));
+                }
+            }
+            for (source, s) in &t.sources {
+                let key = format!("tenants.{tenant}.sources.{source}");
+                if s.secrets().is_empty() {
+                    return Err(invalid(
+                        &format!("{key}.secrets"),
+                        "needs at least one secret (sources fail closed)".into(),
+                    ));
+                }
+                if let Some(i) = s
+                    .secrets()
+                    .iter()
+                    .position(|x| secrecy::ExposeSecret::expose_secret(x).is_empty())
+                {
+                    return Err(invalid(&format!("{key}.secrets[{i}]"), "is empty".into()));
+                }
+                if matches!(s, SourceConfig::Twilio(_)) && self.ingest.public_url.is_none() {
+                    return Err(invalid(
+                        "ingest.public_url",
+                        format!(
+                            "is required by {key} (scheme twilio signs the URL it called): \
+                             set it to the https:// address providers use"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every `(tenant, source)` pair, for services that iterate sources.
+    pub fn sources(&self) -> impl Iterator<Item = (&Name, &Name, &SourceConfig)> {
+        self.tenants
+            .iter()
+            .flat_map(|(t, tc)| tc.sources.iter().map(move |(s, sc)| (t, s, sc)))
+    }
+}
+
+/// Checks an absolute http(s) URL without query or fragment; returns it without a
+/// trailing slash (ingest appends `/v1/hooks/...`).
+pub fn parse_public_url(url: &str) -> Result<String, String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| format!("`{url}` is not a URL like https://hooks.example.com"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(format!("`{url}` must start with http:// or https://")),
+    }
+    if uri.authority().is_none() {
+        return Err(format!("`{url}` has no host"));
+    }
+    if uri.query().is_some() || url.contains('#') {
+        return Err(format!("`{url}` must not have a query or fragment"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! The typed shape of the config file. Every struct rejects unknown keys: a typo in a
+//! deployment must stop start-up, not silently fall back to a default.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub nats: NatsConfig,
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    #[serde(default)]
+    pub tenants: BTreeMap<Name, TenantConfig>,
+}
+
+/// A tenant or source name: `[a-z0-9_-]+`, so it is safe as one NATS subject token and as
+/// one URL path segment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(String);
+
+impl Name {
+    pub fn new(s: &str) -> Result<Self, String> {
+        if !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(format!(
+                "`{s}` is not a valid name: use 1 to 64 characters from [a-z0-9_-] \
+                 (names become NATS subject tokens and URL segments)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Name::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsConfig {
+    #[serde(default = "default_nats_url")]
+    pub url: String,
+    /// Optional credentials; prefer `password_file` / `token_file` or `${VAR}`.
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+    pub token: Option<SecretString>,
+    /// Stream replicas: 1 for a single server, 3 for a 3-node cluster.
+    #[serde(default = "default_replicas")]
+    pub replicas: usize,
+    /// INBOUND's duplicate window. At least 1200 s: ServiceTitan retries for ~7 minutes,
+    /// other providers for longer.
+    #[serde(default = "default_duplicate_window_secs")]
+    pub duplicate_window_secs: u64,
+    /// Timeout for one connection attempt and for JetStream API requests.
+    #[serde(default = "default_nats_timeout_secs")]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            url: default_nats_url(),
+            user: None,
+            password: None,
+            token: None,
+            replicas: default_replicas(),
+            duplicate_window_secs: default_duplicate_window_secs(),
+            request_timeout_secs: default_nats_timeout_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The base URL providers call (scheme, host, optional port and path prefix). Twilio
+    /// signs the URL it called, so ingest rebuilds it from here, never from its own address.
+    pub public_url: Option<String>,
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// How long to wait for JetStream's acknowledgement before answering 503.
+    #[serde(default = "default_publish_timeout_ms")]
+    pub publish_timeout_ms: u64,
+    /// Requests handled at once; beyond it ingest answers 503 with `Retry-After`.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// On SIGTERM: how long in-flight requests get to finish.
+    #[serde(default = "default_shutdown_timeout_secs")]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            max_body_bytes: default_max_body_bytes(),
+            publish_timeout_ms: default_publish_timeout_ms(),
+            max_in_flight: default_max_in_flight(),
+            shutdown_timeout_secs: default_shutdown_timeout_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// IANA zone the business reports in (booking-rate days are local days).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Absent: the tenant only receives webhooks (valid for ingest and router).
+    pub servicetitan: Option<ServiceTitanConfig>,
+    #[serde(default)]
+    pub sources: BTreeMap<Name, SourceConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StEnvironment {
+    Integration,
+    Production,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTitanConfig {
+    pub environment: StEnvironment,
+    pub tenant_id: u64,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub app_key: SecretString,
+    /// Overrides for st-sim or a proxy; default from `environment`.
+    pub api_base: Option<String>,
+    pub auth_base: Option<String>,
+    /// Requests per second to this ServiceTitan tenant (ServiceTitan allows 60).
+    pub rate_limit_per_sec: Option<u32>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// Output encoding of a MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Hex,
+    Base64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+/// One webhook source of a tenant, tagged by `scheme`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "scheme")]
+pub enum SourceConfig {
+    #[serde(rename = "servicetitan")]
+    ServiceTitan(ServiceTitanSource),
+    #[serde(rename = "standard-webhooks")]
+    StandardWebhooks(TimestampedSource),
+    #[serde(rename = "twilio")]
+    Twilio(TwilioSource),
+    #[serde(rename = "telnyx")]
+    Telnyx(TimestampedSource),
+    #[serde(rename = "retell")]
+    Retell(TimestampedSource),
+    #[serde(rename = "vapi")]
+    Vapi(VapiSource),
+    #[serde(rename = "hmac")]
+    Hmac(HmacSource),
+}
+
+impl SourceConfig {
+    pub fn scheme_name(&self) -> &'static str {
+        match self {
+            Self::ServiceTitan(_) => "servicetitan",
+            Self::StandardWebhooks(_) => "standard-webhooks",
+            Self::Twilio(_) => "twilio",
+            Self::Telnyx(_) => "telnyx",
+            Self::Retell(_) => "retell",
+            Self::Vapi(_) => "vapi",
+            Self::Hmac(_) => "hmac",
+        }
+    }
+
+    pub fn secrets(&self) -> &[SecretString] {
+        match self {
+            Self::ServiceTitan(s) => &s.secrets,
+            Self::StandardWebhooks(s) | Self::Telnyx(s) | Self::Retell(s) => &s.secrets,
+            Self::Twilio(s) => &s.secrets,
+            Self::Vapi(s) => &s.secrets,
+            Self::Hmac(s) => &s.secrets,
+        }
+    }
+}
+
+/// `servicetitan`: HMAC-SHA256 of the raw body in one header. ServiceTitan does not publish
+/// the header name or encoding, hence both are configurable.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTitanSource {
+    pub secrets: Vec<SecretString>,
+    /// Accepted for uniformity; this scheme signs no timestamp.
+    pub tolerance_secs: Option<u64>,
+    pub header: Option<String>,
+    /// Absent: accept hex or base64.
+    pub encoding: Option<Encoding>,
+}
+
+/// Schemes whose only knobs are the secrets and the timestamp tolerance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimestampedSource {
+    pub secrets: Vec<SecretString>,
+    pub tolerance_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioSource {
+    /// Auth tokens (primary and secondary during rotation).
+    pub secrets: Vec<SecretString>,
+    /// Accepted for uniformity; Twilio signs no timestamp.
+    pub tolerance_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VapiMode {
+    /// `x-vapi-secret: <secret>` (Vapi's default server credential).
+    #[default]
+    Secret,
+    /// Vapi's HMAC credential: a MAC over `{timestamp}.{body}` by default.
+    Hmac,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VapiSource {
+    pub secrets: Vec<SecretString>,
+    pub tolerance_secs: Option<u64>,
+    #[serde(default)]
+    pub mode: VapiMode,
+    /// Static mode: default `x-vapi-secret`; HMAC mode: default `x-signature`.
+    pub header: Option<String>,
+    /// HMAC mode only (default `x-timestamp`).
+    pub timestamp_header: Option<String>,
+    pub prefix: Option<String>,
+    pub payload: Option<String>,
+    pub algorithm: Option<Algorithm>,
+    pub encoding: Option<Encoding>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HmacPreset {
+    /// `X-Hub-Signature-256: sha256=<hex>` over the body; `X-GitHub-Delivery` as the id.
+    Github,
+}
+
+/// `hmac`: a fully configurable HMAC for providers without a dedicated scheme.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacSource {
+    pub secrets: Vec<SecretString>,
+    pub tolerance_secs: Option<u64>,
+    pub preset: Option<HmacPreset>,
+    pub header: Option<String>,
+    pub prefix: Option<String>,
+    pub algorithm: Option<Algorithm>,
+    pub encoding: Option<Encoding>,
+    /// Signed bytes: a template over `{body}`, `{timestamp}`, `{id}`. Default `{body}`.
+    pub payload: Option<String>,
+    pub timestamp_header: Option<String>,
+    pub id_header: Option<String>,
+}
+
+fn default_nats_url() -> String {
+    "nats://127.0.0.1:4222".into()
+}
+fn default_replicas() -> usize {
+    1
+}
+fn default_duplicate_window_secs() -> u64 {
+    1200
+}
+fn default_nats_timeout_secs() -> u64 {
+    5
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8080))
+}
+fn default_max_body_bytes() -> usize {
+    256 * 1024
+}
+fn default_publish_timeout_ms() -> u64 {
+    5000
+}
+fn default_max_in_flight() -> usize {
+    4096
+}
+fn default_shutdown_timeout_secs() -> u64 {
+    10
+}
+fn default_timezone() -> String {
+    "UTC".into()
+}

@@ -1,0 +1,235 @@
+use super::*;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+const BLUEPRINT_EXAMPLE: &str = r#"
+[nats]
+url = "nats://127.0.0.1:4222"
+
+[ingest]
+listen = "0.0.0.0:8080"
+public_url = "https://hooks.example.com"   # what providers call; Twilio signs it
+max_body_bytes = 262144
+
+[tenants.acme]
+timezone = "America/Chicago"
+
+[tenants.acme.servicetitan]
+environment = "integration"
+tenant_id = 1234567
+client_id = "${ACME_ST_CLIENT_ID}"
+client_secret = "${ACME_ST_CLIENT_SECRET}"
+app_key = "${ST_APP_KEY}"
+
+[tenants.acme.sources.servicetitan]
+scheme = "servicetitan"
+secrets = ["${ACME_ST_WEBHOOK_KEY}"]
+
+[tenants.acme.sources.twilio]
+scheme = "twilio"
+secrets = ["${ACME_TWILIO_AUTH_TOKEN}"]
+"#;
+
+fn blueprint_env() -> HashMap<String, String> {
+    env(&[
+        ("ACME_ST_CLIENT_ID", "cid"),
+        ("ACME_ST_CLIENT_SECRET", "csecret"),
+        ("ST_APP_KEY", "appkey"),
+        ("ACME_ST_WEBHOOK_KEY", "whkey"),
+        ("ACME_TWILIO_AUTH_TOKEN", "twtoken"),
+    ])
+}
+
+#[test]
+fn blueprint_example_loads() {
+    let config = Config::from_toml_str(BLUEPRINT_EXAMPLE, &blueprint_env()).unwrap();
+    let acme = &config.tenants["acme"];
+    assert_eq!(acme.timezone, "America/Chicago");
+    let st = acme.servicetitan.as_ref().unwrap();
+    assert_eq!(st.tenant_id, 1234567);
+    assert_eq!(st.environment, StEnvironment::Integration);
+    assert_eq!(st.client_secret.expose_secret(), "csecret");
+    let SourceConfig::Twilio(tw) = &acme.sources["twilio"] else { panic!("twilio") };
+    assert_eq!(tw.secrets[0].expose_secret(), "twtoken");
+    assert_eq!(config.ingest.max_body_bytes, 262144);
+    assert_eq!(config.nats.duplicate_window_secs, 1200);
+    assert_eq!(config.sources().count(), 2);
+}
+
+#[test]
+fn unset_variable_stops_loading_naming_variable_and_key() {
+    let mut e = blueprint_env();
+    e.remove("ACME_TWILIO_AUTH_TOKEN");
+    let msg = Config::from_toml_str(BLUEPRINT_EXAMPLE, &e).unwrap_err().to_string();
+    assert!(msg.contains("ACME_TWILIO_AUTH_TOKEN"), "{msg}");
+    assert!(msg.contains("tenants.acme.sources.twilio.secrets[0]"), "{msg}");
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_path() {
+    for (toml, key, field) in [
+        ("[nats]\nurll = \"x\"", "nats", "urll"),
+        ("[ingest]\nlisten = \"0.0.0.0:1\"\nmax_body = 1", "ingest", "max_body"),
+        (
+            "[tenants.acme.sources.x]\nscheme = \"retell\"\nsecrets = [\"a\"]\nsecretz = 1",
+            "tenants.acme.sources.x",
+            "secretz",
+        ),
+        ("[tenants.acme]\nzone = \"UTC\"", "tenants.acme", "zone"),
+        ("extra = 1", "", "extra"),
+    ] {
+        let msg = Config::from_toml_str(toml, &env(&[])).unwrap_err().to_string();
+        assert!(msg.contains(key) && msg.contains(field), "{toml}: {msg}");
+    }
+}
+
+#[test]
+fn unknown_scheme_is_rejected() {
+    let msg = Config::from_toml_str(
+        "[tenants.acme.sources.x]\nscheme = \"md5\"\nsecrets = [\"a\"]",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("tenants.acme.sources.x") && msg.contains("md5"), "{msg}");
+}
+
+#[test]
+fn bad_names_are_rejected() {
+    for toml in [
+        "[tenants.Acme]\n",
+        "[tenants.\"ac me\"]\n",
+        "[tenants.\"a.b\"]\n",
+        "[tenants.acme.sources.\"Twilio\"]\nscheme = \"twilio\"\nsecrets = [\"a\"]",
+    ] {
+        let msg = Config::from_toml_str(toml, &env(&[])).unwrap_err().to_string();
+        assert!(msg.contains("[a-z0-9_-]"), "{toml}: {msg}");
+        assert!(msg.contains("tenants"), "{toml}: {msg}");
+    }
+}
+
+#[test]
+fn tenant_without_servicetitan_is_valid() {
+    let config = Config::from_toml_str(
+        "[tenants.acme.sources.retell]\nscheme = \"retell\"\nsecrets = [\"k\"]",
+        &env(&[]),
+    )
+    .unwrap();
+    assert!(config.tenants["acme"].servicetitan.is_none());
+}
+
+#[test]
+fn environment_overrides_win() {
+    let e = env(&[
+        (NATS_URL_ENV, "nats://nats:4222"),
+        (INGEST_LISTEN_ENV, "127.0.0.1:9999"),
+    ]);
+    let config = Config::from_toml_str("[nats]\nurl = \"nats://x:1\"", &e).unwrap();
+    assert_eq!(config.nats.url, "nats://nats:4222");
+    assert_eq!(config.ingest.listen.port(), 9999);
+    let bad = env(&[(INGEST_LISTEN_ENV, "nope")]);
+    let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
+    assert!(msg.contains("SWITCHBOARD_INGEST_LISTEN"), "{msg}");
+}
+
+#[test]
+fn secret_files_are_read_and_trimmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one");
+    std::fs::write(&one, "s3cret\n").unwrap();
+    let many = dir.path().join("many");
+    std::fs::write(&many, "first\n\nsecond\n").unwrap();
+    let toml = format!(
+        "[tenants.acme.servicetitan]\nenvironment = \"production\"\ntenant_id = 1\n\
+         client_id = \"c\"\nclient_secret_file = \"{}\"\napp_key = \"k\"\n\
+         [tenants.acme.sources.st]\nscheme = \"servicetitan\"\nsecrets_file = \"${{DIR}}/many\"",
+        one.display()
+    );
+    let config = Config::from_toml_str(&toml, &env(&[("DIR", dir.path().to_str().unwrap())])).unwrap();
+    let acme = &config.tenants["acme"];
+    assert_eq!(acme.servicetitan.as_ref().unwrap().client_secret.expose_secret(), "s3cret");
+    let secrets: Vec<_> = acme.sources["st"].secrets().iter().map(|s| s.expose_secret().to_owned()).collect();
+    assert_eq!(secrets, ["first", "second"]);
+}
+
+#[test]
+fn missing_secret_file_and_double_definition_are_errors() {
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets_file = \"/nonexistent/x\"",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("tenants.a.sources.s.secrets_file"), "{msg}");
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = [\"x\"]\nsecrets_file = \"/x\"",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("not both"), "{msg}");
+}
+
+#[test]
+fn secrets_never_appear_in_errors_or_debug() {
+    let e = env(&[("TOKEN", "hunter2-very-secret")]);
+    let config = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = [\"${TOKEN}\"]",
+        &e,
+    )
+    .unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = [\"${TOKEN}\"]\nbad = 1",
+        &e,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!msg.contains("hunter2"), "{msg}");
+}
+
+#[test]
+fn fail_closed_on_empty_secrets_and_twilio_without_public_url() {
+    let msg = Config::from_toml_str("[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = []", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("tenants.a.sources.s.secrets"), "{msg}");
+    let msg = Config::from_toml_str("[tenants.a.sources.s]\nscheme = \"twilio\"\nsecrets = [\"t\"]", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("public_url"), "{msg}");
+}
+
+#[test]
+fn short_duplicate_window_is_rejected() {
+    let msg = Config::from_toml_str("[nats]\nduplicate_window_secs = 60", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("nats.duplicate_window_secs"), "{msg}");
+}
+
+#[test]
+fn public_url_is_normalised() {
+    assert_eq!(parse_public_url("https://h.example.com/").unwrap(), "https://h.example.com");
+    assert_eq!(parse_public_url("http://h:8080/prefix").unwrap(), "http://h:8080/prefix");
+    assert!(parse_public_url("h.example.com").is_err());
+    assert!(parse_public_url("ftp://h").is_err());
+    assert!(parse_public_url("https://h/?a=1").is_err());
+}
+
+#[test]
+fn print_messages_for_review() {
+    for toml in [
+        "[tenants.acme.sources.x]\nscheme = \"retell\"\nsecrets = [\"a\"]\nsecretz = 1",
+        "[tenants.Acme]\n",
+        "[tenants.acme.sources.x]\nscheme = \"md5\"\nsecrets = [\"a\"]",
+        "[tenants.acme.sources.x]\nsecrets = [\"a\"]",
+        "[ingest]\nlisten = 5",
+    ] {
+        eprintln!("{}", Config::from_toml_str(toml, &env(&[])).unwrap_err());
+    }
+}
