@@ -76,7 +76,8 @@ impl Config {
                 let key = err.path().to_string();
                 ConfigError::Invalid {
                     key: if key == "." { "(top level)".into() } else { key },
-                    message: err.into_inner().to_string(),
+                    // toml repeats the path on a second line ("in `...`"); we already say it.
+                    message: err.into_inner().to_string().lines().next().unwrap_or("").to_owned(),
                 }
             })?;
         config.apply_overrides(env)?;

@@ -221,15 +221,3 @@ fn public_url_is_normalised() {
     assert!(parse_public_url("https://h/?a=1").is_err());
 }
 
-#[test]
-fn print_messages_for_review() {
-    for toml in [
-        "[tenants.acme.sources.x]\nscheme = \"retell\"\nsecrets = [\"a\"]\nsecretz = 1",
-        "[tenants.Acme]\n",
-        "[tenants.acme.sources.x]\nscheme = \"md5\"\nsecrets = [\"a\"]",
-        "[tenants.acme.sources.x]\nsecrets = [\"a\"]",
-        "[ingest]\nlisten = 5",
-    ] {
-        eprintln!("{}", Config::from_toml_str(toml, &env(&[])).unwrap_err());
-    }
-}
