@@ -1,1 +1,149 @@
+//! NATS JetStream plumbing shared by every service: connecting (with automatic
+//! reconnection), creating streams idempotently at start-up, and the names of subjects and
+//! headers that form Switchboard's NATS contract (see `docs/subjects.md`).
+//!
+//! Streams are declared here, in one place, so that every service that starts converges the
+//! server to the same configuration: whichever service starts first creates a stream, the
+//! others find it as they want it. `replicas` comes from config, so moving to a 3-node
+//! cluster is a config change.
+#![forbid(unsafe_code)]
 
+use async_nats::jetstream::{self, stream};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+use switchboard_config::NatsConfig;
+
+pub use async_nats;
+
+/// Stream of every verified delivery, verbatim.
+pub const INBOUND_STREAM: &str = "INBOUND";
+
+/// Headers on INBOUND messages.
+pub mod headers {
+    pub const MSG_ID: &str = "Nats-Msg-Id";
+    pub const TENANT: &str = "Switchboard-Tenant";
+    pub const SOURCE: &str = "Switchboard-Source";
+    pub const SCHEME: &str = "Switchboard-Scheme";
+    pub const RECEIVED_AT: &str = "Switchboard-Received-At";
+    pub const CONTENT_TYPE: &str = "Content-Type";
+}
+
+/// `inbound.{tenant}.{source}`. Names are validated `[a-z0-9_-]+` tokens.
+pub fn inbound_subject(tenant: &str, source: &str) -> String {
+    format!("inbound.{tenant}.{source}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot create or update stream {stream}: {reason}")]
+    Stream { stream: String, reason: String },
+}
+
+/// Connects to NATS. The client keeps reconnecting by itself (forever, with capped
+/// backoff) after any disconnect; with `wait_for_server = false` the first connection is
+/// also made in the background, so a service can start before NATS does.
+pub async fn connect(config: &NatsConfig, client_name: &str, wait_for_server: bool) -> Result<async_nats::Client, BusError> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(client_name)
+        .connection_timeout(Duration::from_secs(config.request_timeout_secs))
+        .request_timeout(Some(Duration::from_secs(config.request_timeout_secs)))
+        .max_reconnects(None)
+        .reconnect_delay_callback(|attempts| {
+            // 0, 100 ms, 200 ms, 400 ms … capped at 2 s: an outage of a single server is
+            // usually a restart, and every second of delay is a second of 503s.
+            let exp = attempts.min(5) as u32;
+            Duration::from_millis(if attempts == 0 { 0 } else { (50u64 << exp).min(2000) })
+        })
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
+                other => tracing::info!(event = %other, "NATS client event"),
+            }
+        });
+    if let (Some(user), Some(password)) = (&config.user, &config.password) {
+        options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+    }
+    if let Some(token) = &config.token {
+        options = options.token(token.expose_secret().to_owned());
+    }
+    if !wait_for_server {
+        options = options.retry_on_initial_connect();
+    }
+    options.connect(config.url.as_str()).await.map_err(|err| BusError::Connect {
+        url: config.url.clone(),
+        reason: err.to_string(),
+    })
+}
+
+/// A JetStream context whose API requests and publish acks time out after `timeout`.
+pub fn jetstream(client: async_nats::Client, timeout: Duration) -> jetstream::Context {
+    jetstream::ContextBuilder::new().timeout(timeout).build(client)
+}
+
+/// INBOUND: every verified delivery, file storage, deduplicated by `Nats-Msg-Id`.
+pub fn inbound_stream_config(config: &NatsConfig) -> stream::Config {
+    stream::Config {
+        name: INBOUND_STREAM.into(),
+        description: Some("Switchboard: every verified webhook delivery, verbatim".into()),
+        subjects: vec!["inbound.>".into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        num_replicas: config.replicas,
+        duplicate_window: Duration::from_secs(config.duplicate_window_secs),
+        ..Default::default()
+    }
+}
+
+/// Creates the stream, or updates it to `wanted` if it exists. Safe to call from every
+/// replica of every service at every start.
+pub async fn ensure_stream(js: &jetstream::Context, wanted: stream::Config) -> Result<stream::Info, BusError> {
+    let name = wanted.name.clone();
+    js.create_or_update_stream(wanted)
+        .await
+        .map_err(|err| BusError::Stream { stream: name, reason: err.to_string() })
+}
+
+/// True while the client holds a live connection.
+pub fn is_connected(client: &async_nats::Client) -> bool {
+    client.connection_state() == async_nats::connection::State::Connected
+}
+
+/// RFC 3339 UTC timestamp with milliseconds, e.g. `2026-11-23T01:02:03.456Z`.
+pub fn rfc3339_millis(unix_ms: i64) -> String {
+    let secs = unix_ms.div_euclid(1000);
+    let ms = unix_ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        tod / 3600,
+        (tod % 3600) / 60,
+        tod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_millis(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339_millis(1_795_395_723_456), "2026-11-23T01:02:03.456Z");
+    }
+}

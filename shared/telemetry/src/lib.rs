@@ -1,1 +1,98 @@
+//! What every Switchboard service shares at its edges: structured logs, Prometheus
+//! metrics, the `/healthz` `/readyz` `/metrics` endpoints and the shutdown signal.
+//!
+//! Services call [`init_tracing`] once in `main`; libraries and tests never install a
+//! global subscriber, so tests can capture logs with their own.
+#![forbid(unsafe_code)]
 
+pub mod metrics;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use metrics::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LATENCY_BUCKETS, Registry};
+
+/// Log filter, e.g. `info` or `switchboard_ingest=debug,info`. Falls back to `RUST_LOG`.
+pub const LOG_ENV: &str = "SWITCHBOARD_LOG";
+/// `json` for one JSON object per line (for log shippers); anything else: human text.
+pub const LOG_FORMAT_ENV: &str = "SWITCHBOARD_LOG_FORMAT";
+
+/// Installs the global tracing subscriber: filter from `SWITCHBOARD_LOG` / `RUST_LOG`
+/// (default `info`), format from `SWITCHBOARD_LOG_FORMAT`. Logs go to stderr.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var(LOG_ENV)
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let json = std::env::var(LOG_FORMAT_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let result = if json { builder.json().try_init() } else { builder.try_init() };
+    if let Err(err) = result {
+        eprintln!("tracing was already initialised: {err}");
+    }
+}
+
+/// A readiness probe: `Ok` when the service can do its job, `Err(reason)` otherwise.
+pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// `GET /healthz` (the process is alive), `GET /readyz` (the probe passes) and
+/// `GET /metrics` (Prometheus text), to merge into a service's router.
+pub fn ops_router<S: Clone + Send + Sync + 'static>(registry: Registry, ready: ReadyCheck) -> Router<S> {
+    Router::new()
+        .route("/healthz", get(|| async { json(StatusCode::OK, serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    match ready().await {
+                        Ok(()) => json(StatusCode::OK, serde_json::json!({"status": "ready"})),
+                        Err(reason) => json(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            serde_json::json!({"status": "not_ready", "error": "unavailable", "message": reason}),
+                        ),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], registry.render()) }
+            }),
+        )
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received: shutting down"),
+        () = term => tracing::info!("SIGTERM received: shutting down"),
+    }
+}
