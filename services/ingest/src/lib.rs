@@ -1,1 +1,214 @@
+//! `switchboard-ingest`: the front door. Providers (ServiceTitan, Twilio, Telnyx, voice AI
+//! platforms, …) POST webhooks to `/v1/hooks/{tenant}/{source}`; ingest verifies the
+//! signature over the raw bytes, publishes the delivery verbatim to the `INBOUND` stream,
+//! and answers 200 only once JetStream has acknowledged it.
+//!
+//! Ingest is stateless: any number of replicas can run behind a load balancer, and a
+//! provider's retry that lands on another replica is deduplicated by JetStream through the
+//! `Nats-Msg-Id` header. It parses nothing beyond what verification and the dedup id need;
+//! turning payloads into events is the router's job, downstream, replayable from INBOUND.
+//!
+//! [`Application::build`] wires everything from a [`Config`]; tests build it on port 0 and
+//! drive it over HTTP.
+#![forbid(unsafe_code)]
 
+mod hooks;
+mod metrics;
+mod routes;
+
+pub use hooks::dedup_id;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::any;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_config::Config;
+use switchboard_telemetry::Registry;
+use tokio::sync::Semaphore;
+
+/// Returns the current Unix time in milliseconds; tests pin it.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Shared by every request.
+pub(crate) struct IngestState {
+    routes: routes::RouteTable,
+    jetstream: async_nats::jetstream::Context,
+    public_url: String,
+    max_body_bytes: usize,
+    publish_timeout: Duration,
+    in_flight_limit: Semaphore,
+    metrics: metrics::IngestMetrics,
+    clock: Clock,
+}
+
+/// A built ingest server, bound but not yet serving.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    client: async_nats::Client,
+    shutdown_timeout: Duration,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("local_addr", &self.local_addr).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Builds ingest with the system clock.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(switchboard_signatures::system_now_ms)).await
+    }
+
+    /// Builds ingest: verifiers from config (errors name the key), a NATS client that
+    /// connects and reconnects in the background, stream set-up that retries until NATS
+    /// is there, and the listener bound to `ingest.listen` (port 0 picks a free port).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let registry = Registry::default();
+        let metrics = metrics::IngestMetrics::new(registry.clone());
+        let routes = routes::RouteTable::build(&config, &metrics)?;
+
+        let client = switchboard_bus::connect(&config.nats, "switchboard-ingest", false).await?;
+        let publish_timeout = Duration::from_millis(config.ingest.publish_timeout_ms);
+        let jetstream = switchboard_bus::jetstream(client.clone(), publish_timeout);
+        let streams_ready = Arc::new(AtomicBool::new(false));
+        tokio::spawn(provision_streams(
+            jetstream.clone(),
+            switchboard_bus::inbound_stream_config(&config.nats),
+            streams_ready.clone(),
+            config.ingest.max_body_bytes,
+        ));
+
+        let state = Arc::new(IngestState {
+            routes,
+            jetstream: jetstream.clone(),
+            public_url: config.ingest.public_url.as_deref().map(switchboard_config::parse_public_url).transpose()
+                .map_err(anyhow::Error::msg)?.unwrap_or_default(),
+            max_body_bytes: config.ingest.max_body_bytes,
+            publish_timeout,
+            in_flight_limit: Semaphore::new(config.ingest.max_in_flight),
+            metrics,
+            clock,
+        });
+
+        let ready = readiness(client.clone(), jetstream, streams_ready);
+        let router = Router::new()
+            .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
+            .with_state(state)
+            .merge(switchboard_telemetry::ops_router(registry, ready))
+            .fallback(|| async {
+                hooks::error(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}")
+            });
+
+        let listener = tokio::net::TcpListener::bind(config.ingest.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (ingest.listen)", config.ingest.listen))?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            client,
+            shutdown_timeout: Duration::from_secs(config.ingest.shutdown_timeout_secs),
+            local_addr,
+        })
+    }
+
+    /// The bound address (useful when `ingest.listen` has port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(switchboard_telemetry::shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting connections, gives in-flight
+    /// requests up to `ingest.shutdown_timeout_secs` to finish, and flushes the NATS client.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr, "ingest listening");
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).into_future();
+        tokio::pin!(serve);
+        let grace = self.shutdown_timeout;
+        tokio::select! {
+            result = &mut serve => result.context("HTTP server failed")?,
+            () = async {
+                if stopping_rx.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; exiting anyway");
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
+        tracing::info!("ingest stopped");
+        Ok(())
+    }
+}
+
+/// Creates or updates INBOUND, retrying until NATS answers. Until then `/readyz` fails and
+/// publishes get 503, which is the honest answer while nothing can be stored.
+async fn provision_streams(
+    js: async_nats::jetstream::Context,
+    inbound: async_nats::jetstream::stream::Config,
+    ready: Arc<AtomicBool>,
+    max_body_bytes: usize,
+) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match switchboard_bus::ensure_stream(&js, inbound.clone()).await {
+            Ok(_) => {
+                ready.store(true, Ordering::Release);
+                tracing::info!(stream = switchboard_bus::INBOUND_STREAM, "stream ready");
+                let max_payload = js.client().server_info().max_payload;
+                if max_payload > 0 && max_body_bytes + 4096 > max_payload {
+                    tracing::warn!(max_body_bytes, max_payload,
+                        "ingest.max_body_bytes is close to or above the NATS server's max_payload: large bodies will get 413");
+                }
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "stream set-up failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn readiness(
+    client: async_nats::Client,
+    js: async_nats::jetstream::Context,
+    streams_ready: Arc<AtomicBool>,
+) -> switchboard_telemetry::ReadyCheck {
+    Arc::new(move || {
+        let (client, js, streams_ready) = (client.clone(), js.clone(), streams_ready.clone());
+        Box::pin(async move {
+            if !switchboard_bus::is_connected(&client) {
+                return Err("not connected to NATS".to_owned());
+            }
+            if !streams_ready.load(Ordering::Acquire) {
+                return Err("stream INBOUND is not set up yet".to_owned());
+            }
+            match tokio::time::timeout(Duration::from_secs(2), js.get_stream_no_info(switchboard_bus::INBOUND_STREAM)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(err)) => Err(format!("stream INBOUND is not available: {err}")),
+                Err(_) => Err("JetStream did not answer within 2 s".to_owned()),
+            }
+        })
+    })
+}

@@ -1,0 +1,256 @@
+//! `POST /v1/hooks/{tenant}/{source}`: the whole life of one delivery.
+//!
+//! resolve route → bounded body read → verify raw bytes → publish to JetStream → wait for
+//! the PubAck → answer. A 2xx is only ever sent after the ack; anything transient (NATS
+//! down, ack timeout, overload) is a 503 with `Retry-After` so the provider retries, and
+//! the dedup id makes that retry safe.
+
+use crate::IngestState;
+use crate::routes::SourceRoute;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard_bus::headers as h;
+use switchboard_signatures::{Delivery, Rejection, Verified, sha256_hex};
+
+/// Seconds a provider should wait before retrying after a 503.
+const RETRY_AFTER_SECS: &str = "5";
+/// A body that has not fully arrived after this long is abandoned.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Serialize)]
+struct Accepted<'a> {
+    status: &'static str,
+    id: &'a str,
+    stream_seq: u64,
+    duplicate: bool,
+}
+
+/// A JSON error response: `{"error": code, "message": message}`.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": code, "message": message }).to_string();
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// Decrements the in-flight gauge however the request ends (including client disconnects).
+struct InFlight<'a>(&'a switchboard_telemetry::Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+pub(crate) async fn receive(
+    State(state): State<Arc<IngestState>>,
+    Path((tenant, source)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    state.metrics.in_flight.inc();
+    let _in_flight = InFlight(&state.metrics.in_flight);
+
+    let route = state.routes.tenants.get(&tenant).map(|t| (t, t.sources.get(&source)));
+    if method != Method::POST {
+        if let Some((_, Some(route))) = &route {
+            route.metrics.method_not_allowed.inc();
+        }
+        return error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST to deliver webhooks");
+    }
+    let route = match route {
+        None => {
+            state.metrics.unknown_tenant.inc();
+            return error(StatusCode::NOT_FOUND, "unknown_tenant", "no such tenant is configured");
+        }
+        Some((t, None)) => {
+            t.metrics.unknown_source.inc();
+            return error(StatusCode::NOT_FOUND, "unknown_source", "no such source is configured for this tenant");
+        }
+        Some((_, Some(route))) => route,
+    };
+
+    // Load shedding: a bounded number of requests hold bodies and wait for acks at once.
+    let Ok(_permit) = state.in_flight_limit.try_acquire() else {
+        route.metrics.unavailable.inc();
+        return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "ingest is at capacity; retry later");
+    };
+
+    let body = match read_body(&headers, body, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => {
+            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                route.metrics.payload_too_large.inc();
+            } else {
+                route.metrics.bad_request.inc();
+            }
+            return response;
+        }
+    };
+
+    let url = match uri.query() {
+        Some(q) => format!("{}{}?{q}", state.public_url, uri.path()),
+        None => format!("{}{}", state.public_url, uri.path()),
+    };
+    let delivery = Delivery { headers: &headers, body: &body, url: &url, query: uri.query() };
+    let verified = match route.verifier.verify(&delivery, (state.clock)()) {
+        Ok(v) => v,
+        Err(rejection) => return reject(route, &rejection),
+    };
+
+    publish(&state, route, &headers, body, &verified).await
+}
+
+/// Reads at most `limit` bytes; declared and chunked bodies over the limit are 413 alike.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large =
+        || error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &format!("body exceeds {limit} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(_)) => Err(error(StatusCode::BAD_REQUEST, "bad_request", "the request body could not be read")),
+        Err(_) => Err(error(StatusCode::BAD_REQUEST, "bad_request", "the request body did not arrive in time")),
+    }
+}
+
+fn reject(route: &SourceRoute, rejection: &Rejection) -> Response {
+    match rejection {
+        Rejection::Unauthorized(failure) => {
+            route.metrics.verification_failed(failure.reason());
+            tracing::info!(tenant = %route.tenant, source = %route.source, reason = failure.reason(), "webhook rejected");
+            error(StatusCode::UNAUTHORIZED, "invalid_signature", &failure.to_string())
+        }
+        Rejection::UnsupportedMediaType(message) => {
+            route.metrics.unsupported_media_type.inc();
+            error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+        }
+        Rejection::BadRequest(message) => {
+            route.metrics.bad_request.inc();
+            error(StatusCode::BAD_REQUEST, "bad_request", message)
+        }
+    }
+}
+
+/// `{tenant}:{source}:{key}` — the provider's delivery id when it has one that is safe in
+/// a header, otherwise the SHA-256 of that id (odd characters) or of the body (no id).
+pub fn dedup_id(tenant: &str, source: &str, provider_id: Option<&str>, body: &[u8]) -> String {
+    let key = match provider_id {
+        Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => id.to_owned(),
+        Some(id) => sha256_hex(id.as_bytes()),
+        None => sha256_hex(body),
+    };
+    format!("{tenant}:{source}:{key}")
+}
+
+async fn publish(state: &IngestState, route: &SourceRoute, headers: &HeaderMap, body: Bytes, verified: &Verified) -> Response {
+    let id = dedup_id(&route.tenant, &route.source, verified.provider_id(), &body);
+    let mut nats_headers = switchboard_bus::async_nats::HeaderMap::new();
+    nats_headers.insert(h::MSG_ID, id.as_str());
+    nats_headers.insert(h::TENANT, route.tenant.as_str());
+    nats_headers.insert(h::SOURCE, route.source.as_str());
+    nats_headers.insert(h::SCHEME, route.verifier.scheme());
+    nats_headers.insert(h::RECEIVED_AT, switchboard_bus::rfc3339_millis(switchboard_signatures::system_now_ms()));
+    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        nats_headers.insert(h::CONTENT_TYPE, ct);
+    }
+    let message = switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
+        .payload(body)
+        .headers(nats_headers)
+        .expected_stream(switchboard_bus::INBOUND_STREAM);
+
+    let started = Instant::now();
+    let ack = tokio::time::timeout(state.publish_timeout, async {
+        let pending = state.jetstream.send_publish(route.subject.clone(), message).await.map_err(PublishFailure::from)?;
+        pending.await.map_err(PublishFailure::from)
+    })
+    .await;
+    let ack = match ack {
+        Ok(Ok(ack)) => Ok(ack),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(PublishFailure::Timeout),
+    };
+    match ack {
+        Ok(ack) => {
+            state.metrics.publish_ack_seconds.observe(started.elapsed().as_secs_f64());
+            if ack.duplicate { route.metrics.duplicate.inc() } else { route.metrics.accepted.inc() }
+            tracing::debug!(tenant = %route.tenant, source = %route.source, id = %id, seq = ack.sequence,
+                duplicate = ack.duplicate, "webhook accepted");
+            let body = Accepted { status: "accepted", id: &id, stream_seq: ack.sequence, duplicate: ack.duplicate };
+            let json = serde_json::to_vec(&body).unwrap_or_default();
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json).into_response()
+        }
+        Err(PublishFailure::TooLarge(reason)) => {
+            route.metrics.payload_too_large.inc();
+            tracing::error!(tenant = %route.tenant, source = %route.source, %reason,
+                "body fits ingest.max_body_bytes but not NATS max_payload: lower one or raise the other");
+            error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "body exceeds the message bus's maximum payload")
+        }
+        Err(failure) => {
+            route.metrics.unavailable.inc();
+            let reason = failure.to_string();
+            tracing::warn!(tenant = %route.tenant, source = %route.source, %reason, "publish not acknowledged; answering 503");
+            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the delivery could not be stored durably; retry later")
+        }
+    }
+}
+
+#[derive(Debug)]
+enum PublishFailure {
+    Timeout,
+    TooLarge(String),
+    Nats(String),
+}
+
+impl std::fmt::Display for PublishFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Timeout => f.write_str("no acknowledgement within the publish timeout"),
+            Self::TooLarge(s) | Self::Nats(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<switchboard_bus::async_nats::jetstream::context::PublishError> for PublishFailure {
+    fn from(err: switchboard_bus::async_nats::jetstream::context::PublishError) -> Self {
+        use switchboard_bus::async_nats::jetstream::context::PublishErrorKind;
+        match err.kind() {
+            PublishErrorKind::MaxPayloadExceeded => Self::TooLarge(err.to_string()),
+            PublishErrorKind::TimedOut => Self::Timeout,
+            _ => Self::Nats(err.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedup_id;
+
+    #[test]
+    fn dedup_ids_use_provider_ids_when_safe() {
+        assert_eq!(dedup_id("acme", "sw", Some("msg_1"), b"x"), "acme:sw:msg_1");
+        let odd = dedup_id("acme", "tx", Some("has space"), b"x");
+        assert!(odd.starts_with("acme:tx:") && odd.len() == "acme:tx:".len() + 64);
+        assert_eq!(
+            dedup_id("acme", "st", None, b"hello"),
+            "acme:st:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+    }
+}
