@@ -37,10 +37,15 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": code, "message": message }).to_string();
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
 }
@@ -65,21 +70,37 @@ pub(crate) async fn receive(
     state.metrics.in_flight.inc();
     let _in_flight = InFlight(&state.metrics.in_flight);
 
-    let route = state.routes.tenants.get(&tenant).map(|t| (t, t.sources.get(&source)));
+    let route = state
+        .routes
+        .tenants
+        .get(&tenant)
+        .map(|t| (t, t.sources.get(&source)));
     if method != Method::POST {
         if let Some((_, Some(route))) = &route {
             route.metrics.method_not_allowed.inc();
         }
-        return error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST to deliver webhooks");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "use POST to deliver webhooks",
+        );
     }
     let route = match route {
         None => {
             state.metrics.unknown_tenant.inc();
-            return error(StatusCode::NOT_FOUND, "unknown_tenant", "no such tenant is configured");
+            return error(
+                StatusCode::NOT_FOUND,
+                "unknown_tenant",
+                "no such tenant is configured",
+            );
         }
         Some((t, None)) => {
             t.metrics.unknown_source.inc();
-            return error(StatusCode::NOT_FOUND, "unknown_source", "no such source is configured for this tenant");
+            return error(
+                StatusCode::NOT_FOUND,
+                "unknown_source",
+                "no such source is configured for this tenant",
+            );
         }
         Some((_, Some(route))) => route,
     };
@@ -87,7 +108,11 @@ pub(crate) async fn receive(
     // Load shedding: a bounded number of requests hold bodies and wait for acks at once.
     let Ok(_permit) = state.in_flight_limit.try_acquire() else {
         route.metrics.unavailable.inc();
-        return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "ingest is at capacity; retry later");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "ingest is at capacity; retry later",
+        );
     };
 
     let body = match read_body(&headers, body, state.max_body_bytes).await {
@@ -106,7 +131,12 @@ pub(crate) async fn receive(
         Some(q) => format!("{}{}?{q}", state.public_url, uri.path()),
         None => format!("{}{}", state.public_url, uri.path()),
     };
-    let delivery = Delivery { headers: &headers, body: &body, url: &url, query: uri.query() };
+    let delivery = Delivery {
+        headers: &headers,
+        body: &body,
+        url: &url,
+        query: uri.query(),
+    };
     let verified = match route.verifier.verify(&delivery, (state.clock)()) {
         Ok(v) => v,
         Err(rejection) => return reject(route, &rejection),
@@ -117,17 +147,33 @@ pub(crate) async fn receive(
 
 /// Reads at most `limit` bytes; declared and chunked bodies over the limit are 413 alike.
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
-    let too_large =
-        || error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &format!("body exceeds {limit} bytes"));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("body exceeds {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
     match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Ok(Err(_)) => Err(error(StatusCode::BAD_REQUEST, "bad_request", "the request body could not be read")),
-        Err(_) => Err(error(StatusCode::BAD_REQUEST, "bad_request", "the request body did not arrive in time")),
+        Ok(Err(_)) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request body could not be read",
+        )),
+        Err(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request body did not arrive in time",
+        )),
     }
 }
 
@@ -136,11 +182,19 @@ fn reject(route: &SourceRoute, rejection: &Rejection) -> Response {
         Rejection::Unauthorized(failure) => {
             route.metrics.verification_failed(failure.reason());
             tracing::info!(tenant = %route.tenant, source = %route.source, reason = failure.reason(), "webhook rejected");
-            error(StatusCode::UNAUTHORIZED, "invalid_signature", &failure.to_string())
+            error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                &failure.to_string(),
+            )
         }
         Rejection::UnsupportedMediaType(message) => {
             route.metrics.unsupported_media_type.inc();
-            error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+            error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message,
+            )
         }
         Rejection::BadRequest(message) => {
             route.metrics.bad_request.inc();
@@ -160,15 +214,27 @@ pub fn dedup_id(tenant: &str, source: &str, provider_id: Option<&str>, body: &[u
     format!("{tenant}:{source}:{key}")
 }
 
-async fn publish(state: &IngestState, route: &SourceRoute, headers: &HeaderMap, body: Bytes, verified: &Verified) -> Response {
+async fn publish(
+    state: &IngestState,
+    route: &SourceRoute,
+    headers: &HeaderMap,
+    body: Bytes,
+    verified: &Verified,
+) -> Response {
     let id = dedup_id(&route.tenant, &route.source, verified.provider_id(), &body);
     let mut nats_headers = switchboard_bus::async_nats::HeaderMap::new();
     nats_headers.insert(h::MSG_ID, id.as_str());
     nats_headers.insert(h::TENANT, route.tenant.as_str());
     nats_headers.insert(h::SOURCE, route.source.as_str());
     nats_headers.insert(h::SCHEME, route.verifier.scheme());
-    nats_headers.insert(h::RECEIVED_AT, switchboard_bus::rfc3339_millis(switchboard_signatures::system_now_ms()));
-    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+    nats_headers.insert(
+        h::RECEIVED_AT,
+        switchboard_bus::rfc3339_millis(switchboard_signatures::system_now_ms()),
+    );
+    if let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
         nats_headers.insert(h::CONTENT_TYPE, ct);
     }
     let message = switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
@@ -178,7 +244,11 @@ async fn publish(state: &IngestState, route: &SourceRoute, headers: &HeaderMap, 
 
     let started = Instant::now();
     let ack = tokio::time::timeout(state.publish_timeout, async {
-        let pending = state.jetstream.send_publish(route.subject.clone(), message).await.map_err(PublishFailure::from)?;
+        let pending = state
+            .jetstream
+            .send_publish(route.subject.clone(), message)
+            .await
+            .map_err(PublishFailure::from)?;
         pending.await.map_err(PublishFailure::from)
     })
     .await;
@@ -189,25 +259,50 @@ async fn publish(state: &IngestState, route: &SourceRoute, headers: &HeaderMap, 
     };
     match ack {
         Ok(ack) => {
-            state.metrics.publish_ack_seconds.observe(started.elapsed().as_secs_f64());
-            if ack.duplicate { route.metrics.duplicate.inc() } else { route.metrics.accepted.inc() }
+            state
+                .metrics
+                .publish_ack_seconds
+                .observe(started.elapsed().as_secs_f64());
+            if ack.duplicate {
+                route.metrics.duplicate.inc()
+            } else {
+                route.metrics.accepted.inc()
+            }
             tracing::debug!(tenant = %route.tenant, source = %route.source, id = %id, seq = ack.sequence,
                 duplicate = ack.duplicate, "webhook accepted");
-            let body = Accepted { status: "accepted", id: &id, stream_seq: ack.sequence, duplicate: ack.duplicate };
+            let body = Accepted {
+                status: "accepted",
+                id: &id,
+                stream_seq: ack.sequence,
+                duplicate: ack.duplicate,
+            };
             let json = serde_json::to_vec(&body).unwrap_or_default();
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json).into_response()
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                json,
+            )
+                .into_response()
         }
         Err(PublishFailure::TooLarge(reason)) => {
             route.metrics.payload_too_large.inc();
             tracing::error!(tenant = %route.tenant, source = %route.source, %reason,
                 "body fits ingest.max_body_bytes but not NATS max_payload: lower one or raise the other");
-            error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "body exceeds the message bus's maximum payload")
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "body exceeds the message bus's maximum payload",
+            )
         }
         Err(failure) => {
             route.metrics.unavailable.inc();
             let reason = failure.to_string();
             tracing::warn!(tenant = %route.tenant, source = %route.source, %reason, "publish not acknowledged; answering 503");
-            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the delivery could not be stored durably; retry later")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the delivery could not be stored durably; retry later",
+            )
         }
     }
 }

@@ -57,7 +57,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("local_addr", &self.local_addr).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,8 +91,14 @@ impl Application {
         let state = Arc::new(IngestState {
             routes,
             jetstream: jetstream.clone(),
-            public_url: config.ingest.public_url.as_deref().map(switchboard_config::parse_public_url).transpose()
-                .map_err(anyhow::Error::msg)?.unwrap_or_default(),
+            public_url: config
+                .ingest
+                .public_url
+                .as_deref()
+                .map(switchboard_config::parse_public_url)
+                .transpose()
+                .map_err(anyhow::Error::msg)?
+                .unwrap_or_default(),
             max_body_bytes: config.ingest.max_body_bytes,
             publish_timeout,
             in_flight_limit: Semaphore::new(config.ingest.max_in_flight),
@@ -104,12 +112,18 @@ impl Application {
             .with_state(state)
             .merge(switchboard_telemetry::ops_router(registry, ready))
             .fallback(|| async {
-                hooks::error(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}")
+                hooks::error(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}",
+                )
             });
 
         let listener = tokio::net::TcpListener::bind(config.ingest.listen)
             .await
-            .with_context(|| format!("cannot listen on {} (ingest.listen)", config.ingest.listen))?;
+            .with_context(|| {
+                format!("cannot listen on {} (ingest.listen)", config.ingest.listen)
+            })?;
         let local_addr = listener.local_addr()?;
         Ok(Self {
             listener,
@@ -127,19 +141,25 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(switchboard_telemetry::shutdown_signal()).await
+        self.run_until(switchboard_telemetry::shutdown_signal())
+            .await
     }
 
     /// Serves until `shutdown` resolves; then stops accepting connections, gives in-flight
     /// requests up to `ingest.shutdown_timeout_secs` to finish, and flushes the NATS client.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr, "ingest listening");
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
             let _ = stopping_tx.send(());
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).into_future();
+        let serve = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .into_future();
         tokio::pin!(serve);
         let grace = self.shutdown_timeout;
         tokio::select! {
@@ -176,8 +196,11 @@ async fn provision_streams(
                 tracing::info!(stream = switchboard_bus::INBOUND_STREAM, "stream ready");
                 let max_payload = js.client().server_info().max_payload;
                 if max_payload > 0 && max_body_bytes + 4096 > max_payload {
-                    tracing::warn!(max_body_bytes, max_payload,
-                        "ingest.max_body_bytes is close to or above the NATS server's max_payload: large bodies will get 413");
+                    tracing::warn!(
+                        max_body_bytes,
+                        max_payload,
+                        "ingest.max_body_bytes is close to or above the NATS server's max_payload: large bodies will get 413"
+                    );
                 }
                 return;
             }
@@ -204,7 +227,12 @@ fn readiness(
             if !streams_ready.load(Ordering::Acquire) {
                 return Err("stream INBOUND is not set up yet".to_owned());
             }
-            match tokio::time::timeout(Duration::from_secs(2), js.get_stream_no_info(switchboard_bus::INBOUND_STREAM)).await {
+            match tokio::time::timeout(
+                Duration::from_secs(2),
+                js.get_stream_no_info(switchboard_bus::INBOUND_STREAM),
+            )
+            .await
+            {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(err)) => Err(format!("stream INBOUND is not available: {err}")),
                 Err(_) => Err("JetStream did not answer within 2 s".to_owned()),

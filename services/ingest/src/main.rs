@@ -12,11 +12,15 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--config" | "-c" => config_path = Some(args.next().context("--config needs a path")?.into()),
+            "--config" | "-c" => {
+                config_path = Some(args.next().context("--config needs a path")?.into())
+            }
             "--check-config" => check_only = true,
             "--help" | "-h" => {
-                eprintln!("usage: switchboard-ingest [--config PATH] [--check-config]\n\
-                           config file from --config or SWITCHBOARD_CONFIG (see docs/configuration.md)");
+                eprintln!(
+                    "usage: switchboard-ingest [--config PATH] [--check-config]\n\
+                           config file from --config or SWITCHBOARD_CONFIG (see docs/configuration.md)"
+                );
                 return Ok(());
             }
             other => anyhow::bail!("unknown argument {other:?} (try --help)"),
@@ -25,7 +29,11 @@ fn main() -> anyhow::Result<()> {
     switchboard_telemetry::init_tracing();
     let config = switchboard_config::Config::load(config_path.as_deref())?;
     if check_only {
-        eprintln!("config OK: {} tenant(s), {} source(s)", config.tenants.len(), config.sources().count());
+        eprintln!(
+            "config OK: {} tenant(s), {} source(s)",
+            config.tenants.len(),
+            config.sources().count()
+        );
         return Ok(());
     }
     tokio::runtime::Builder::new_multi_thread()

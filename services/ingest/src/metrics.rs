@@ -86,13 +86,26 @@ impl IngestMetrics {
             "Time from publishing a delivery to JetStream's acknowledgement.",
             LATENCY_BUCKETS,
         );
-        let in_flight = registry.gauge("switchboard_ingest_in_flight_requests", "Webhook requests being handled now.");
+        let in_flight = registry.gauge(
+            "switchboard_ingest_in_flight_requests",
+            "Webhook requests being handled now.",
+        );
         let unknown_tenant = requests.with(&[UNKNOWN, UNKNOWN, outcome::UNKNOWN_TENANT]);
-        Self { requests, failures, publish_ack_seconds, in_flight, unknown_tenant }
+        Self {
+            requests,
+            failures,
+            publish_ack_seconds,
+            in_flight,
+            unknown_tenant,
+        }
     }
 
     pub(crate) fn tenant(&self, tenant: &str) -> TenantMetrics {
-        TenantMetrics { unknown_source: self.requests.with(&[tenant, UNKNOWN, outcome::UNKNOWN_SOURCE]) }
+        TenantMetrics {
+            unknown_source: self
+                .requests
+                .with(&[tenant, UNKNOWN, outcome::UNKNOWN_SOURCE]),
+        }
     }
 
     pub(crate) fn source(&self, tenant: &str, source: &str) -> SourceMetrics {
@@ -106,7 +119,10 @@ impl IngestMetrics {
             unsupported_media_type: c(outcome::UNSUPPORTED_MEDIA_TYPE),
             bad_request: c(outcome::BAD_REQUEST),
             unavailable: c(outcome::UNAVAILABLE),
-            failures: REASONS.iter().map(|r| (*r, self.failures.with(&[tenant, source, r]))).collect(),
+            failures: REASONS
+                .iter()
+                .map(|r| (*r, self.failures.with(&[tenant, source, r])))
+                .collect(),
         }
     }
 }

@@ -48,7 +48,10 @@ impl RouteTable {
             }
             tenants.insert(
                 tenant.to_string(),
-                TenantRoutes { sources, metrics: metrics.tenant(tenant.as_str()) },
+                TenantRoutes {
+                    sources,
+                    metrics: metrics.tenant(tenant.as_str()),
+                },
             );
         }
         Ok(Self { tenants })

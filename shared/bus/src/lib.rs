@@ -44,7 +44,11 @@ pub enum BusError {
 /// Connects to NATS. The client keeps reconnecting by itself (forever, with capped
 /// backoff) after any disconnect; with `wait_for_server = false` the first connection is
 /// also made in the background, so a service can start before NATS does.
-pub async fn connect(config: &NatsConfig, client_name: &str, wait_for_server: bool) -> Result<async_nats::Client, BusError> {
+pub async fn connect(
+    config: &NatsConfig,
+    client_name: &str,
+    wait_for_server: bool,
+) -> Result<async_nats::Client, BusError> {
     let mut options = async_nats::ConnectOptions::new()
         .name(client_name)
         .connection_timeout(Duration::from_secs(config.request_timeout_secs))
@@ -54,12 +58,18 @@ pub async fn connect(config: &NatsConfig, client_name: &str, wait_for_server: bo
             // 0, 100 ms, 200 ms, 400 ms … capped at 2 s: an outage of a single server is
             // usually a restart, and every second of delay is a second of 503s.
             let exp = attempts.min(5) as u32;
-            Duration::from_millis(if attempts == 0 { 0 } else { (50u64 << exp).min(2000) })
+            Duration::from_millis(if attempts == 0 {
+                0
+            } else {
+                (50u64 << exp).min(2000)
+            })
         })
         .event_callback(|event| async move {
             match event {
                 async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("disconnected from NATS; reconnecting")
+                }
                 other => tracing::info!(event = %other, "NATS client event"),
             }
         });
@@ -72,15 +82,20 @@ pub async fn connect(config: &NatsConfig, client_name: &str, wait_for_server: bo
     if !wait_for_server {
         options = options.retry_on_initial_connect();
     }
-    options.connect(config.url.as_str()).await.map_err(|err| BusError::Connect {
-        url: config.url.clone(),
-        reason: err.to_string(),
-    })
+    options
+        .connect(config.url.as_str())
+        .await
+        .map_err(|err| BusError::Connect {
+            url: config.url.clone(),
+            reason: err.to_string(),
+        })
 }
 
 /// A JetStream context whose API requests and publish acks time out after `timeout`.
 pub fn jetstream(client: async_nats::Client, timeout: Duration) -> jetstream::Context {
-    jetstream::ContextBuilder::new().timeout(timeout).build(client)
+    jetstream::ContextBuilder::new()
+        .timeout(timeout)
+        .build(client)
 }
 
 /// INBOUND: every verified delivery, file storage, deduplicated by `Nats-Msg-Id`.
@@ -99,11 +114,17 @@ pub fn inbound_stream_config(config: &NatsConfig) -> stream::Config {
 
 /// Creates the stream, or updates it to `wanted` if it exists. Safe to call from every
 /// replica of every service at every start.
-pub async fn ensure_stream(js: &jetstream::Context, wanted: stream::Config) -> Result<stream::Info, BusError> {
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    wanted: stream::Config,
+) -> Result<stream::Info, BusError> {
     let name = wanted.name.clone();
     js.create_or_update_stream(wanted)
         .await
-        .map_err(|err| BusError::Stream { stream: name, reason: err.to_string() })
+        .map_err(|err| BusError::Stream {
+            stream: name,
+            reason: err.to_string(),
+        })
 }
 
 /// True while the client holds a live connection.
@@ -142,8 +163,14 @@ mod tests {
     #[test]
     fn formats_rfc3339() {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339_millis(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            rfc3339_millis(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
         assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(rfc3339_millis(1_795_395_723_456), "2026-11-23T01:02:03.456Z");
+        assert_eq!(
+            rfc3339_millis(1_795_395_723_456),
+            "2026-11-23T01:02:03.456Z"
+        );
     }
 }

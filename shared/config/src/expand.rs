@@ -46,7 +46,11 @@ impl<F: Fn(&str) -> Option<String>> Env for F {
 }
 
 /// Expands every string in `table` in place. `path` is the dotted key of `table`.
-pub(crate) fn expand_table(table: &mut Table, path: &str, env: &dyn Env) -> Result<(), ConfigError> {
+pub(crate) fn expand_table(
+    table: &mut Table,
+    path: &str,
+    env: &dyn Env,
+) -> Result<(), ConfigError> {
     // First expand values, then resolve `*_file` keys (their paths may use `${VAR}` too).
     for (key, value) in table.iter_mut() {
         expand_value(value, &join(path, key), env)?;
@@ -95,11 +99,7 @@ pub(crate) fn expand_table(table: &mut Table, path: &str, env: &dyn Env) -> Resu
 
 fn expand_value(value: &mut Value, path: &str, env: &dyn Env) -> Result<(), ConfigError> {
     match value {
-        Value::String(s) => {
-            if s.contains('$') {
-                *s = expand_str(s, path, env)?;
-            }
-        }
+        Value::String(s) if s.contains('$') => *s = expand_str(s, path, env)?,
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 expand_value(item, &format!("{path}[{i}]"), env)?;
@@ -180,7 +180,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -198,7 +201,10 @@ mod tests {
     fn unset_variable_names_variable_and_key() {
         let err = expand_str("${NOPE}", "tenants.acme.x", &env(&[])).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("NOPE") && msg.contains("tenants.acme.x"), "{msg}");
+        assert!(
+            msg.contains("NOPE") && msg.contains("tenants.acme.x"),
+            "{msg}"
+        );
     }
 
     #[test]

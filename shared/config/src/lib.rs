@@ -28,18 +28,22 @@ pub const INGEST_LISTEN_ENV: &str = "SWITCHBOARD_INGEST_LISTEN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "no config file: pass --config <path> or set {CONFIG_ENV} (see docs/configuration.md)"
-    )]
+    #[error("no config file: pass --config <path> or set {CONFIG_ENV} (see docs/configuration.md)")]
     NoConfigFile,
     #[error("cannot read config file {path}: {reason}")]
     Read { path: PathBuf, reason: String },
     #[error("config is not valid TOML: {0}")]
     Toml(String),
-    #[error("config key `{key}` uses ${{{variable}}}, but environment variable {variable} is not set (set it, or write ${{{variable}:-default}})")]
+    #[error(
+        "config key `{key}` uses ${{{variable}}}, but environment variable {variable} is not set (set it, or write ${{{variable}:-default}})"
+    )]
     UnsetVariable { variable: String, key: String },
     #[error("config key `{key}`: cannot read secret file {path}: {reason}")]
-    SecretFile { key: String, path: String, reason: String },
+    SecretFile {
+        key: String,
+        path: String,
+        reason: String,
+    },
     #[error("config key `{key}`: {message}")]
     Invalid { key: String, message: String },
 }
@@ -71,13 +75,23 @@ impl Config {
             ConfigError::Toml(err.to_string().trim_end().to_owned())
         })?;
         expand::expand_table(&mut table, "", env)?;
-        let mut config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|err| {
                 let key = err.path().to_string();
                 ConfigError::Invalid {
-                    key: if key == "." { "(top level)".into() } else { key },
+                    key: if key == "." {
+                        "(top level)".into()
+                    } else {
+                        key
+                    },
                     // toml repeats the path on a second line ("in `...`"); we already say it.
-                    message: err.into_inner().to_string().lines().next().unwrap_or("").to_owned(),
+                    message: err
+                        .into_inner()
+                        .to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
                 }
             })?;
         config.apply_overrides(env)?;
@@ -99,12 +113,18 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| ConfigError::Invalid { key: key.into(), message };
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
         for server in self.nats.url.split(',') {
             match server.trim().split_once("://") {
                 Some(("nats" | "tls" | "ws" | "wss", _)) | None => {}
                 Some(_) => {
-                    return Err(invalid("nats.url", format!("`{server}`: use a nats:// URL")));
+                    return Err(invalid(
+                        "nats.url",
+                        format!("`{server}`: use a nats:// URL"),
+                    ));
                 }
             }
         }
@@ -121,7 +141,10 @@ impl Config {
             return Err(invalid("nats.request_timeout_secs", "must be > 0".into()));
         }
         if self.ingest.max_body_bytes == 0 || self.ingest.max_body_bytes > 64 * 1024 * 1024 {
-            return Err(invalid("ingest.max_body_bytes", "must be between 1 and 67108864".into()));
+            return Err(invalid(
+                "ingest.max_body_bytes",
+                "must be between 1 and 67108864".into(),
+            ));
         }
         if self.ingest.publish_timeout_ms == 0 {
             return Err(invalid("ingest.publish_timeout_ms", "must be > 0".into()));
@@ -135,13 +158,13 @@ impl Config {
         for (tenant, t) in &self.tenants {
             if let Some(st) = &t.servicetitan {
                 for (field, value) in [("api_base", &st.api_base), ("auth_base", &st.auth_base)] {
-                    if let Some(v) = value {
-                        if !(v.starts_with("http://") || v.starts_with("https://")) {
-                            return Err(invalid(
-                                &format!("tenants.{tenant}.servicetitan.{field}"),
-                                "must be an http:// or https:// URL".into(),
-                            ));
-                        }
+                    if let Some(v) = value
+                        && !(v.starts_with("http://") || v.starts_with("https://"))
+                    {
+                        return Err(invalid(
+                            &format!("tenants.{tenant}.servicetitan.{field}"),
+                            "must be an http:// or https:// URL".into(),
+                        ));
                     }
                 }
                 if st.rate_limit_per_sec == Some(0) {

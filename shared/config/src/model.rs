@@ -28,7 +28,8 @@ impl Name {
     pub fn new(s: &str) -> Result<Self, String> {
         if !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         {
             Ok(Self(s.to_owned()))
         } else {

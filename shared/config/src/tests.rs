@@ -3,7 +3,10 @@ use secrecy::ExposeSecret;
 use std::collections::HashMap;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 const BLUEPRINT_EXAMPLE: &str = r#"
@@ -53,7 +56,9 @@ fn blueprint_example_loads() {
     assert_eq!(st.tenant_id, 1234567);
     assert_eq!(st.environment, StEnvironment::Integration);
     assert_eq!(st.client_secret.expose_secret(), "csecret");
-    let SourceConfig::Twilio(tw) = &acme.sources["twilio"] else { panic!("twilio") };
+    let SourceConfig::Twilio(tw) = &acme.sources["twilio"] else {
+        panic!("twilio")
+    };
     assert_eq!(tw.secrets[0].expose_secret(), "twtoken");
     assert_eq!(config.ingest.max_body_bytes, 262144);
     assert_eq!(config.nats.duplicate_window_secs, 1200);
@@ -64,16 +69,25 @@ fn blueprint_example_loads() {
 fn unset_variable_stops_loading_naming_variable_and_key() {
     let mut e = blueprint_env();
     e.remove("ACME_TWILIO_AUTH_TOKEN");
-    let msg = Config::from_toml_str(BLUEPRINT_EXAMPLE, &e).unwrap_err().to_string();
+    let msg = Config::from_toml_str(BLUEPRINT_EXAMPLE, &e)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("ACME_TWILIO_AUTH_TOKEN"), "{msg}");
-    assert!(msg.contains("tenants.acme.sources.twilio.secrets[0]"), "{msg}");
+    assert!(
+        msg.contains("tenants.acme.sources.twilio.secrets[0]"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn unknown_keys_are_rejected_with_their_path() {
     for (toml, key, field) in [
         ("[nats]\nurll = \"x\"", "nats", "urll"),
-        ("[ingest]\nlisten = \"0.0.0.0:1\"\nmax_body = 1", "ingest", "max_body"),
+        (
+            "[ingest]\nlisten = \"0.0.0.0:1\"\nmax_body = 1",
+            "ingest",
+            "max_body",
+        ),
         (
             "[tenants.acme.sources.x]\nscheme = \"retell\"\nsecrets = [\"a\"]\nsecretz = 1",
             "tenants.acme.sources.x",
@@ -82,7 +96,9 @@ fn unknown_keys_are_rejected_with_their_path() {
         ("[tenants.acme]\nzone = \"UTC\"", "tenants.acme", "zone"),
         ("extra = 1", "", "extra"),
     ] {
-        let msg = Config::from_toml_str(toml, &env(&[])).unwrap_err().to_string();
+        let msg = Config::from_toml_str(toml, &env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains(key) && msg.contains(field), "{toml}: {msg}");
     }
 }
@@ -95,7 +111,10 @@ fn unknown_scheme_is_rejected() {
     )
     .unwrap_err()
     .to_string();
-    assert!(msg.contains("tenants.acme.sources.x") && msg.contains("md5"), "{msg}");
+    assert!(
+        msg.contains("tenants.acme.sources.x") && msg.contains("md5"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -106,7 +125,9 @@ fn bad_names_are_rejected() {
         "[tenants.\"a.b\"]\n",
         "[tenants.acme.sources.\"Twilio\"]\nscheme = \"twilio\"\nsecrets = [\"a\"]",
     ] {
-        let msg = Config::from_toml_str(toml, &env(&[])).unwrap_err().to_string();
+        let msg = Config::from_toml_str(toml, &env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("[a-z0-9_-]"), "{toml}: {msg}");
         assert!(msg.contains("tenants"), "{toml}: {msg}");
     }
@@ -149,10 +170,22 @@ fn secret_files_are_read_and_trimmed() {
          [tenants.acme.sources.st]\nscheme = \"servicetitan\"\nsecrets_file = \"${{DIR}}/many\"",
         one.display()
     );
-    let config = Config::from_toml_str(&toml, &env(&[("DIR", dir.path().to_str().unwrap())])).unwrap();
+    let config =
+        Config::from_toml_str(&toml, &env(&[("DIR", dir.path().to_str().unwrap())])).unwrap();
     let acme = &config.tenants["acme"];
-    assert_eq!(acme.servicetitan.as_ref().unwrap().client_secret.expose_secret(), "s3cret");
-    let secrets: Vec<_> = acme.sources["st"].secrets().iter().map(|s| s.expose_secret().to_owned()).collect();
+    assert_eq!(
+        acme.servicetitan
+            .as_ref()
+            .unwrap()
+            .client_secret
+            .expose_secret(),
+        "s3cret"
+    );
+    let secrets: Vec<_> = acme.sources["st"]
+        .secrets()
+        .iter()
+        .map(|s| s.expose_secret().to_owned())
+        .collect();
     assert_eq!(secrets, ["first", "second"]);
 }
 
@@ -194,13 +227,19 @@ fn secrets_never_appear_in_errors_or_debug() {
 
 #[test]
 fn fail_closed_on_empty_secrets_and_twilio_without_public_url() {
-    let msg = Config::from_toml_str("[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = []", &env(&[]))
-        .unwrap_err()
-        .to_string();
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = []",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("tenants.a.sources.s.secrets"), "{msg}");
-    let msg = Config::from_toml_str("[tenants.a.sources.s]\nscheme = \"twilio\"\nsecrets = [\"t\"]", &env(&[]))
-        .unwrap_err()
-        .to_string();
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"twilio\"\nsecrets = [\"t\"]",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("public_url"), "{msg}");
 }
 
@@ -214,10 +253,15 @@ fn short_duplicate_window_is_rejected() {
 
 #[test]
 fn public_url_is_normalised() {
-    assert_eq!(parse_public_url("https://h.example.com/").unwrap(), "https://h.example.com");
-    assert_eq!(parse_public_url("http://h:8080/prefix").unwrap(), "http://h:8080/prefix");
+    assert_eq!(
+        parse_public_url("https://h.example.com/").unwrap(),
+        "https://h.example.com"
+    );
+    assert_eq!(
+        parse_public_url("http://h:8080/prefix").unwrap(),
+        "http://h:8080/prefix"
+    );
     assert!(parse_public_url("h.example.com").is_err());
     assert!(parse_public_url("ftp://h").is_err());
     assert!(parse_public_url("https://h/?a=1").is_err());
 }
-

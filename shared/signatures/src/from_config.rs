@@ -15,13 +15,19 @@ pub struct BuildError {
 }
 
 fn bytes(secrets: &[SecretString]) -> Vec<SecretSlice<u8>> {
-    secrets.iter().map(|s| SecretSlice::from(s.expose_secret().as_bytes().to_vec())).collect()
+    secrets
+        .iter()
+        .map(|s| SecretSlice::from(s.expose_secret().as_bytes().to_vec()))
+        .collect()
 }
 
 fn header_name(key: &str, name: &str) -> Result<String, BuildError> {
     http::HeaderName::from_bytes(name.as_bytes())
         .map(|h| h.as_str().to_owned())
-        .map_err(|_| BuildError { key: key.to_owned(), message: format!("`{name}` is not a valid header name") })
+        .map_err(|_| BuildError {
+            key: key.to_owned(),
+            message: format!("`{name}` is not a valid header name"),
+        })
 }
 
 fn opt_header(key: &str, name: Option<&String>) -> Result<Option<String>, BuildError> {
@@ -30,15 +36,25 @@ fn opt_header(key: &str, name: Option<&String>) -> Result<Option<String>, BuildE
 
 /// `key` is the source's config path, e.g. `tenants.acme.sources.twilio`.
 pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifier>, BuildError> {
-    let err = |field: &str, message: String| BuildError { key: format!("{key}.{field}"), message };
+    let err = |field: &str, message: String| BuildError {
+        key: format!("{key}.{field}"),
+        message,
+    };
     if source.secrets().is_empty() {
-        return Err(err("secrets", "needs at least one secret (sources fail closed)".into()));
+        return Err(err(
+            "secrets",
+            "needs at least one secret (sources fail closed)".into(),
+        ));
     }
     let tolerance = |t: Option<u64>| t.unwrap_or(DEFAULT_TOLERANCE_SECS);
     Ok(match source {
         SourceConfig::ServiceTitan(s) => {
             let header = opt_header(&format!("{key}.header"), s.header.as_ref())?;
-            Box::new(crate::ServiceTitan::new(&bytes(&s.secrets), header.as_deref(), s.encoding.into()))
+            Box::new(crate::ServiceTitan::new(
+                &bytes(&s.secrets),
+                header.as_deref(),
+                s.encoding.into(),
+            ))
         }
         SourceConfig::StandardWebhooks(s) => {
             let keys = s
@@ -48,10 +64,18 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                 .map(|(i, secret)| {
                     crate::standard_webhooks::decode_secret(secret.expose_secret())
                         .map(SecretSlice::from)
-                        .ok_or_else(|| err(&format!("secrets[{i}]"), "is not a whsec_<base64> secret".into()))
+                        .ok_or_else(|| {
+                            err(
+                                &format!("secrets[{i}]"),
+                                "is not a whsec_<base64> secret".into(),
+                            )
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Box::new(crate::StandardWebhooks::new(&keys, tolerance(s.tolerance_secs)))
+            Box::new(crate::StandardWebhooks::new(
+                &keys,
+                tolerance(s.tolerance_secs),
+            ))
         }
         SourceConfig::Twilio(s) => Box::new(crate::Twilio::new(&bytes(&s.secrets))),
         SourceConfig::Telnyx(s) => {
@@ -61,13 +85,19 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                 .enumerate()
                 .map(|(i, k)| {
                     crate::telnyx::decode_public_key(k.expose_secret()).ok_or_else(|| {
-                        err(&format!("secrets[{i}]"), "is not a base64 Ed25519 public key (32 bytes)".into())
+                        err(
+                            &format!("secrets[{i}]"),
+                            "is not a base64 Ed25519 public key (32 bytes)".into(),
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Box::new(crate::Telnyx::new(keys, tolerance(s.tolerance_secs)))
         }
-        SourceConfig::Retell(s) => Box::new(crate::Retell::new(&bytes(&s.secrets), tolerance(s.tolerance_secs))),
+        SourceConfig::Retell(s) => Box::new(crate::Retell::new(
+            &bytes(&s.secrets),
+            tolerance(s.tolerance_secs),
+        )),
         SourceConfig::Vapi(s) => match s.mode {
             VapiMode::Secret => {
                 for (field, set) in [
@@ -82,15 +112,24 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     }
                 }
                 let header = opt_header(&format!("{key}.header"), s.header.as_ref())?;
-                Box::new(crate::VapiSecret::new(&bytes(&s.secrets), header.as_deref()))
+                Box::new(crate::VapiSecret::new(
+                    &bytes(&s.secrets),
+                    header.as_deref(),
+                ))
             }
             VapiMode::Hmac => {
                 let params = HmacParams {
-                    header: header_name(&format!("{key}.header"), s.header.as_deref().unwrap_or("x-signature"))?,
+                    header: header_name(
+                        &format!("{key}.header"),
+                        s.header.as_deref().unwrap_or("x-signature"),
+                    )?,
                     prefix: s.prefix.clone(),
                     algorithm: s.algorithm.map_or(crate::MacAlgorithm::Sha256, Into::into),
                     encoding: s.encoding.map_or(SigEncoding::Hex, |e| Some(e).into()),
-                    payload: s.payload.clone().unwrap_or_else(|| "{timestamp}.{body}".into()),
+                    payload: s
+                        .payload
+                        .clone()
+                        .unwrap_or_else(|| "{timestamp}.{body}".into()),
                     timestamp_header: Some(header_name(
                         &format!("{key}.timestamp_header"),
                         s.timestamp_header.as_deref().unwrap_or("x-timestamp"),
@@ -98,22 +137,30 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     id_header: None,
                     tolerance_secs: tolerance(s.tolerance_secs),
                 };
-                Box::new(GenericHmac::new("vapi", params, &bytes(&s.secrets)).map_err(|m| err("payload", m))?)
+                Box::new(
+                    GenericHmac::new("vapi", params, &bytes(&s.secrets))
+                        .map_err(|m| err("payload", m))?,
+                )
             }
         },
         SourceConfig::Hmac(s) => {
-            let base = match s.preset {
-                Some(HmacPreset::Github) => Some(HmacParams::github()),
-                None => None,
-            };
+            let base = s.preset.map(|HmacPreset::Github| HmacParams::github());
             let header = match (&s.header, &base) {
                 (Some(h), _) => header_name(&format!("{key}.header"), h)?,
                 (None, Some(b)) => b.header.clone(),
-                (None, None) => return Err(err("header", "is required (or set preset = \"github\")".into())),
+                (None, None) => {
+                    return Err(err(
+                        "header",
+                        "is required (or set preset = \"github\")".into(),
+                    ));
+                }
             };
             let params = HmacParams {
                 header,
-                prefix: s.prefix.clone().or_else(|| base.as_ref().and_then(|b| b.prefix.clone())),
+                prefix: s
+                    .prefix
+                    .clone()
+                    .or_else(|| base.as_ref().and_then(|b| b.prefix.clone())),
                 algorithm: s
                     .algorithm
                     .map(Into::into)
@@ -129,14 +176,20 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     .clone()
                     .or_else(|| base.as_ref().map(|b| b.payload.clone()))
                     .unwrap_or_else(|| "{body}".into()),
-                timestamp_header: opt_header(&format!("{key}.timestamp_header"), s.timestamp_header.as_ref())?,
+                timestamp_header: opt_header(
+                    &format!("{key}.timestamp_header"),
+                    s.timestamp_header.as_ref(),
+                )?,
                 id_header: match &s.id_header {
                     Some(h) => Some(header_name(&format!("{key}.id_header"), h)?),
                     None => base.as_ref().and_then(|b| b.id_header.clone()),
                 },
                 tolerance_secs: tolerance(s.tolerance_secs),
             };
-            Box::new(GenericHmac::new("hmac", params, &bytes(&s.secrets)).map_err(|m| err("payload", m))?)
+            Box::new(
+                GenericHmac::new("hmac", params, &bytes(&s.secrets))
+                    .map_err(|m| err("payload", m))?,
+            )
         }
     })
 }

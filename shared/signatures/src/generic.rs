@@ -46,7 +46,11 @@ pub struct GenericHmac {
 impl GenericHmac {
     /// Fails when the template is invalid or uses `{timestamp}` / `{id}` without the header
     /// that provides it.
-    pub fn new(scheme: &'static str, params: HmacParams, secrets: &[SecretSlice<u8>]) -> Result<Self, String> {
+    pub fn new(
+        scheme: &'static str,
+        params: HmacParams,
+        secrets: &[SecretSlice<u8>],
+    ) -> Result<Self, String> {
         let template = Template::parse(&params.payload)?;
         if template.uses(&Part::Timestamp) && params.timestamp_header.is_none() {
             return Err("payload uses {timestamp} but no timestamp_header is set".into());
@@ -55,7 +59,13 @@ impl GenericHmac {
         if id_required && params.id_header.is_none() {
             return Err("payload uses {id} but no id_header is set".into());
         }
-        Ok(Self { scheme, keys: MacKeys::new(params.algorithm, secrets), template, id_required, params })
+        Ok(Self {
+            scheme,
+            keys: MacKeys::new(params.algorithm, secrets),
+            template,
+            id_required,
+            params,
+        })
     }
 }
 
@@ -78,7 +88,11 @@ impl Verifier for GenericHmac {
         let timestamp = match &p.timestamp_header {
             Some(name) => {
                 let ts = header(d.headers, &[name])?;
-                check_time(parse_secs(ts, name)?.saturating_mul(1000), now_ms, p.tolerance_secs)?;
+                check_time(
+                    parse_secs(ts, name)?.saturating_mul(1000),
+                    now_ms,
+                    p.tolerance_secs,
+                )?;
                 ts
             }
             None => "",

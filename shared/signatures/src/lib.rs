@@ -62,7 +62,9 @@ pub struct Verified {
 
 impl Verified {
     fn with_id(id: Option<String>) -> Self {
-        Self { provider_id: id.filter(|s| !s.is_empty()) }
+        Self {
+            provider_id: id.filter(|s| !s.is_empty()),
+        }
     }
 
     /// The provider's own delivery/event id, if the scheme has one (`webhook-id`, Telnyx
@@ -105,7 +107,9 @@ impl fmt::Display for AuthFailure {
             Self::MalformedHeader(h) => write!(f, "header {h} is malformed"),
             Self::BadSignature => f.write_str("signature does not match any configured secret"),
             Self::StaleTimestamp => f.write_str("timestamp is older than the allowed tolerance"),
-            Self::FutureTimestamp => f.write_str("timestamp is further in the future than the allowed tolerance"),
+            Self::FutureTimestamp => {
+                f.write_str("timestamp is further in the future than the allowed tolerance")
+            }
             Self::BodyHashMismatch => f.write_str("body does not match the signed body hash"),
             Self::UnsupportedAlgorithm(a) => write!(f, "unsupported signature algorithm {a}"),
         }
@@ -171,17 +175,23 @@ fn parse_secs(value: &str, header: &str) -> Result<i64, AuthFailure> {
     if value.is_empty() || value.len() > 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AuthFailure::MalformedHeader(header.to_owned()));
     }
-    value.parse().map_err(|_| AuthFailure::MalformedHeader(header.to_owned()))
+    value
+        .parse()
+        .map_err(|_| AuthFailure::MalformedHeader(header.to_owned()))
 }
 
 /// The first of `names` present in `headers`, as visible ASCII.
 fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Result<&'a str, AuthFailure> {
     for name in names {
         if let Some(v) = headers.get(*name) {
-            return v.to_str().map_err(|_| AuthFailure::MalformedHeader((*name).to_owned()));
+            return v
+                .to_str()
+                .map_err(|_| AuthFailure::MalformedHeader((*name).to_owned()));
         }
     }
-    Err(AuthFailure::MissingHeader(names.first().copied().unwrap_or_default().to_owned()))
+    Err(AuthFailure::MissingHeader(
+        names.first().copied().unwrap_or_default().to_owned(),
+    ))
 }
 
 /// Hex SHA-256 of `bytes`: the dedup key of deliveries without a provider id.

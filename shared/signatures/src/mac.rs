@@ -52,7 +52,11 @@ impl From<Option<switchboard_config::Encoding>> for SigEncoding {
 }
 
 /// Decodes a received signature. `None` means it cannot be a signature of this algorithm.
-pub(crate) fn decode_sig(encoded: &str, encoding: SigEncoding, alg: MacAlgorithm) -> Option<Vec<u8>> {
+pub(crate) fn decode_sig(
+    encoded: &str,
+    encoding: SigEncoding,
+    alg: MacAlgorithm,
+) -> Option<Vec<u8>> {
     use base64::Engine;
     let encoded = encoded.trim();
     let hex = || hex::decode(encoded).ok();
@@ -144,7 +148,12 @@ pub(crate) struct MacKeys(Vec<MacKey>);
 
 impl MacKeys {
     pub(crate) fn new(alg: MacAlgorithm, secrets: &[SecretSlice<u8>]) -> Self {
-        Self(secrets.iter().map(|s| MacKey::new(alg, s.expose_secret())).collect())
+        Self(
+            secrets
+                .iter()
+                .map(|s| MacKey::new(alg, s.expose_secret()))
+                .collect(),
+        )
     }
 
     pub(crate) fn any_verifies(&self, parts: &[&[u8]], sig: &[u8]) -> bool {
@@ -192,7 +201,9 @@ impl Template {
             parts.push(Part::Literal(rest.to_owned()));
         }
         if !parts.contains(&Part::Body) {
-            return Err(format!("payload template `{template}` must include {{body}}"));
+            return Err(format!(
+                "payload template `{template}` must include {{body}}"
+            ));
         }
         Ok(Self(parts))
     }
@@ -202,7 +213,12 @@ impl Template {
     }
 
     /// The byte slices to MAC, in order.
-    pub(crate) fn render<'a>(&'a self, body: &'a [u8], timestamp: &'a str, id: &'a str) -> Vec<&'a [u8]> {
+    pub(crate) fn render<'a>(
+        &'a self,
+        body: &'a [u8],
+        timestamp: &'a str,
+        id: &'a str,
+    ) -> Vec<&'a [u8]> {
         self.0
             .iter()
             .map(|p| match p {

@@ -14,7 +14,10 @@ pub struct Retell {
 
 impl Retell {
     pub fn new(secrets: &[SecretSlice<u8>], tolerance_secs: u64) -> Self {
-        Self { keys: MacKeys::new(MacAlgorithm::Sha256, secrets), tolerance_secs }
+        Self {
+            keys: MacKeys::new(MacAlgorithm::Sha256, secrets),
+            tolerance_secs,
+        }
     }
 }
 
@@ -45,7 +48,8 @@ impl Verifier for Retell {
         }
         let ts_ms: i64 = ms.parse().map_err(|_| malformed())?;
         check_time(ts_ms, now_ms, self.tolerance_secs)?;
-        let sig = decode_sig(digest, SigEncoding::Hex, MacAlgorithm::Sha256).ok_or_else(malformed)?;
+        let sig =
+            decode_sig(digest, SigEncoding::Hex, MacAlgorithm::Sha256).ok_or_else(malformed)?;
         if self.keys.any_verifies(&[d.body, ms.as_bytes()], &sig) {
             Ok(Verified::with_id(None))
         } else {

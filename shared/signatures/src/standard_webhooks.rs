@@ -20,13 +20,19 @@ pub struct StandardWebhooks {
 pub fn decode_secret(secret: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
-    base64::engine::general_purpose::STANDARD.decode(b64).ok().filter(|k| !k.is_empty())
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()
+        .filter(|k| !k.is_empty())
 }
 
 impl StandardWebhooks {
     /// `keys` are already decoded (see [`decode_secret`]).
     pub fn new(keys: &[SecretSlice<u8>], tolerance_secs: u64) -> Self {
-        Self { keys: MacKeys::new(MacAlgorithm::Sha256, keys), tolerance_secs }
+        Self {
+            keys: MacKeys::new(MacAlgorithm::Sha256, keys),
+            tolerance_secs,
+        }
     }
 }
 
@@ -48,7 +54,9 @@ impl Verifier for StandardWebhooks {
         let mut saw_v1 = false;
         let mut ok = false;
         for entry in sigs.split_whitespace() {
-            let Some(("v1", encoded)) = entry.split_once(',') else { continue };
+            let Some(("v1", encoded)) = entry.split_once(',') else {
+                continue;
+            };
             saw_v1 = true;
             if let Some(sig) = decode_sig(encoded, SigEncoding::Base64, MacAlgorithm::Sha256) {
                 ok |= self.keys.any_verifies(&parts, &sig);
@@ -57,6 +65,10 @@ impl Verifier for StandardWebhooks {
         if !saw_v1 {
             return Err(AuthFailure::MalformedHeader(SIGNATURE[0].into()).into());
         }
-        if ok { Ok(Verified::with_id(Some(id.to_owned()))) } else { Err(AuthFailure::BadSignature.into()) }
+        if ok {
+            Ok(Verified::with_id(Some(id.to_owned())))
+        } else {
+            Err(AuthFailure::BadSignature.into())
+        }
     }
 }

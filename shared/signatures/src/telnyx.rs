@@ -16,13 +16,18 @@ pub struct Telnyx {
 /// Decodes a base64 Ed25519 public key.
 pub fn decode_public_key(b64: &str) -> Option<VerifyingKey> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
 }
 
 impl Telnyx {
     pub fn new(keys: Vec<VerifyingKey>, tolerance_secs: u64) -> Self {
-        Self { keys, tolerance_secs }
+        Self {
+            keys,
+            tolerance_secs,
+        }
     }
 }
 
@@ -63,7 +68,14 @@ impl Verifier for Telnyx {
         message.extend_from_slice(ts.as_bytes());
         message.push(b'|');
         message.extend_from_slice(d.body);
-        let ok = self.keys.iter().fold(false, |ok, k| k.verify_strict(&message, &sig).is_ok() | ok);
-        if ok { Ok(Verified::with_id(event_id(d.body))) } else { Err(AuthFailure::BadSignature.into()) }
+        let ok = self
+            .keys
+            .iter()
+            .fold(false, |ok, k| k.verify_strict(&message, &sig).is_ok() | ok);
+        if ok {
+            Ok(Verified::with_id(event_id(d.body)))
+        } else {
+            Err(AuthFailure::BadSignature.into())
+        }
     }
 }

@@ -40,7 +40,10 @@ const ALL: [Kind; 11] = [
 
 impl Kind {
     fn timestamped(self) -> bool {
-        matches!(self, Kind::StandardWebhooks | Kind::Telnyx | Kind::Retell | Kind::VapiHmac | Kind::HmacFull)
+        matches!(
+            self,
+            Kind::StandardWebhooks | Kind::Telnyx | Kind::Retell | Kind::VapiHmac | Kind::HmacFull
+        )
     }
     fn has_id(self) -> bool {
         matches!(self, Kind::StandardWebhooks | Kind::HmacFull)
@@ -54,7 +57,10 @@ impl Kind {
 fn config_secret(kind: Kind, secret: &[u8; 32]) -> String {
     use base64::Engine;
     match kind {
-        Kind::StandardWebhooks => format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(secret)),
+        Kind::StandardWebhooks => format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(secret)
+        ),
         Kind::Telnyx => sign::telnyx_public_key(secret),
         _ => hex::encode(secret),
     }
@@ -81,7 +87,11 @@ fn verifier(kind: Kind, secrets: &[String]) -> Box<dyn Verifier> {
         list.join(", ")
     );
     let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).expect("config");
-    build_verifier("tenants.acme.sources.src", &config.tenants["acme"].sources["src"]).expect("verifier")
+    build_verifier(
+        "tenants.acme.sources.src",
+        &config.tenants["acme"].sources["src"],
+    )
+    .expect("verifier")
 }
 
 #[derive(Debug, Clone)]
@@ -94,37 +104,63 @@ struct Signed {
 
 impl Signed {
     fn delivery(&self) -> Delivery<'_> {
-        Delivery { headers: &self.headers, body: &self.body, url: &self.url, query: self.query.as_deref() }
+        Delivery {
+            headers: &self.headers,
+            body: &self.body,
+            url: &self.url,
+            query: self.query.as_deref(),
+        }
     }
     fn set(&mut self, name: &str, value: &str) {
-        self.headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        self.headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
     }
 }
 
 /// Signs `payload` for `kind` at `ts` (seconds) with delivery id `id`.
 fn sign_for(kind: Kind, secret: &[u8; 32], payload: &str, ts: i64, id: &str) -> Signed {
     let key = hex::encode(secret);
-    let mut s = Signed { headers: HeaderMap::new(), body: payload.as_bytes().to_vec(), url: URL.into(), query: None };
+    let mut s = Signed {
+        headers: HeaderMap::new(),
+        body: payload.as_bytes().to_vec(),
+        url: URL.into(),
+        query: None,
+    };
     match kind {
         Kind::ServiceTitan => {
             let sig = sign::servicetitan(key.as_bytes(), &s.body, SigEncoding::Hex);
             s.set("X-ServiceTitan-Signature", &sig);
         }
         Kind::StandardWebhooks => {
-            let sig = sign::standard_webhooks(&config_secret(kind, secret), id, ts, &s.body).unwrap();
+            let sig =
+                sign::standard_webhooks(&config_secret(kind, secret), id, ts, &s.body).unwrap();
             s.set("webhook-id", id);
             s.set("webhook-timestamp", &ts.to_string());
             s.set("webhook-signature", &sig);
         }
         Kind::TwilioForm | Kind::TwilioSha256 => {
-            let params = [("CallSid", id), ("CallStatus", "completed"), ("SequenceNumber", "1"), ("Payload", payload)];
+            let params = [
+                ("CallSid", id),
+                ("CallStatus", "completed"),
+                ("SequenceNumber", "1"),
+                ("Payload", payload),
+            ];
             s.body = sign::form_encode(&params).into_bytes();
-            let alg = if kind == Kind::TwilioSha256 { MacAlgorithm::Sha256 } else { MacAlgorithm::Sha1 };
+            let alg = if kind == Kind::TwilioSha256 {
+                MacAlgorithm::Sha256
+            } else {
+                MacAlgorithm::Sha1
+            };
             let sig = sign::twilio_form(key.as_bytes(), URL, &params, alg);
             s.set("Content-Type", "application/x-www-form-urlencoded");
             s.set("X-Twilio-Signature", &sig);
             if kind == Kind::TwilioSha256 {
-                s.set("X-Twilio-Webhooks-Signature-Settings", "algorithm=HMAC_SHA256");
+                s.set(
+                    "X-Twilio-Webhooks-Signature-Settings",
+                    "algorithm=HMAC_SHA256",
+                );
             }
         }
         Kind::TwilioJson => {
@@ -136,26 +172,47 @@ fn sign_for(kind: Kind, secret: &[u8; 32], payload: &str, ts: i64, id: &str) -> 
         }
         Kind::Telnyx => {
             s.set("telnyx-timestamp", &ts.to_string());
-            s.set("telnyx-signature-ed25519", &sign::telnyx(secret, ts, &s.body));
+            s.set(
+                "telnyx-signature-ed25519",
+                &sign::telnyx(secret, ts, &s.body),
+            );
         }
-        Kind::Retell => s.set("x-retell-signature", &sign::retell(key.as_bytes(), &s.body, ts * 1000)),
+        Kind::Retell => s.set(
+            "x-retell-signature",
+            &sign::retell(key.as_bytes(), &s.body, ts * 1000),
+        ),
         Kind::VapiSecret => s.set("x-vapi-secret", &key),
         Kind::VapiHmac => {
             let t = ts.to_string();
-            let sig = sign::hmac(MacAlgorithm::Sha256, key.as_bytes(), &[t.as_bytes(), b".", &s.body], SigEncoding::Hex);
+            let sig = sign::hmac(
+                MacAlgorithm::Sha256,
+                key.as_bytes(),
+                &[t.as_bytes(), b".", &s.body],
+                SigEncoding::Hex,
+            );
             s.set("x-timestamp", &t);
             s.set("x-signature", &sig);
         }
         Kind::HmacFull => {
             let t = ts.to_string();
             let parts: [&[u8]; 6] = [b"v0:", id.as_bytes(), b":", t.as_bytes(), b":", &s.body];
-            let sig = sign::hmac(MacAlgorithm::Sha512, key.as_bytes(), &parts, SigEncoding::Base64);
+            let sig = sign::hmac(
+                MacAlgorithm::Sha512,
+                key.as_bytes(),
+                &parts,
+                SigEncoding::Base64,
+            );
             s.set("X-Ts", &t);
             s.set("X-Id", id);
             s.set("X-Sig", &format!("v0={sig}"));
         }
         Kind::Github => {
-            let sig = sign::hmac(MacAlgorithm::Sha256, key.as_bytes(), &[&s.body], SigEncoding::Hex);
+            let sig = sign::hmac(
+                MacAlgorithm::Sha256,
+                key.as_bytes(),
+                &[&s.body],
+                SigEncoding::Hex,
+            );
             s.set("X-Hub-Signature-256", &format!("sha256={sig}"));
             s.set("X-GitHub-Delivery", id);
         }
@@ -189,8 +246,15 @@ fn check(kind: Kind, secrets: &[String], s: &Signed, now_ms: i64) -> Result<Veri
 fn every_scheme_accepts_its_own_signature_and_reports_ids() {
     let secret = [7u8; 32];
     for kind in ALL {
-        let s = sign_for(kind, &secret, "{\"data\":{\"id\":\"evt_1\"}}", 1_700_000_000, "msg_1");
-        let v = check(kind, &[config_secret(kind, &secret)], &s, NOW_MS).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let s = sign_for(
+            kind,
+            &secret,
+            "{\"data\":{\"id\":\"evt_1\"}}",
+            1_700_000_000,
+            "msg_1",
+        );
+        let v = check(kind, &[config_secret(kind, &secret)], &s, NOW_MS)
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         let expected = match kind {
             Kind::StandardWebhooks | Kind::HmacFull | Kind::Github => Some("msg_1"),
             Kind::TwilioForm | Kind::TwilioSha256 => Some("msg_1:completed:1"),
@@ -218,7 +282,10 @@ fn missing_signature_header_is_unauthorized() {
         let mut s = sign_for(kind, &secret, "body", 1_700_000_000, "id");
         s.headers.remove(signature_header(kind));
         let err = check(kind, &[config_secret(kind, &secret)], &s, NOW_MS).unwrap_err();
-        assert!(matches!(err, Rejection::Unauthorized(AuthFailure::MissingHeader(_))), "{kind:?}: {err:?}");
+        assert!(
+            matches!(err, Rejection::Unauthorized(AuthFailure::MissingHeader(_))),
+            "{kind:?}: {err:?}"
+        );
     }
 }
 
@@ -229,9 +296,20 @@ fn stale_and_future_timestamps_are_rejected_at_the_edge_of_tolerance() {
         let s = sign_for(kind, &secret, "body", 1_700_000_000, "id");
         let secrets = [config_secret(kind, &secret)];
         let at = |offset_secs: i64| check(kind, &secrets, &s, NOW_MS + offset_secs * 1000);
-        assert!(at(300).is_ok() && at(-300).is_ok(), "{kind:?} within tolerance");
-        assert_eq!(at(301).unwrap_err(), Rejection::Unauthorized(AuthFailure::StaleTimestamp), "{kind:?}");
-        assert_eq!(at(-301).unwrap_err(), Rejection::Unauthorized(AuthFailure::FutureTimestamp), "{kind:?}");
+        assert!(
+            at(300).is_ok() && at(-300).is_ok(),
+            "{kind:?} within tolerance"
+        );
+        assert_eq!(
+            at(301).unwrap_err(),
+            Rejection::Unauthorized(AuthFailure::StaleTimestamp),
+            "{kind:?}"
+        );
+        assert_eq!(
+            at(-301).unwrap_err(),
+            Rejection::Unauthorized(AuthFailure::FutureTimestamp),
+            "{kind:?}"
+        );
     }
 }
 
@@ -240,12 +318,24 @@ fn twilio_needs_a_form_or_a_body_hash() {
     let secret = [5u8; 32];
     let mut s = sign_for(Kind::TwilioForm, &secret, "x", 0, "CA1");
     s.set("Content-Type", "application/json");
-    let err = check(Kind::TwilioForm, &[config_secret(Kind::TwilioForm, &secret)], &s, NOW_MS).unwrap_err();
+    let err = check(
+        Kind::TwilioForm,
+        &[config_secret(Kind::TwilioForm, &secret)],
+        &s,
+        NOW_MS,
+    )
+    .unwrap_err();
     assert!(matches!(err, Rejection::UnsupportedMediaType(_)), "{err:?}");
 
     let mut s = sign_for(Kind::TwilioJson, &secret, "{\"a\":1}", 0, "CA1");
     s.body = b"{\"a\":2}".to_vec();
-    let err = check(Kind::TwilioJson, &[config_secret(Kind::TwilioJson, &secret)], &s, NOW_MS).unwrap_err();
+    let err = check(
+        Kind::TwilioJson,
+        &[config_secret(Kind::TwilioJson, &secret)],
+        &s,
+        NOW_MS,
+    )
+    .unwrap_err();
     assert_eq!(err, Rejection::Unauthorized(AuthFailure::BodyHashMismatch));
 }
 
@@ -257,13 +347,23 @@ fn twilio_accepts_url_with_or_without_default_port_and_rejects_unknown_algorithm
     let with_port = "https://hooks.example.com:443/v1/hooks/acme/src";
     let mut s = sign_for(Kind::TwilioForm, &secret, "x", 0, "CA1");
     s.body = sign::form_encode(&params).into_bytes();
-    s.set("X-Twilio-Signature", &sign::twilio_form(key.as_bytes(), with_port, &params, MacAlgorithm::Sha1));
+    s.set(
+        "X-Twilio-Signature",
+        &sign::twilio_form(key.as_bytes(), with_port, &params, MacAlgorithm::Sha1),
+    );
     let secrets = [config_secret(Kind::TwilioForm, &secret)];
     let v = check(Kind::TwilioForm, &secrets, &s, NOW_MS).unwrap();
-    assert_eq!(v.provider_id(), None, "no CallStatus/SequenceNumber: body hash is the key");
+    assert_eq!(
+        v.provider_id(),
+        None,
+        "no CallStatus/SequenceNumber: body hash is the key"
+    );
     s.set("X-Twilio-Webhooks-Signature-Settings", "algorithm=HMAC_MD5");
     let err = check(Kind::TwilioForm, &secrets, &s, NOW_MS).unwrap_err();
-    assert_eq!(err.clone(), Rejection::Unauthorized(AuthFailure::UnsupportedAlgorithm("HMAC_MD5".into())));
+    assert_eq!(
+        err.clone(),
+        Rejection::Unauthorized(AuthFailure::UnsupportedAlgorithm("HMAC_MD5".into()))
+    );
 }
 
 #[test]
@@ -271,7 +371,15 @@ fn a_signature_for_another_url_is_rejected() {
     let secret = [6u8; 32];
     let mut s = sign_for(Kind::TwilioForm, &secret, "x", 0, "CA1");
     s.url = "https://hooks.example.com/v1/hooks/other/src".into();
-    assert!(check(Kind::TwilioForm, &[config_secret(Kind::TwilioForm, &secret)], &s, NOW_MS).is_err());
+    assert!(
+        check(
+            Kind::TwilioForm,
+            &[config_secret(Kind::TwilioForm, &secret)],
+            &s,
+            NOW_MS
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -289,11 +397,27 @@ fn servicetitan_accepts_hex_base64_and_prefix_unless_encoding_is_pinned() {
     };
     let run = |v: &dyn Verifier, sig: &str| {
         let mut h = HeaderMap::new();
-        h.insert("x-servicetitan-signature", HeaderValue::from_str(sig).unwrap());
-        v.verify(&Delivery { headers: &h, body, url: URL, query: None }, NOW_MS)
+        h.insert(
+            "x-servicetitan-signature",
+            HeaderValue::from_str(sig).unwrap(),
+        );
+        v.verify(
+            &Delivery {
+                headers: &h,
+                body,
+                url: URL,
+                query: None,
+            },
+            NOW_MS,
+        )
     };
     let either = mk("");
-    for sig in [hexsig.clone(), b64sig.clone(), format!("sha256={hexsig}"), format!("sha256={b64sig}")] {
+    for sig in [
+        hexsig.clone(),
+        b64sig.clone(),
+        format!("sha256={hexsig}"),
+        format!("sha256={b64sig}"),
+    ] {
         assert!(run(&*either, &sig).is_ok(), "{sig}");
     }
     let hex_only = mk("encoding = \"hex\"");
@@ -309,7 +433,19 @@ fn servicetitan_accepts_hex_base64_and_prefix_unless_encoding_is_pinned() {
     };
     let mut h = HeaderMap::new();
     h.insert("x-custom", HeaderValue::from_str(&hexsig).unwrap());
-    assert!(custom.verify(&Delivery { headers: &h, body, url: URL, query: None }, NOW_MS).is_ok());
+    assert!(
+        custom
+            .verify(
+                &Delivery {
+                    headers: &h,
+                    body,
+                    url: URL,
+                    query: None
+                },
+                NOW_MS
+            )
+            .is_ok()
+    );
 }
 
 #[test]
@@ -317,8 +453,15 @@ fn standard_webhooks_accepts_svix_headers_and_any_v1_entry() {
     let secret = [8u8; 32];
     let kind = Kind::StandardWebhooks;
     let s = sign_for(kind, &secret, "b", 1_700_000_000, "msg_x");
-    let mut svix = Signed { headers: HeaderMap::new(), ..s.clone() };
-    for (from, to) in [("webhook-id", "svix-id"), ("webhook-timestamp", "svix-timestamp"), ("webhook-signature", "svix-signature")] {
+    let mut svix = Signed {
+        headers: HeaderMap::new(),
+        ..s.clone()
+    };
+    for (from, to) in [
+        ("webhook-id", "svix-id"),
+        ("webhook-timestamp", "svix-timestamp"),
+        ("webhook-signature", "svix-signature"),
+    ] {
         svix.set(to, s.headers[from].to_str().unwrap());
     }
     let secrets = [config_secret(kind, &secret)];
@@ -328,15 +471,25 @@ fn standard_webhooks_accepts_svix_headers_and_any_v1_entry() {
     multi.set("webhook-signature", &format!("v1,AAAA v1a,xyz {good}"));
     assert!(check(kind, &secrets, &multi, NOW_MS).is_ok());
     multi.set("webhook-signature", "v2,abc");
-    assert!(matches!(check(kind, &secrets, &multi, NOW_MS), Err(Rejection::Unauthorized(AuthFailure::MalformedHeader(_)))));
+    assert!(matches!(
+        check(kind, &secrets, &multi, NOW_MS),
+        Err(Rejection::Unauthorized(AuthFailure::MalformedHeader(_)))
+    ));
 }
 
 #[test]
 fn config_errors_name_the_key_and_never_the_secret() {
-    for (scheme, secret) in [("telnyx", "not-a-key-but-secret"), ("standard-webhooks", "whsec_!!!secret")] {
-        let toml = format!("[tenants.a.sources.s]\nscheme = \"{scheme}\"\nsecrets = [\"ok\", \"{secret}\"]");
+    for (scheme, secret) in [
+        ("telnyx", "not-a-key-but-secret"),
+        ("standard-webhooks", "whsec_!!!secret"),
+    ] {
+        let toml = format!(
+            "[tenants.a.sources.s]\nscheme = \"{scheme}\"\nsecrets = [\"ok\", \"{secret}\"]"
+        );
         let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-        let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"]).unwrap_err().to_string();
+        let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("tenants.a.sources.s.secrets[0]"), "{msg}");
         assert!(!msg.contains("secret\""), "{msg}");
     }
@@ -345,7 +498,9 @@ fn config_errors_name_the_key_and_never_the_secret() {
         &|_: &str| None,
     )
     .unwrap();
-    let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"]).unwrap_err().to_string();
+    let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"])
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("timestamp_header"), "{msg}");
 }
 

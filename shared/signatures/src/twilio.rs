@@ -36,17 +36,21 @@ impl Twilio {
 
 /// Which algorithm the settings header announces (absent: SHA-1). Unknown: fail closed.
 fn algorithm(d: &Delivery<'_>) -> Result<MacAlgorithm, AuthFailure> {
-    let Some(value) = d.headers.get(SETTINGS) else { return Ok(MacAlgorithm::Sha1) };
-    let value = value.to_str().map_err(|_| AuthFailure::MalformedHeader(SETTINGS.into()))?;
+    let Some(value) = d.headers.get(SETTINGS) else {
+        return Ok(MacAlgorithm::Sha1);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AuthFailure::MalformedHeader(SETTINGS.into()))?;
     for item in value.split([';', ',']) {
-        if let Some((k, v)) = item.trim().split_once('=') {
-            if k.trim().eq_ignore_ascii_case("algorithm") {
-                return match v.trim().to_ascii_uppercase().as_str() {
-                    "HMAC_SHA256" | "HMAC-SHA256" => Ok(MacAlgorithm::Sha256),
-                    "HMAC_SHA1" | "HMAC-SHA1" => Ok(MacAlgorithm::Sha1),
-                    other => Err(AuthFailure::UnsupportedAlgorithm(other.to_owned())),
-                };
-            }
+        if let Some((k, v)) = item.trim().split_once('=')
+            && k.trim().eq_ignore_ascii_case("algorithm")
+        {
+            return match v.trim().to_ascii_uppercase().as_str() {
+                "HMAC_SHA256" | "HMAC-SHA256" => Ok(MacAlgorithm::Sha256),
+                "HMAC_SHA1" | "HMAC-SHA1" => Ok(MacAlgorithm::Sha1),
+                other => Err(AuthFailure::UnsupportedAlgorithm(other.to_owned())),
+            };
         }
     }
     Err(AuthFailure::MalformedHeader(SETTINGS.into()))
@@ -68,7 +72,9 @@ pub(crate) fn toggle_default_port(url: &str) -> Option<String> {
         None => (None, authority),
     };
     // A port follows the last ':' unless that ':' is inside an IPv6 literal.
-    let port_sep = hostport.rfind(':').filter(|&i| !hostport[i..].contains(']'));
+    let port_sep = hostport
+        .rfind(':')
+        .filter(|&i| !hostport[i..].contains(']'));
     let new_hostport = match port_sep {
         Some(i) if &hostport[i + 1..] == default => hostport[..i].to_owned(),
         Some(_) => return None,
@@ -87,7 +93,10 @@ pub(crate) fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, String> 
         while i < part.len() {
             match part[i] {
                 b'+' => out.push(b' '),
-                b'%' => match (part.get(i + 1).and_then(hex_val), part.get(i + 2).and_then(hex_val)) {
+                b'%' => match (
+                    part.get(i + 1).and_then(hex_val),
+                    part.get(i + 2).and_then(hex_val),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push(h << 4 | l);
                         i += 2;
@@ -124,7 +133,10 @@ fn hex_val(b: &u8) -> Option<u8> {
 
 /// Twilio's string-to-sign suffix: names sorted, each name's distinct values sorted.
 pub(crate) fn signed_params(params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     pairs.sort_unstable();
     pairs.dedup();
     let mut out = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len()).sum());
@@ -140,12 +152,25 @@ fn is_form(d: &Delivery<'_>) -> bool {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 fn dedup_id(params: &[(String, String)]) -> Option<String> {
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    Some(format!("{}:{}:{}", get("CallSid")?, get("CallStatus")?, get("SequenceNumber")?))
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    Some(format!(
+        "{}:{}:{}",
+        get("CallSid")?,
+        get("CallStatus")?,
+        get("SequenceNumber")?
+    ))
 }
 
 impl Verifier for Twilio {
@@ -172,7 +197,11 @@ impl Verifier for Twilio {
         let (suffix, params) = match &body_hash {
             Some(expected) => {
                 let actual = crate::sha256_hex(d.body);
-                if !bool::from(actual.as_bytes().ct_eq(expected.to_ascii_lowercase().as_bytes())) {
+                if !bool::from(
+                    actual
+                        .as_bytes()
+                        .ct_eq(expected.to_ascii_lowercase().as_bytes()),
+                ) {
                     return Err(AuthFailure::BodyHashMismatch.into());
                 }
                 (String::new(), Vec::new())
@@ -194,7 +223,11 @@ impl Verifier for Twilio {
         if let Some(alt) = &alternate {
             ok |= keys.any_verifies(&[alt.as_bytes(), suffix.as_bytes()], &sig);
         }
-        if ok { Ok(Verified::with_id(dedup_id(&params))) } else { Err(AuthFailure::BadSignature.into()) }
+        if ok {
+            Ok(Verified::with_id(dedup_id(&params)))
+        } else {
+            Err(AuthFailure::BadSignature.into())
+        }
     }
 }
 
@@ -204,18 +237,39 @@ mod tests {
 
     #[test]
     fn toggles_default_ports() {
-        assert_eq!(toggle_default_port("https://h.com/a?b=1").unwrap(), "https://h.com:443/a?b=1");
-        assert_eq!(toggle_default_port("https://h.com:443/a").unwrap(), "https://h.com/a");
-        assert_eq!(toggle_default_port("http://h.com").unwrap(), "http://h.com:80");
-        assert_eq!(toggle_default_port("http://u:p@h.com:80/x").unwrap(), "http://u:p@h.com/x");
-        assert_eq!(toggle_default_port("https://[::1]/x").unwrap(), "https://[::1]:443/x");
+        assert_eq!(
+            toggle_default_port("https://h.com/a?b=1").unwrap(),
+            "https://h.com:443/a?b=1"
+        );
+        assert_eq!(
+            toggle_default_port("https://h.com:443/a").unwrap(),
+            "https://h.com/a"
+        );
+        assert_eq!(
+            toggle_default_port("http://h.com").unwrap(),
+            "http://h.com:80"
+        );
+        assert_eq!(
+            toggle_default_port("http://u:p@h.com:80/x").unwrap(),
+            "http://u:p@h.com/x"
+        );
+        assert_eq!(
+            toggle_default_port("https://[::1]/x").unwrap(),
+            "https://[::1]:443/x"
+        );
         assert!(toggle_default_port("https://h.com:8443/a").is_none());
     }
 
     #[test]
     fn parses_forms_like_browsers() {
         let p = parse_form(b"a=1&b=x+y&c=%41%zz&d&a=0").unwrap();
-        let expect = [("a", "1"), ("b", "x y"), ("c", "A%zz"), ("d", ""), ("a", "0")];
+        let expect = [
+            ("a", "1"),
+            ("b", "x y"),
+            ("c", "A%zz"),
+            ("d", ""),
+            ("a", "0"),
+        ];
         assert_eq!(p, expect.map(|(k, v)| (k.to_owned(), v.to_owned())));
         assert!(parse_form(b"a=%FF").is_err());
     }

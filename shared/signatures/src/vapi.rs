@@ -36,10 +36,13 @@ impl Verifier for VapiSecret {
     fn verify(&self, d: &Delivery<'_>, _now_ms: i64) -> Result<Verified, Rejection> {
         let provided = header(d.headers, &[&self.header])?;
         let digest = Sha256::digest(provided.as_bytes());
-        let ok = self
-            .digests
-            .iter()
-            .fold(0u8, |ok, s| ok | s.expose_secret().ct_eq(digest.as_slice()).unwrap_u8());
-        if ok == 1 { Ok(Verified::with_id(None)) } else { Err(AuthFailure::BadSignature.into()) }
+        let ok = self.digests.iter().fold(0u8, |ok, s| {
+            ok | s.expose_secret().ct_eq(digest.as_slice()).unwrap_u8()
+        });
+        if ok == 1 {
+            Ok(Verified::with_id(None))
+        } else {
+            Err(AuthFailure::BadSignature.into())
+        }
     }
 }

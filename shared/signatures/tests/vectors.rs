@@ -30,7 +30,13 @@ fn vector_time_ms(v: &Value) -> i64 {
         return ts.as_str().unwrap().parse::<i64>().unwrap() * 1000;
     }
     if let Some(sig) = h.get("x-retell-signature") {
-        let ms = sig.as_str().unwrap().trim_start_matches("v=").split(',').next().unwrap();
+        let ms = sig
+            .as_str()
+            .unwrap()
+            .trim_start_matches("v=")
+            .split(',')
+            .next()
+            .unwrap();
         return ms.parse().unwrap();
     }
     1_700_000_000_000 // untimestamped schemes: any time will do
@@ -46,23 +52,47 @@ struct Case {
 fn case(v: &Value) -> Case {
     let mut headers = HeaderMap::new();
     for (k, val) in v["header"].as_object().unwrap() {
-        headers.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(val.as_str().unwrap()).unwrap());
+        headers.insert(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(val.as_str().unwrap()).unwrap(),
+        );
     }
     let body = if let Some(form) = v.get("form") {
-        headers.insert("content-type", HeaderValue::from_static("application/x-www-form-urlencoded"));
-        let pairs: Vec<(&str, &str)> =
-            form.as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap(), p[1].as_str().unwrap())).collect();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let pairs: Vec<(&str, &str)> = form
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_str().unwrap(), p[1].as_str().unwrap()))
+            .collect();
         sign::form_encode(&pairs).into_bytes()
     } else {
         v["body"].as_str().unwrap().as_bytes().to_vec()
     };
-    let url = v.get("url").and_then(Value::as_str).unwrap_or("https://example.com/hook").to_owned();
+    let url = v
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or("https://example.com/hook")
+        .to_owned();
     let query = url.split_once('?').map(|(_, q)| q.to_owned());
-    Case { headers, body, url, query }
+    Case {
+        headers,
+        body,
+        url,
+        query,
+    }
 }
 
 fn run(verifier: &dyn Verifier, c: &Case, now_ms: i64) -> Result<(), Rejection> {
-    let d = Delivery { headers: &c.headers, body: &c.body, url: &c.url, query: c.query.as_deref() };
+    let d = Delivery {
+        headers: &c.headers,
+        body: &c.body,
+        url: &c.url,
+        query: c.query.as_deref(),
+    };
     verifier.verify(&d, now_ms).map(|_| ())
 }
 
@@ -74,7 +104,8 @@ fn every_published_vector_verifies_at_its_own_time() {
         let scheme = v["scheme"].as_str().unwrap();
         let verifier = verifier_for(scheme, v["secret"].as_str().unwrap());
         let c = case(v);
-        run(&*verifier, &c, vector_time_ms(v)).unwrap_or_else(|e| panic!("{} ({}): {e}", scheme, v["source"]));
+        run(&*verifier, &c, vector_time_ms(v))
+            .unwrap_or_else(|e| panic!("{} ({}): {e}", scheme, v["source"]));
     }
 }
 
@@ -92,12 +123,24 @@ fn every_published_vector_fails_when_tampered() {
         } else {
             c.body.push(b' ');
         }
-        assert!(run(&*verifier, &c, now).is_err(), "{scheme}: tampered body accepted");
+        assert!(
+            run(&*verifier, &c, now).is_err(),
+            "{scheme}: tampered body accepted"
+        );
 
         let c = case(v);
-        if c.headers.contains_key("webhook-timestamp") || c.headers.contains_key("telnyx-timestamp") || scheme == "retell" {
-            assert!(run(&*verifier, &c, now + 301_000).is_err(), "{scheme}: stale accepted");
-            assert!(run(&*verifier, &c, now - 301_000).is_err(), "{scheme}: future accepted");
+        if c.headers.contains_key("webhook-timestamp")
+            || c.headers.contains_key("telnyx-timestamp")
+            || scheme == "retell"
+        {
+            assert!(
+                run(&*verifier, &c, now + 301_000).is_err(),
+                "{scheme}: stale accepted"
+            );
+            assert!(
+                run(&*verifier, &c, now - 301_000).is_err(),
+                "{scheme}: future accepted"
+            );
         }
 
         let wrong = if scheme == "telnyx" {
@@ -107,16 +150,24 @@ fn every_published_vector_fails_when_tampered() {
         } else {
             format!("{secret}x")
         };
-        assert!(run(&*verifier_for(scheme, &wrong), &c, now).is_err(), "{scheme}: wrong secret accepted");
+        assert!(
+            run(&*verifier_for(scheme, &wrong), &c, now).is_err(),
+            "{scheme}: wrong secret accepted"
+        );
         // The right secret second in the list still verifies (rotation).
         let both = format!("{wrong:?}, {secret:?}");
         let scheme_toml = match scheme {
             "hmac (github preset)" => "scheme = \"hmac\"\npreset = \"github\"".to_owned(),
             other => format!("scheme = \"{other}\""),
         };
-        let toml = format!("[ingest]\npublic_url = \"https://e.com\"\n[tenants.t.sources.s]\n{scheme_toml}\nsecrets = [{both}]");
+        let toml = format!(
+            "[ingest]\npublic_url = \"https://e.com\"\n[tenants.t.sources.s]\n{scheme_toml}\nsecrets = [{both}]"
+        );
         let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
         let rotated = build_verifier("k", &config.tenants["t"].sources["s"]).unwrap();
-        assert!(run(&*rotated, &c, now).is_ok(), "{scheme}: second secret rejected");
+        assert!(
+            run(&*rotated, &c, now).is_ok(),
+            "{scheme}: second secret rejected"
+        );
     }
 }

@@ -15,7 +15,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use metrics::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LATENCY_BUCKETS, Registry};
+pub use metrics::{
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LATENCY_BUCKETS, Registry,
+};
 
 /// Log filter, e.g. `info` or `switchboard_ingest=debug,info`. Falls back to `RUST_LOG`.
 pub const LOG_ENV: &str = "SWITCHBOARD_LOG";
@@ -31,20 +33,30 @@ pub fn init_tracing() {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let json = std::env::var(LOG_FORMAT_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let result = if json { builder.json().try_init() } else { builder.try_init() };
+    let result = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
     if let Err(err) = result {
         eprintln!("tracing was already initialised: {err}");
     }
 }
 
 /// A readiness probe: `Ok` when the service can do its job, `Err(reason)` otherwise.
-pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+pub type ReadyCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// `GET /healthz` (the process is alive), `GET /readyz` (the probe passes) and
 /// `GET /metrics` (Prometheus text), to merge into a service's router.
-pub fn ops_router<S: Clone + Send + Sync + 'static>(registry: Registry, ready: ReadyCheck) -> Router<S> {
+pub fn ops_router<S: Clone + Send + Sync + 'static>(
+    registry: Registry,
+    ready: ReadyCheck,
+) -> Router<S> {
     Router::new()
         .route("/healthz", get(|| async { json(StatusCode::OK, serde_json::json!({"status": "ok"})) }))
         .route(
@@ -72,7 +84,12 @@ pub fn ops_router<S: Clone + Send + Sync + 'static>(registry: Registry, ready: R
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

@@ -75,7 +75,8 @@ impl Histogram {
         }
         h.count.fetch_add(1, Ordering::Relaxed);
         // Saturating conversion: negative or NaN observations count as zero.
-        h.sum_nanos.fetch_add((value * 1e9).max(0.0) as u64, Ordering::Relaxed);
+        h.sum_nanos
+            .fetch_add((value * 1e9).max(0.0) as u64, Ordering::Relaxed);
     }
 
     pub fn count(&self) -> u64 {
@@ -84,8 +85,9 @@ impl Histogram {
 }
 
 /// Latency buckets in seconds, from 250 µs to 10 s.
-pub const LATENCY_BUCKETS: &[f64] =
-    &[0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 #[derive(Debug)]
 enum Kind {
@@ -127,14 +129,24 @@ macro_rules! with_impl {
         impl MetricVec<$t> {
             /// The child for `values` (one per label name, in order). Resolve once, keep it.
             pub fn with(&self, values: &[&str]) -> $t {
-                assert_eq!(values.len(), self.family.label_names.len(), "label count for {}", self.family.name);
+                assert_eq!(
+                    values.len(),
+                    self.family.label_names.len(),
+                    "label count for {}",
+                    self.family.name
+                );
                 let key: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-                if let Some(Child::$t(c)) = self.family.children.read().expect("metrics lock").get(&key) {
+                if let Some(Child::$t(c)) =
+                    self.family.children.read().expect("metrics lock").get(&key)
+                {
                     return c.clone();
                 }
                 let mut children = self.family.children.write().expect("metrics lock");
                 let make: &dyn Fn(&FamilyInner) -> $t = &$make;
-                match children.entry(key).or_insert_with(|| Child::$t(make(&self.family))) {
+                match children
+                    .entry(key)
+                    .or_insert_with(|| Child::$t(make(&self.family)))
+                {
                     Child::$t(c) => c.clone(),
                     _ => unreachable!("family kind is fixed at registration"),
                 }
@@ -153,7 +165,14 @@ pub struct Registry {
 }
 
 impl Registry {
-    fn register(&self, name: &str, help: &str, kind: Kind, labels: &[&'static str], buckets: &[f64]) -> Arc<FamilyInner> {
+    fn register(
+        &self,
+        name: &str,
+        help: &str,
+        kind: Kind,
+        labels: &[&'static str],
+        buckets: &[f64],
+    ) -> Arc<FamilyInner> {
         let family = Arc::new(FamilyInner {
             name: name.to_owned(),
             help: help.to_owned(),
@@ -162,12 +181,18 @@ impl Registry {
             buckets: buckets.to_vec(),
             children: RwLock::default(),
         });
-        self.families.lock().expect("metrics lock").push(family.clone());
+        self.families
+            .lock()
+            .expect("metrics lock")
+            .push(family.clone());
         family
     }
 
     fn vec<T>(family: Arc<FamilyInner>) -> MetricVec<T> {
-        MetricVec { family, _marker: std::marker::PhantomData }
+        MetricVec {
+            family,
+            _marker: std::marker::PhantomData,
+        }
     }
 
     pub fn counter_vec(&self, name: &str, help: &str, labels: &[&'static str]) -> CounterVec {
@@ -178,7 +203,13 @@ impl Registry {
         Self::vec(self.register(name, help, Kind::Gauge, labels, &[]))
     }
 
-    pub fn histogram_vec(&self, name: &str, help: &str, labels: &[&'static str], buckets: &[f64]) -> HistogramVec {
+    pub fn histogram_vec(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&'static str],
+        buckets: &[f64],
+    ) -> HistogramVec {
         Self::vec(self.register(name, help, Kind::Histogram, labels, buckets))
     }
 
@@ -257,7 +288,9 @@ fn label_string(names: &[&str], values: &[String], le: Option<&str>) -> String {
 }
 
 fn escape_value(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn escape_help(v: &str) -> String {
@@ -282,7 +315,10 @@ mod tests {
         h.observe(5.0);
         let text = r.render();
         assert!(text.contains("# TYPE x_requests_total counter\n"), "{text}");
-        assert!(text.contains("x_requests_total{tenant=\"acme\",outcome=\"accepted\"} 4\n"), "{text}");
+        assert!(
+            text.contains("x_requests_total{tenant=\"acme\",outcome=\"accepted\"} 4\n"),
+            "{text}"
+        );
         assert!(text.contains("x_in_flight 1\n"), "{text}");
         assert!(text.contains("x_seconds_bucket{le=\"0.1\"} 1\n"), "{text}");
         assert!(text.contains("x_seconds_bucket{le=\"1\"} 2\n"), "{text}");
@@ -294,7 +330,9 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         let r = Registry::default();
-        r.counter_vec("y_total", "Y.", &["v"]).with(&["a\"b\\c\nd"]).inc();
+        r.counter_vec("y_total", "Y.", &["v"])
+            .with(&["a\"b\\c\nd"])
+            .inc();
         assert!(r.render().contains("y_total{v=\"a\\\"b\\\\c\\nd\"} 1"));
     }
 }

@@ -26,7 +26,10 @@ pub struct StoredMessage {
 
 impl StoredMessage {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -41,13 +44,20 @@ pub async fn stream_messages(client: &async_nats::Client, stream: &str) -> Vec<S
         return out;
     }
     for seq in info.state.first_sequence..=info.state.last_sequence {
-        let Ok(m) = s.get_raw_message(seq).await else { continue };
+        let Ok(m) = s.get_raw_message(seq).await else {
+            continue;
+        };
         let headers = m
             .headers
             .iter()
             .flat_map(|(k, vs)| vs.iter().map(move |v| (k.to_string(), v.to_string())))
             .collect();
-        out.push(StoredMessage { subject: m.subject.to_string(), sequence: m.sequence, payload: m.payload.to_vec(), headers });
+        out.push(StoredMessage {
+            subject: m.subject.to_string(),
+            sequence: m.sequence,
+            payload: m.payload.to_vec(),
+            headers,
+        });
     }
     out
 }

@@ -23,7 +23,9 @@ fn find_binary() -> PathBuf {
         return PathBuf::from(bin);
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join("nats-server")).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join("nats-server"))
+            .find(|p| p.is_file())
     });
     on_path.unwrap_or_else(|| {
         panic!(
@@ -34,7 +36,10 @@ fn find_binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 impl NatsServer {
@@ -43,7 +48,10 @@ impl NatsServer {
         let mut server = Self {
             binary: find_binary(),
             port: free_port(),
-            store: tempfile::Builder::new().prefix("sb-nats-").tempdir().expect("temp store dir"),
+            store: tempfile::Builder::new()
+                .prefix("sb-nats-")
+                .tempdir()
+                .expect("temp store dir"),
             child: None,
         };
         server.spawn();
@@ -53,7 +61,14 @@ impl NatsServer {
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "server already running");
         let child = Command::new(&self.binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(self.store.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -70,9 +85,15 @@ impl NatsServer {
                 return;
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("nats-server exited during start-up with {status} (port {} taken?)", self.port);
+                panic!(
+                    "nats-server exited during start-up with {status} (port {} taken?)",
+                    self.port
+                );
             }
-            assert!(Instant::now() < deadline, "nats-server did not accept connections within 15 s");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not accept connections within 15 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -105,7 +126,9 @@ impl NatsServer {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -133,7 +156,9 @@ impl NatsServer {
 
     /// A connected client (waits for the connection).
     pub async fn client(&self) -> switchboard_bus::async_nats::Client {
-        switchboard_bus::async_nats::connect(self.url()).await.expect("connect to test nats-server")
+        switchboard_bus::async_nats::connect(self.url())
+            .await
+            .expect("connect to test nats-server")
     }
 }
 

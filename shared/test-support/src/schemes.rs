@@ -53,7 +53,10 @@ pub struct Hook {
 
 impl Hook {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn set_header(&mut self, name: &str, value: &str) {
@@ -110,7 +113,10 @@ impl TestScheme {
     }
 
     pub fn timestamped(self) -> bool {
-        matches!(self, Self::StandardWebhooks | Self::Telnyx | Self::Retell | Self::VapiHmac | Self::Hmac)
+        matches!(
+            self,
+            Self::StandardWebhooks | Self::Telnyx | Self::Retell | Self::VapiHmac | Self::Hmac
+        )
     }
 
     /// The header carrying the signature (or static secret).
@@ -131,22 +137,37 @@ impl TestScheme {
     /// A deterministic secret; different `n` give different secrets, different tenants
     /// should use different `n`.
     pub fn secret(self, n: u8) -> TestSecret {
-        let raw: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(31).wrapping_add(n.wrapping_mul(97)).wrapping_add(1)).collect();
+        let raw: Vec<u8> = (0..32u8)
+            .map(|i| {
+                i.wrapping_mul(31)
+                    .wrapping_add(n.wrapping_mul(97))
+                    .wrapping_add(1)
+            })
+            .collect();
         match self {
             Self::StandardWebhooks => {
                 use base64::Engine;
                 TestSecret {
-                    config: format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(&raw)),
+                    config: format!(
+                        "whsec_{}",
+                        base64::engine::general_purpose::STANDARD.encode(&raw)
+                    ),
                     signing: raw,
                 }
             }
             Self::Telnyx => {
                 let seed: [u8; 32] = raw.clone().try_into().expect("32 bytes");
-                TestSecret { config: sign::telnyx_public_key(&seed), signing: raw }
+                TestSecret {
+                    config: sign::telnyx_public_key(&seed),
+                    signing: raw,
+                }
             }
             _ => {
                 let s = format!("sk-test-{}", hex::encode(&raw[..16]));
-                TestSecret { config: s.clone(), signing: s.into_bytes() }
+                TestSecret {
+                    config: s.clone(),
+                    signing: s.into_bytes(),
+                }
             }
         }
     }
@@ -163,7 +184,11 @@ impl TestScheme {
             Self::Github => "preset = \"github\"\n",
             _ => "",
         };
-        format!("scheme = \"{}\"\n{extra}secrets = [{}]\n", self.scheme_name(), list.join(", "))
+        format!(
+            "scheme = \"{}\"\n{extra}secrets = [{}]\n",
+            self.scheme_name(),
+            list.join(", ")
+        )
     }
 
     /// Signs `spec` with `secret` the way the provider does.
@@ -171,16 +196,25 @@ impl TestScheme {
         let path = format!("/v1/hooks/{}/{}", spec.tenant, spec.source);
         let key = &secret.signing;
         let ts = spec.timestamp.to_string();
-        let mut hook = Hook { path_and_query: path.clone(), headers: Vec::new(), body: spec.body.to_vec() };
+        let mut hook = Hook {
+            path_and_query: path.clone(),
+            headers: Vec::new(),
+            body: spec.body.to_vec(),
+        };
         let json = ("Content-Type".to_owned(), "application/json".to_owned());
         match self {
             Self::ServiceTitan => {
                 hook.headers.push(json);
-                hook.set_header("X-ServiceTitan-Signature", &sign::servicetitan(key, spec.body, SigEncoding::Hex));
+                hook.set_header(
+                    "X-ServiceTitan-Signature",
+                    &sign::servicetitan(key, spec.body, SigEncoding::Hex),
+                );
             }
             Self::StandardWebhooks => {
                 hook.headers.push(json);
-                let sig = sign::standard_webhooks(&secret.config, spec.id, spec.timestamp, spec.body).expect("whsec");
+                let sig =
+                    sign::standard_webhooks(&secret.config, spec.id, spec.timestamp, spec.body)
+                        .expect("whsec");
                 hook.set_header("webhook-id", spec.id);
                 hook.set_header("webhook-timestamp", &ts);
                 hook.set_header("webhook-signature", &sig);
@@ -196,10 +230,18 @@ impl TestScheme {
                 hook.body = sign::form_encode(&params).into_bytes();
                 let url = format!("{}{path}", spec.public_url);
                 hook.set_header("Content-Type", "application/x-www-form-urlencoded");
-                hook.set_header("X-Twilio-Signature", &sign::twilio_form(key, &url, &params, MacAlgorithm::Sha1));
+                hook.set_header(
+                    "X-Twilio-Signature",
+                    &sign::twilio_form(key, &url, &params, MacAlgorithm::Sha1),
+                );
             }
             Self::TwilioJson => {
-                let (url, sig) = sign::twilio_json(key, &format!("{}{path}", spec.public_url), spec.body, MacAlgorithm::Sha1);
+                let (url, sig) = sign::twilio_json(
+                    key,
+                    &format!("{}{path}", spec.public_url),
+                    spec.body,
+                    MacAlgorithm::Sha1,
+                );
                 hook.path_and_query = url[spec.public_url.len()..].to_owned();
                 hook.headers.push(json);
                 hook.set_header("X-Twilio-Signature", &sig);
@@ -208,11 +250,17 @@ impl TestScheme {
                 hook.headers.push(json);
                 let seed: [u8; 32] = key.clone().try_into().expect("32-byte seed");
                 hook.set_header("telnyx-timestamp", &ts);
-                hook.set_header("telnyx-signature-ed25519", &sign::telnyx(&seed, spec.timestamp, spec.body));
+                hook.set_header(
+                    "telnyx-signature-ed25519",
+                    &sign::telnyx(&seed, spec.timestamp, spec.body),
+                );
             }
             Self::Retell => {
                 hook.headers.push(json);
-                hook.set_header("x-retell-signature", &sign::retell(key, spec.body, spec.timestamp * 1000));
+                hook.set_header(
+                    "x-retell-signature",
+                    &sign::retell(key, spec.body, spec.timestamp * 1000),
+                );
             }
             Self::Vapi => {
                 hook.headers.push(json);
@@ -220,7 +268,12 @@ impl TestScheme {
             }
             Self::VapiHmac => {
                 hook.headers.push(json);
-                let sig = sign::hmac(MacAlgorithm::Sha256, key, &[ts.as_bytes(), b".", spec.body], SigEncoding::Hex);
+                let sig = sign::hmac(
+                    MacAlgorithm::Sha256,
+                    key,
+                    &[ts.as_bytes(), b".", spec.body],
+                    SigEncoding::Hex,
+                );
                 hook.set_header("x-timestamp", &ts);
                 hook.set_header("x-signature", &sig);
             }
@@ -247,7 +300,8 @@ impl TestScheme {
         match self {
             Self::StandardWebhooks | Self::Hmac | Self::Github => spec.id.to_owned(),
             Self::TwilioForm => format!("{}:completed:0", spec.id),
-            Self::Telnyx => extract_telnyx_id(spec.body).unwrap_or_else(|| switchboard_signatures::sha256_hex(&hook.body)),
+            Self::Telnyx => extract_telnyx_id(spec.body)
+                .unwrap_or_else(|| switchboard_signatures::sha256_hex(&hook.body)),
             _ => switchboard_signatures::sha256_hex(&hook.body),
         }
     }

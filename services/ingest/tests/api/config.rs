@@ -7,17 +7,30 @@ fn run_with_config(toml: &str, env: &[(&str, &str)]) -> (bool, String) {
     let path = dir.join("switchboard.toml");
     std::fs::write(&path, toml).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"));
-    cmd.arg("--config").arg(&path).env_remove("SWITCHBOARD_NATS_URL").env_remove("SWITCHBOARD_INGEST_LISTEN");
+    cmd.arg("--config")
+        .arg(&path)
+        .env_remove("SWITCHBOARD_NATS_URL")
+        .env_remove("SWITCHBOARD_INGEST_LISTEN");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.arg("--check-config").output().expect("run switchboard-ingest");
+    let out = cmd
+        .arg("--check-config")
+        .output()
+        .expect("run switchboard-ingest");
     let _ = std::fs::remove_dir_all(&dir);
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sb-config-test-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "sb-config-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -41,21 +54,33 @@ fn an_unset_variable_stops_start_up_naming_variable_and_key() {
     let (ok, stderr) = run_with_config(SOURCE, &[]);
     assert!(!ok);
     assert!(stderr.contains("ACME_ST_WEBHOOK_KEY"), "{stderr}");
-    assert!(stderr.contains("tenants.acme.sources.st.secrets[0]"), "{stderr}");
+    assert!(
+        stderr.contains("tenants.acme.sources.st.secrets[0]"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn an_unknown_key_stops_start_up_naming_the_key() {
-    let (ok, stderr) = run_with_config("[ingest]\nlisten = \"127.0.0.1:0\"\nmax_body_byte = 5\n", &[]);
+    let (ok, stderr) = run_with_config(
+        "[ingest]\nlisten = \"127.0.0.1:0\"\nmax_body_byte = 5\n",
+        &[],
+    );
     assert!(!ok);
-    assert!(stderr.contains("ingest") && stderr.contains("max_body_byte"), "{stderr}");
+    assert!(
+        stderr.contains("ingest") && stderr.contains("max_body_byte"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_bad_tenant_name_stops_start_up_naming_the_key() {
     let (ok, stderr) = run_with_config("[tenants.\"Acme Corp\"]\n", &[]);
     assert!(!ok);
-    assert!(stderr.contains("tenants") && stderr.contains("Acme Corp") && stderr.contains("[a-z0-9_-]"), "{stderr}");
+    assert!(
+        stderr.contains("tenants") && stderr.contains("Acme Corp") && stderr.contains("[a-z0-9_-]"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -74,8 +99,14 @@ fn a_bad_secret_for_its_scheme_stops_start_up_naming_the_key() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("tenants.acme.sources.tx.secrets[0]"), "{stderr}");
-    assert!(!stderr.contains("not-a-public-key"), "secrets never appear in errors: {stderr}");
+    assert!(
+        stderr.contains("tenants.acme.sources.tx.secrets[0]"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-a-public-key"),
+        "secrets never appear in errors: {stderr}"
+    );
 }
 
 #[test]
@@ -88,7 +119,11 @@ fn the_config_file_can_come_from_the_environment() {
         .env("SWITCHBOARD_CONFIG", &path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"))
         .arg("--check-config")
         .env_remove("SWITCHBOARD_CONFIG")

@@ -11,7 +11,8 @@ use switchboard_test_support::{NatsServer, TestScheme};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
-    let app = Arc::new(spawn_app_with(NatsServer::start(), "publish_timeout_ms = 1000", None).await);
+    let app =
+        Arc::new(spawn_app_with(NatsServer::start(), "publish_timeout_ms = 1000", None).await);
     const MIN_TOTAL: usize = 3000;
     const CONCURRENCY: usize = 64;
     let next = Arc::new(AtomicUsize::new(0));
@@ -55,7 +56,10 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
         tokio::task::block_in_place(|| app.nats.lock().unwrap().start_again());
     }
     // Let ingest reconnect by itself and carry on under load for a while.
-    assert!(app.wait_ready(Duration::from_secs(20)).await, "ingest did not reconnect by itself");
+    assert!(
+        app.wait_ready(Duration::from_secs(20)).await,
+        "ingest did not reconnect by itself"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     chaos_done.store(true, Ordering::Relaxed);
 
@@ -68,9 +72,14 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
     let stored = app.inbound().await;
     let mut copies: HashMap<String, usize> = HashMap::new();
     for m in &stored {
-        *copies.entry(m.header("Nats-Msg-Id").unwrap().to_owned()).or_default() += 1;
+        *copies
+            .entry(m.header("Nats-Msg-Id").unwrap().to_owned())
+            .or_default() += 1;
     }
-    assert!(copies.values().all(|&n| n == 1), "a delivery was stored twice");
+    assert!(
+        copies.values().all(|&n| n == 1),
+        "a delivery was stored twice"
+    );
 
     let (mut ok, mut unavailable) = (0, 0);
     for (id, (status, retry_after, body)) in &results {
@@ -79,7 +88,11 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
                 ok += 1;
                 let dedup_id = format!("acme:stdwh:{id}");
                 assert_eq!(body["id"], dedup_id.as_str());
-                assert_eq!(copies.get(&dedup_id), Some(&1), "{id} got 200 but is not in INBOUND");
+                assert_eq!(
+                    copies.get(&dedup_id),
+                    Some(&1),
+                    "{id} got 200 but is not in INBOUND"
+                );
             }
             503 => {
                 unavailable += 1;
@@ -89,11 +102,24 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
             other => panic!("{id}: unexpected status {other}: {body}"),
         }
     }
-    eprintln!("{} requests: {ok} stored (200), {unavailable} refused (503), {} in INBOUND", results.len(), stored.len());
-    assert!(unavailable > 0, "the outage was not observed: chaos did not overlap the load");
-    let last_ok = results.iter().rposition(|(_, (s, _, _))| *s == 200).unwrap();
+    eprintln!(
+        "{} requests: {ok} stored (200), {unavailable} refused (503), {} in INBOUND",
+        results.len(),
+        stored.len()
+    );
+    assert!(
+        unavailable > 0,
+        "the outage was not observed: chaos did not overlap the load"
+    );
+    let last_ok = results
+        .iter()
+        .rposition(|(_, (s, _, _))| *s == 200)
+        .unwrap();
     let first_503 = results.iter().position(|(_, (s, _, _))| *s == 503).unwrap();
-    assert!(ok > 0 && last_ok > first_503, "ingest did not recover after the outage");
+    assert!(
+        ok > 0 && last_ok > first_503,
+        "ingest did not recover after the outage"
+    );
 }
 
 #[tokio::test]
@@ -104,15 +130,32 @@ async fn while_nats_is_down_ingest_says_503_and_not_ready_then_recovers() {
 
     let hook = app.signed("acme", scheme, b"{\"during\":\"outage\"}", "x");
     let response = app.send(&hook).await;
-    assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
     let (status, reply) = json(response).await;
-    assert_eq!((status, reply["error"].as_str()), (503, Some("unavailable")), "{reply}");
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (503, Some("unavailable")),
+        "{reply}"
+    );
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
-    assert_eq!(app.get("/healthz").await.status(), 200, "alive even while NATS is away");
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "alive even while NATS is away"
+    );
 
     app.nats.lock().unwrap().start_again();
-    assert!(app.wait_ready(Duration::from_secs(20)).await, "ingest did not reconnect by itself");
+    assert!(
+        app.wait_ready(Duration::from_secs(20)).await,
+        "ingest did not reconnect by itself"
+    );
     // The provider's retry of the same delivery is now stored.
     let (status, reply) = json(app.send(&hook).await).await;
     assert_eq!(status, 200, "{reply}");

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_ingest::{Application, Clock};
-use switchboard_test_support::{Hook, HookSpec, NatsServer, StoredMessage, TestScheme, TestSecret, eventually};
+use switchboard_test_support::{
+    Hook, HookSpec, NatsServer, StoredMessage, TestScheme, TestSecret, eventually,
+};
 
 pub const PUBLIC_URL: &str = "https://hooks.example.com";
 pub const TENANTS: [&str; 2] = ["acme", "globex"];
@@ -25,10 +27,18 @@ pub fn config_toml(nats_url: &str, ingest_extra: &str) -> String {
          max_body_bytes = 65536\n{ingest_extra}\n"
     );
     for tenant in TENANTS {
-        toml.push_str(&format!("[tenants.{tenant}]\ntimezone = \"America/Chicago\"\n\n"));
+        toml.push_str(&format!(
+            "[tenants.{tenant}]\ntimezone = \"America/Chicago\"\n\n"
+        ));
         for scheme in TestScheme::ALL {
-            toml.push_str(&format!("[tenants.{tenant}.sources.{}]\n", scheme.source_name()));
-            toml.push_str(&scheme.source_toml(&[secret_for(tenant, scheme), second_secret_for(tenant, scheme)]));
+            toml.push_str(&format!(
+                "[tenants.{tenant}.sources.{}]\n",
+                scheme.source_name()
+            ));
+            toml.push_str(&scheme.source_toml(&[
+                secret_for(tenant, scheme),
+                second_secret_for(tenant, scheme),
+            ]));
             toml.push('\n');
         }
     }
@@ -52,18 +62,34 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns ingest with extra `[ingest]` lines and optionally a pinned clock.
 pub async fn spawn_app_with(nats: NatsServer, ingest_extra: &str, clock: Option<Clock>) -> TestApp {
     let toml = config_toml(&nats.url(), ingest_extra);
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).expect("test config");
+    let config =
+        switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).expect("test config");
     let clock = clock.unwrap_or_else(|| Arc::new(switchboard_signatures::system_now_ms));
-    let app = Application::build_with_clock(config, clock).await.expect("build ingest");
+    let app = Application::build_with_clock(config, clock)
+        .await
+        .expect("build ingest");
     let address = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let nats_client = nats.client().await;
-    let test_app = TestApp { address, nats: std::sync::Mutex::new(nats), http, nats_client, shutdown: Some(tx), server: Some(server) };
-    assert!(test_app.wait_ready(Duration::from_secs(20)).await, "ingest did not become ready");
+    let test_app = TestApp {
+        address,
+        nats: std::sync::Mutex::new(nats),
+        http,
+        nats_client,
+        shutdown: Some(tx),
+        server: Some(server),
+    };
+    assert!(
+        test_app.wait_ready(Duration::from_secs(20)).await,
+        "ingest did not become ready"
+    );
     test_app
 }
 
@@ -75,7 +101,13 @@ impl TestApp {
         .await
     }
 
-    pub fn spec<'a>(&self, tenant: &'a str, scheme: TestScheme, body: &'a [u8], id: &'a str) -> HookSpec<'a> {
+    pub fn spec<'a>(
+        &self,
+        tenant: &'a str,
+        scheme: TestScheme,
+        body: &'a [u8],
+        id: &'a str,
+    ) -> HookSpec<'a> {
         HookSpec {
             public_url: PUBLIC_URL,
             tenant,
@@ -88,15 +120,24 @@ impl TestApp {
 
     /// A valid delivery for `tenant`'s source of `scheme`.
     pub fn signed(&self, tenant: &'static str, scheme: TestScheme, body: &[u8], id: &str) -> Hook {
-        scheme.sign(&secret_for(tenant, scheme), &self.spec(tenant, scheme, body, id))
+        scheme.sign(
+            &secret_for(tenant, scheme),
+            &self.spec(tenant, scheme, body, id),
+        )
     }
 
     pub async fn send(&self, hook: &Hook) -> reqwest::Response {
-        send_hook(&self.http, &self.address, hook).await.expect("request sent")
+        send_hook(&self.http, &self.address, hook)
+            .await
+            .expect("request sent")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.address)).send().await.expect("request sent")
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn inbound(&self) -> Vec<StoredMessage> {
@@ -116,8 +157,14 @@ impl TestApp {
     }
 }
 
-pub async fn send_hook(http: &reqwest::Client, address: &str, hook: &Hook) -> reqwest::Result<reqwest::Response> {
-    let mut request = http.post(format!("{address}{}", hook.path_and_query)).body(hook.body.clone());
+pub async fn send_hook(
+    http: &reqwest::Client,
+    address: &str,
+    hook: &Hook,
+) -> reqwest::Result<reqwest::Response> {
+    let mut request = http
+        .post(format!("{address}{}", hook.path_and_query))
+        .body(hook.body.clone());
     for (k, v) in &hook.headers {
         request = request.header(k, v);
     }

@@ -22,24 +22,49 @@ async fn every_scheme_stores_exactly_one_message_with_raw_bytes_and_headers() {
         let hook = scheme.sign(&secret_for("acme", scheme), &spec);
         let (status, reply) = json(app.send(&hook).await).await;
         assert_eq!(status, 200, "{scheme:?}: {reply}");
-        let expected_id = format!("acme:{}:{}", scheme.source_name(), scheme.expected_key(&spec, &hook));
+        let expected_id = format!(
+            "acme:{}:{}",
+            scheme.source_name(),
+            scheme.expected_key(&spec, &hook)
+        );
         assert_eq!(reply["status"], "accepted", "{scheme:?}");
         assert_eq!(reply["id"], expected_id.as_str(), "{scheme:?}");
         assert_eq!(reply["duplicate"], false, "{scheme:?}");
         let seq = reply["stream_seq"].as_u64().expect("stream_seq");
 
         let stored = app.inbound().await;
-        let message = stored.iter().find(|m| m.sequence == seq).expect("message at stream_seq");
-        assert_eq!(message.subject, format!("inbound.acme.{}", scheme.source_name()));
+        let message = stored
+            .iter()
+            .find(|m| m.sequence == seq)
+            .expect("message at stream_seq");
+        assert_eq!(
+            message.subject,
+            format!("inbound.acme.{}", scheme.source_name())
+        );
         assert_eq!(message.payload, hook.body, "{scheme:?}: raw bytes");
         assert_eq!(message.header("Nats-Msg-Id"), Some(expected_id.as_str()));
         assert_eq!(message.header("Switchboard-Tenant"), Some("acme"));
-        assert_eq!(message.header("Switchboard-Source"), Some(scheme.source_name()));
-        assert_eq!(message.header("Switchboard-Scheme"), Some(scheme.scheme_name()));
+        assert_eq!(
+            message.header("Switchboard-Source"),
+            Some(scheme.source_name())
+        );
+        assert_eq!(
+            message.header("Switchboard-Scheme"),
+            Some(scheme.scheme_name())
+        );
         assert_eq!(message.header("Content-Type"), hook.header("Content-Type"));
-        let received_at = message.header("Switchboard-Received-At").expect("received-at");
-        assert!(received_at.len() == 24 && received_at.ends_with('Z'), "{received_at}");
-        assert_eq!(stored.len(), n + 1, "{scheme:?}: exactly one message per delivery");
+        let received_at = message
+            .header("Switchboard-Received-At")
+            .expect("received-at");
+        assert!(
+            received_at.len() == 24 && received_at.ends_with('Z'),
+            "{received_at}"
+        );
+        assert_eq!(
+            stored.len(),
+            n + 1,
+            "{scheme:?}: exactly one message per delivery"
+        );
     }
 }
 
@@ -54,7 +79,10 @@ async fn bad_signatures_get_401_and_publish_nothing() {
 
         let mut tampered = good.clone();
         if scheme == TestScheme::TwilioForm {
-            tampered.body = String::from_utf8(tampered.body).unwrap().replace("completed", "completes").into_bytes();
+            tampered.body = String::from_utf8(tampered.body)
+                .unwrap()
+                .replace("completed", "completes")
+                .into_bytes();
         } else {
             tampered.body.push(b' ');
         }
@@ -64,7 +92,10 @@ async fn bad_signatures_get_401_and_publish_nothing() {
         }
 
         let wrong = scheme.secret(99);
-        cases.push(("wrong secret", scheme.sign(&wrong, &app.spec("acme", scheme, &body, "d-1"))));
+        cases.push((
+            "wrong secret",
+            scheme.sign(&wrong, &app.spec("acme", scheme, &body, "d-1")),
+        ));
 
         let mut missing = good.clone();
         missing.remove_header(scheme.signature_header());
@@ -85,7 +116,10 @@ async fn bad_signatures_get_401_and_publish_nothing() {
             assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
     }
-    assert!(app.inbound().await.is_empty(), "nothing may be published for rejected requests");
+    assert!(
+        app.inbound().await.is_empty(),
+        "nothing may be published for rejected requests"
+    );
     let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"switchboard_ingest_verification_failures_total{tenant="acme",source="stdwh",reason="stale_timestamp"} 1"#),
@@ -98,7 +132,10 @@ async fn the_second_secret_in_the_list_is_accepted() {
     let app = spawn_app().await;
     for scheme in TestScheme::ALL {
         let body = body_for(scheme, 1);
-        let hook = scheme.sign(&second_secret_for("acme", scheme), &app.spec("acme", scheme, &body, "rotated"));
+        let hook = scheme.sign(
+            &second_secret_for("acme", scheme),
+            &app.spec("acme", scheme, &body, "rotated"),
+        );
         let (status, reply) = json(app.send(&hook).await).await;
         assert_eq!(status, 200, "{scheme:?}: {reply}");
     }
@@ -118,7 +155,9 @@ async fn a_redelivery_is_acknowledged_as_duplicate_and_stored_once() {
         assert_eq!(first["stream_seq"], second["stream_seq"]);
     }
     assert_eq!(app.inbound().await.len(), TestScheme::ALL.len());
-    assert!(app.metrics().await.contains(r#"switchboard_ingest_requests_total{tenant="acme",source="st",outcome="duplicate"} 1"#));
+    assert!(app.metrics().await.contains(
+        r#"switchboard_ingest_requests_total{tenant="acme",source="st",outcome="duplicate"} 1"#
+    ));
 }
 
 #[tokio::test]
@@ -127,7 +166,10 @@ async fn one_tenants_secret_never_verifies_for_another() {
     for scheme in TestScheme::ALL {
         let body = body_for(scheme, 3);
         // Signed with acme's secret, delivered to globex's source of the same scheme.
-        let hook = scheme.sign(&secret_for("acme", scheme), &app.spec("globex", scheme, &body, "x"));
+        let hook = scheme.sign(
+            &secret_for("acme", scheme),
+            &app.spec("globex", scheme, &body, "x"),
+        );
         let (status, reply) = json(app.send(&hook).await).await;
         assert_eq!(status, 401, "{scheme:?}: {reply}");
     }
@@ -142,18 +184,43 @@ async fn routing_and_method_errors() {
     let mut unknown_tenant = hook.clone();
     unknown_tenant.path_and_query = "/v1/hooks/nobody/retell".into();
     let (status, reply) = json(app.send(&unknown_tenant).await).await;
-    assert_eq!((status, reply["error"].as_str()), (404, Some("unknown_tenant")));
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (404, Some("unknown_tenant"))
+    );
 
     let mut unknown_source = hook.clone();
     unknown_source.path_and_query = "/v1/hooks/acme/nothing".into();
     let (status, reply) = json(app.send(&unknown_source).await).await;
-    assert_eq!((status, reply["error"].as_str()), (404, Some("unknown_source")));
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (404, Some("unknown_source"))
+    );
 
-    for method in [reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::DELETE] {
-        let response = app.http.request(method.clone(), format!("{}/v1/hooks/acme/retell", app.address)).send().await.unwrap();
-        assert_eq!(response.headers().get("allow").map(|v| v.to_str().unwrap()), Some("POST"));
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let response = app
+            .http
+            .request(
+                method.clone(),
+                format!("{}/v1/hooks/acme/retell", app.address),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers().get("allow").map(|v| v.to_str().unwrap()),
+            Some("POST")
+        );
         let (status, reply) = json(response).await;
-        assert_eq!((status, reply["error"].as_str()), (405, Some("method_not_allowed")), "{method}");
+        assert_eq!(
+            (status, reply["error"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method}"
+        );
     }
     assert!(app.inbound().await.is_empty());
 }
@@ -164,21 +231,28 @@ async fn oversized_bodies_get_413_declared_or_chunked() {
     let big = vec![b'x'; 65_537];
     let hook = app.signed("acme", TestScheme::ServiceTitan, &big, "big");
     let (status, reply) = json(app.send(&hook).await).await;
-    assert_eq!((status, reply["error"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (413, Some("payload_too_large"))
+    );
 
     // Chunked: no Content-Length, the limit must still hold (reject, never truncate).
     let address = app.address.trim_start_matches("http://").to_owned();
     let sig = hook.header("X-ServiceTitan-Signature").unwrap().to_owned();
     let response = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(&address).unwrap();
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
         let head = format!(
             "POST /v1/hooks/acme/st HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
              X-ServiceTitan-Signature: {sig}\r\nTransfer-Encoding: chunked\r\n\r\n"
         );
         stream.write_all(head.as_bytes()).unwrap();
         for chunk in big.chunks(8192) {
-            if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+            if stream
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .is_err()
                 || stream.write_all(chunk).is_err()
                 || stream.write_all(b"\r\n").is_err()
             {
@@ -197,7 +271,11 @@ async fn oversized_bodies_get_413_declared_or_chunked() {
 
     // Exactly at the limit is fine.
     let fits = vec![b'y'; 65_536];
-    let (status, _) = json(app.send(&app.signed("acme", TestScheme::ServiceTitan, &fits, "fits")).await).await;
+    let (status, _) = json(
+        app.send(&app.signed("acme", TestScheme::ServiceTitan, &fits, "fits"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(app.inbound().await.len(), 1);
 }
@@ -209,12 +287,20 @@ async fn unreadable_bodies_get_415_or_400_not_401() {
     let mut hook = app.signed("acme", TestScheme::TwilioForm, b"x", "CA1");
     hook.set_header("Content-Type", "application/json");
     let (status, reply) = json(app.send(&hook).await).await;
-    assert_eq!((status, reply["error"].as_str()), (415, Some("unsupported_media_type")), "{reply}");
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "{reply}"
+    );
     // A form body that is not UTF-8 once decoded: 400.
     let mut hook = app.signed("acme", TestScheme::TwilioForm, b"x", "CA1");
     hook.body = b"CallSid=%FF%FE".to_vec();
     let (status, reply) = json(app.send(&hook).await).await;
-    assert_eq!((status, reply["error"].as_str()), (400, Some("bad_request")), "{reply}");
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (400, Some("bad_request")),
+        "{reply}"
+    );
     assert!(app.inbound().await.is_empty());
 }
 
@@ -224,10 +310,19 @@ async fn health_readiness_and_metrics() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
-    let (status, _) = json(app.send(&app.signed("acme", TestScheme::Vapi, b"{}", "m")).await).await;
+    let (status, _) = json(
+        app.send(&app.signed("acme", TestScheme::Vapi, b"{}", "m"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     let response = app.get("/metrics").await;
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let metrics = response.text().await.unwrap();
     for expected in [
         r#"switchboard_ingest_requests_total{tenant="acme",source="vapi",outcome="accepted"} 1"#,
@@ -250,12 +345,21 @@ async fn the_verifier_uses_the_injected_clock() {
     // Pinned far in the past: a delivery signed "now" is from the future and fails; one
     // signed at the pinned time passes.
     let pinned = 1_700_000_000i64;
-    let app = crate::helpers::spawn_app_with(NatsServer::start(), "", Some(Arc::new(move || pinned * 1000))).await;
+    let app = crate::helpers::spawn_app_with(
+        NatsServer::start(),
+        "",
+        Some(Arc::new(move || pinned * 1000)),
+    )
+    .await;
     let scheme = TestScheme::StandardWebhooks;
     let (status, _) = json(app.send(&app.signed("acme", scheme, b"{}", "now")).await).await;
     assert_eq!(status, 401);
     let mut spec = app.spec("acme", scheme, b"{}", "then");
     spec.timestamp = pinned;
-    let (status, _) = json(app.send(&scheme.sign(&secret_for("acme", scheme), &spec)).await).await;
+    let (status, _) = json(
+        app.send(&scheme.sign(&secret_for("acme", scheme), &spec))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
 }

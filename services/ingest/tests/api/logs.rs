@@ -47,13 +47,26 @@ async fn no_secret_appears_in_trace_logs() {
     app.stop().await.unwrap();
 
     let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
-    assert!(logs.contains("webhook rejected"), "trace logs were not captured");
+    assert!(
+        logs.contains("webhook rejected"),
+        "trace logs were not captured"
+    );
     for tenant in ["acme", "globex"] {
         for scheme in TestScheme::ALL {
-            for secret in [secret_for(tenant, scheme), second_secret_for(tenant, scheme)] {
-                let forms = [secret.config.clone(), hex_lower(&secret.signing), String::from_utf8_lossy(&secret.signing).into_owned()];
+            for secret in [
+                secret_for(tenant, scheme),
+                second_secret_for(tenant, scheme),
+            ] {
+                let forms = [
+                    secret.config.clone(),
+                    hex_lower(&secret.signing),
+                    String::from_utf8_lossy(&secret.signing).into_owned(),
+                ];
                 for form in forms.iter().filter(|f| f.len() >= 16) {
-                    assert!(!logs.contains(form.as_str()), "{scheme:?} secret leaked into logs");
+                    assert!(
+                        !logs.contains(form.as_str()),
+                        "{scheme:?} secret leaked into logs"
+                    );
                 }
             }
         }

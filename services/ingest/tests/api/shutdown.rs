@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 use switchboard_test_support::{HookSpec, NatsServer, TestScheme};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -31,7 +35,8 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
             let mut r = String::new();
             let _ = s.read_to_string(&mut r);
             if r.starts_with("HTTP/1.1 200") {
@@ -45,11 +50,24 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     // An in-flight request: headers and half the body sent before SIGTERM.
     let scheme = TestScheme::ServiceTitan;
     let body = br#"{"eventType":"CallCompleted","pad":"0123456789"}"#;
-    let spec = HookSpec { public_url: "", tenant: "acme", source: scheme.source_name(), body, timestamp: 0, id: "" };
+    let spec = HookSpec {
+        public_url: "",
+        tenant: "acme",
+        source: scheme.source_name(),
+        body,
+        timestamp: 0,
+        id: "",
+    };
     let hook = scheme.sign(&secret_for("acme", scheme), &spec);
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let mut head = format!("POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n", hook.path_and_query, hook.body.len());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n",
+        hook.path_and_query,
+        hook.body.len()
+    );
     for (k, v) in &hook.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -59,7 +77,10 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     stream.write_all(first).unwrap();
     std::thread::sleep(Duration::from_millis(200));
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     std::thread::sleep(Duration::from_millis(300));
 
@@ -78,11 +99,19 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(Instant::now() < deadline, "ingest did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "ingest did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(exit.success(), "exit status {exit}: {stderr}");
     assert!(refused, "a new connection was accepted after SIGTERM");
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,19 @@
+# One image with every Switchboard binary; docker-compose.yml picks the one to run.
+FROM rust:1.89-slim-bookworm AS build
+WORKDIR /src
+# Dependencies first, so code changes do not refetch the registry.
+COPY Cargo.toml Cargo.lock ./
+COPY shared ./shared
+COPY services ./services
+RUN cargo build --release --locked --bins \
+ && mkdir -p /out \
+ && find target/release -maxdepth 1 -type f -executable -name 'switchboard-*' -exec cp {} /out/ \;
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard
+COPY --from=build /out/ /usr/local/bin/
+COPY config/switchboard.toml /etc/switchboard/switchboard.toml
+ENV SWITCHBOARD_CONFIG=/etc/switchboard/switchboard.toml
+USER 10001
+EXPOSE 8080
+CMD ["switchboard-ingest"]
