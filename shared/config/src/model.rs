@@ -258,11 +258,10 @@ pub struct TwilioSource {
     pub tolerance_secs: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VapiMode {
     /// `x-vapi-secret: <secret>` (Vapi's default server credential).
-    #[default]
     Secret,
     /// Vapi's HMAC credential: a MAC over `{timestamp}.{body}` by default.
     Hmac,
@@ -273,8 +272,8 @@ pub enum VapiMode {
 pub struct VapiSource {
     pub secrets: Vec<SecretString>,
     pub tolerance_secs: Option<u64>,
-    #[serde(default)]
-    pub mode: VapiMode,
+    /// Absent: `hmac` when any HMAC-only key below is set, `secret` otherwise.
+    pub mode: Option<VapiMode>,
     /// Static mode: default `x-vapi-secret`; HMAC mode: default `x-signature`.
     pub header: Option<String>,
     /// HMAC mode only (default `x-timestamp`).
@@ -283,6 +282,31 @@ pub struct VapiSource {
     pub payload: Option<String>,
     pub algorithm: Option<Algorithm>,
     pub encoding: Option<Encoding>,
+}
+
+impl VapiSource {
+    /// The HMAC-only keys that are set, by name.
+    pub fn hmac_keys_set(&self) -> Vec<&'static str> {
+        [
+            ("timestamp_header", self.timestamp_header.is_some()),
+            ("prefix", self.prefix.is_some()),
+            ("payload", self.payload.is_some()),
+            ("algorithm", self.algorithm.is_some()),
+            ("encoding", self.encoding.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+
+    /// The effective mode (see `mode`).
+    pub fn effective_mode(&self) -> VapiMode {
+        self.mode.unwrap_or(if self.hmac_keys_set().is_empty() {
+            VapiMode::Secret
+        } else {
+            VapiMode::Hmac
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

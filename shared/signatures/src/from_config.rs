@@ -98,18 +98,10 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
             &bytes(&s.secrets),
             tolerance(s.tolerance_secs),
         )),
-        SourceConfig::Vapi(s) => match s.mode {
+        SourceConfig::Vapi(s) => match s.effective_mode() {
             VapiMode::Secret => {
-                for (field, set) in [
-                    ("timestamp_header", s.timestamp_header.is_some()),
-                    ("prefix", s.prefix.is_some()),
-                    ("payload", s.payload.is_some()),
-                    ("algorithm", s.algorithm.is_some()),
-                    ("encoding", s.encoding.is_some()),
-                ] {
-                    if set {
-                        return Err(err(field, "only applies with mode = \"hmac\"".into()));
-                    }
+                if let Some(field) = s.hmac_keys_set().first() {
+                    return Err(err(field, "only applies with mode = \"hmac\"".into()));
                 }
                 let header = opt_header(&format!("{key}.header"), s.header.as_ref())?;
                 Box::new(crate::VapiSecret::new(

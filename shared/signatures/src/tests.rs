@@ -611,3 +611,43 @@ proptest! {
         prop_assert!(check(kind, &[config_secret(kind, &[9; 32])], &s, NOW_MS).is_err());
     }
 }
+
+#[test]
+fn vapi_infers_hmac_mode_from_hmac_keys_and_rejects_contradictions() {
+    let build = |extra: &str| {
+        let toml = format!("[tenants.a.sources.v]\nscheme = \"vapi\"\nsecrets = [\"k\"]\n{extra}");
+        let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        build_verifier("tenants.a.sources.v", &c.tenants["a"].sources["v"])
+    };
+    let mut h = HeaderMap::new();
+    let t = (NOW_MS / 1000).to_string();
+    let sig = sign::hmac(
+        MacAlgorithm::Sha256,
+        b"k",
+        &[t.as_bytes(), b".", b"{}"],
+        SigEncoding::Hex,
+    );
+    h.insert("x-vapi-timestamp", HeaderValue::from_str(&t).unwrap());
+    h.insert("x-vapi-signature", HeaderValue::from_str(&sig).unwrap());
+    let v =
+        build("header = \"x-vapi-signature\"\ntimestamp_header = \"x-vapi-timestamp\"").unwrap();
+    assert!(
+        v.verify(
+            &Delivery {
+                headers: &h,
+                body: b"{}",
+                url: URL,
+                query: None
+            },
+            NOW_MS
+        )
+        .is_ok()
+    );
+    let msg = build("mode = \"secret\"\ntimestamp_header = \"x\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("tenants.a.sources.v.timestamp_header"),
+        "{msg}"
+    );
+}
