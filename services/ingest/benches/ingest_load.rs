@@ -336,10 +336,10 @@ fn main() {
         let pid = ingest.child.id();
         let ready = async {
             loop {
-                if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", ingest.port)).await {
-                    drop(s);
+                if tokio::net::TcpStream::connect(("127.0.0.1", ingest.port)).await.is_ok() {
                     let mut sender = connect(ingest.port).await;
-                    if post(&mut sender, u64::MAX).await {
+                    let probe = hyper::Request::get("/readyz").header("host", "localhost").body(Full::new(Bytes::new())).unwrap();
+                    if matches!(sender.send_request(probe).await, Ok(r) if r.status() == 200) {
                         return;
                     }
                 }
