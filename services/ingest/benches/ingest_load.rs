@@ -162,6 +162,30 @@ struct Run {
 }
 
 impl Run {
+    /// Counts one request that started at `since`.
+    fn record(&mut self, ok: bool, since: Instant) {
+        if ok {
+            self.requests += 1;
+            self.latencies_us
+                .push(since.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        } else {
+            self.errors += 1;
+        }
+    }
+
+    /// Adds up the workers' runs.
+    async fn join(handles: Vec<tokio::task::JoinHandle<Run>>, started: Instant) -> Run {
+        let mut total = Run::default();
+        for h in handles {
+            let r = h.await.unwrap();
+            total.requests += r.requests;
+            total.errors += r.errors;
+            total.latencies_us.extend(r.latencies_us);
+        }
+        total.elapsed = started.elapsed().as_secs_f64();
+        total
+    }
+
     fn rate(&self) -> f64 {
         self.requests as f64 / self.elapsed
     }
@@ -197,13 +221,8 @@ where
             let mut run = Run::default();
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                if op().await {
-                    run.requests += 1;
-                    run.latencies_us
-                        .push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                } else {
-                    run.errors += 1;
-                }
+                let ok = op().await;
+                run.record(ok, t);
             }
             run
         }));
@@ -211,15 +230,7 @@ where
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut total = Run::default();
-    for h in handles {
-        let r = h.await.unwrap();
-        total.requests += r.requests;
-        total.errors += r.errors;
-        total.latencies_us.extend(r.latencies_us);
-    }
-    total.elapsed = started.elapsed().as_secs_f64();
-    total
+    Run::join(handles, started).await
 }
 
 async fn raw_jetstream(js: &async_nats::jetstream::Context, concurrency: usize, secs: u64) -> Run {
@@ -277,13 +288,8 @@ async fn fixed_rate(port: u16, rate: u64, secs: u64) -> Run {
             let mut run = Run::default();
             while let Some(scheduled) = recv(&rx).await {
                 let n = SEQ.fetch_add(1, Ordering::Relaxed);
-                if post(&mut sender, n).await {
-                    run.requests += 1;
-                    run.latencies_us
-                        .push(scheduled.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                } else {
-                    run.errors += 1;
-                }
+                let ok = post(&mut sender, n).await;
+                run.record(ok, scheduled);
             }
             run
         }));
@@ -299,15 +305,7 @@ async fn fixed_rate(port: u16, rate: u64, secs: u64) -> Run {
         }
     }
     drop(tx);
-    let mut all = Run::default();
-    for h in handles {
-        let r = h.await.unwrap();
-        all.requests += r.requests;
-        all.errors += r.errors;
-        all.latencies_us.extend(r.latencies_us);
-    }
-    all.elapsed = started.elapsed().as_secs_f64();
-    all
+    Run::join(handles, started).await
 }
 
 type Queue = Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Instant>>>;

@@ -55,10 +55,11 @@ pub(crate) fn expand_table(
     for (key, value) in table.iter_mut() {
         expand_value(value, &join(path, key), env)?;
     }
+    // Only string values: a table named `call_file` (a valid source name) is not a file key.
     let file_keys: Vec<String> = table
-        .keys()
-        .filter(|k| k.ends_with("_file") && k.len() > "_file".len())
-        .cloned()
+        .iter()
+        .filter(|(k, v)| k.ends_with("_file") && k.len() > "_file".len() && v.is_str())
+        .map(|(k, _)| k.clone())
         .collect();
     for file_key in file_keys {
         let target = file_key.trim_end_matches("_file").to_owned();
@@ -141,6 +142,15 @@ pub fn expand_str(input: &str, key: &str, env: &dyn Env) -> Result<String, Confi
                 Some((name, default)) => (name, Some(default)),
                 None => (expr, None),
             };
+            if default.is_some_and(|d| d.contains('$')) {
+                // `${A:-${B}}` would otherwise end at the first `}` and leave a literal.
+                return Err(ConfigError::Invalid {
+                    key: key.to_owned(),
+                    message: format!(
+                        "`${{{expr}` nests a reference in a default, which is not supported"
+                    ),
+                });
+            }
             if !is_var_name(name) {
                 return Err(ConfigError::Invalid {
                     key: key.to_owned(),
@@ -159,6 +169,19 @@ pub fn expand_str(input: &str, key: &str, env: &dyn Env) -> Result<String, Confi
                 }
             }
             rest = &inner[end + 1..];
+        } else if after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            // `$VAR` without braces would be kept literally — and a literal where a secret
+            // was meant is a secret anyone reading the file knows.
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            return Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                message: format!(
+                    "write ${{{name}}} to use the variable {name} (or $$ for a literal $)"
+                ),
+            });
         } else {
             out.push('$');
             rest = after;
@@ -194,7 +217,10 @@ mod tests {
         assert_eq!(expand_str("${A:-beta}", "k", &e).unwrap(), "alpha");
         assert_eq!(expand_str("${EMPTY:-d}", "k", &e).unwrap(), "d");
         assert_eq!(expand_str("${B:-}", "k", &e).unwrap(), "");
-        assert_eq!(expand_str("cost $$5 $x", "k", &e).unwrap(), "cost $5 $x");
+        assert_eq!(
+            expand_str("cost $$5 $1 $", "k", &e).unwrap(),
+            "cost $5 $1 $"
+        );
     }
 
     #[test]
@@ -212,6 +238,14 @@ mod tests {
         assert!(expand_str("${A", "k", &env(&[])).is_err());
         assert!(expand_str("${1A}", "k", &env(&[])).is_err());
         assert!(expand_str("${}", "k", &env(&[])).is_err());
+        // Would silently become literals (and thus known "secrets") if accepted.
+        assert!(
+            expand_str("$ACME_KEY", "k", &env(&[("ACME_KEY", "x")]))
+                .unwrap_err()
+                .to_string()
+                .contains("${ACME_KEY}")
+        );
+        assert!(expand_str("${A:-${B}}", "k", &env(&[("B", "x")])).is_err());
     }
 
     proptest::proptest! {

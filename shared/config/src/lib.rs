@@ -84,14 +84,7 @@ impl Config {
                     } else {
                         key
                     },
-                    // toml repeats the path on a second line ("in `...`"); we already say it.
-                    message: err
-                        .into_inner()
-                        .to_string()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .to_owned(),
+                    message: redact_serde_message(&err.into_inner().to_string()),
                 }
             })?;
         config.apply_overrides(env)?;
@@ -127,6 +120,12 @@ impl Config {
                     ));
                 }
             }
+        }
+        if self.nats.user.is_some() != self.nats.password.is_some() {
+            return Err(invalid(
+                "nats",
+                "set both `user` and `password`, or neither".into(),
+            ));
         }
         if !(1..=5).contains(&self.nats.replicas) {
             return Err(invalid("nats.replicas", "must be between 1 and 5".into()));
@@ -209,6 +208,20 @@ impl Config {
             .iter()
             .flat_map(|(t, tc)| tc.sources.iter().map(move |(s, sc)| (t, s, sc)))
     }
+}
+
+/// serde's "invalid type: string \"<value>\", expected …" quotes the value, which may be a
+/// secret (`secrets = "${KEY}"`): keep only what was expected. toml also repeats the path
+/// on a second line ("in `...`"), which the error already names.
+fn redact_serde_message(message: &str) -> String {
+    let first = message.lines().next().unwrap_or("");
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if first.starts_with(prefix) {
+            let expected = first.rsplit_once(", expected ").map_or("", |(_, e)| e);
+            return format!("{}expected {expected}", prefix.replace(": ", ", "));
+        }
+    }
+    first.to_owned()
 }
 
 /// Checks an absolute http(s) URL without query or fragment; returns it without a

@@ -94,7 +94,7 @@ fn unknown_keys_are_rejected_with_their_path() {
             "secretz",
         ),
         ("[tenants.acme]\nzone = \"UTC\"", "tenants.acme", "zone"),
-        ("extra = 1", "", "extra"),
+        ("extra = 1", "config key `extra`", "unknown field"),
     ] {
         let msg = Config::from_toml_str(toml, &env(&[]))
             .unwrap_err()
@@ -264,4 +264,38 @@ fn public_url_is_normalised() {
     assert!(parse_public_url("h.example.com").is_err());
     assert!(parse_public_url("ftp://h").is_err());
     assert!(parse_public_url("https://h/?a=1").is_err());
+}
+
+#[test]
+fn type_errors_do_not_echo_the_value() {
+    let e = env(&[("KEY", "hunter2-very-secret")]);
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = \"${KEY}\"",
+        &e,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!msg.contains("hunter2"), "{msg}");
+    assert!(
+        msg.contains("tenants.a.sources.s") && msg.contains("expected a sequence"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_source_named_like_a_file_key_is_still_a_source() {
+    let config = Config::from_toml_str(
+        "[tenants.a.sources.call_file]\nscheme = \"retell\"\nsecrets = [\"k\"]",
+        &env(&[]),
+    )
+    .unwrap();
+    assert!(config.tenants["a"].sources.contains_key("call_file"));
+}
+
+#[test]
+fn nats_credentials_come_in_pairs() {
+    let msg = Config::from_toml_str("[nats]\nuser = \"u\"", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("password"), "{msg}");
 }

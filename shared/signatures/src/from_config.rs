@@ -110,6 +110,10 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                 ))
             }
             VapiMode::Hmac => {
+                let payload = s
+                    .payload
+                    .clone()
+                    .unwrap_or_else(|| "{timestamp}.{body}".into());
                 let params = HmacParams {
                     header: header_name(
                         &format!("{key}.header"),
@@ -118,14 +122,13 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     prefix: s.prefix.clone(),
                     algorithm: s.algorithm.map_or(crate::MacAlgorithm::Sha256, Into::into),
                     encoding: s.encoding.map_or(SigEncoding::Hex, |e| Some(e).into()),
-                    payload: s
-                        .payload
-                        .clone()
-                        .unwrap_or_else(|| "{timestamp}.{body}".into()),
-                    timestamp_header: Some(header_name(
-                        &format!("{key}.timestamp_header"),
-                        s.timestamp_header.as_deref().unwrap_or("x-timestamp"),
-                    )?),
+                    // The default timestamp header only where the payload signs a timestamp.
+                    timestamp_header: match (&s.timestamp_header, payload.contains("{timestamp}")) {
+                        (Some(h), _) => Some(header_name(&format!("{key}.timestamp_header"), h)?),
+                        (None, true) => Some("x-timestamp".to_owned()),
+                        (None, false) => None,
+                    },
+                    payload,
                     id_header: None,
                     tolerance_secs: tolerance(s.tolerance_secs),
                 };

@@ -19,7 +19,8 @@ pub struct HmacParams {
 }
 
 impl HmacParams {
-    /// GitHub's `X-Hub-Signature-256: sha256=<hex>` over the body, `X-GitHub-Delivery` as id.
+    /// GitHub's `X-Hub-Signature-256: sha256=<hex>` over the body. `X-GitHub-Delivery` is
+    /// not signed, so it cannot be the dedup id (a forger could pick it): the body hash is.
     pub fn github() -> Self {
         Self {
             header: "x-hub-signature-256".into(),
@@ -28,7 +29,7 @@ impl HmacParams {
             encoding: SigEncoding::Hex,
             payload: "{body}".into(),
             timestamp_header: None,
-            id_header: Some("x-github-delivery".into()),
+            id_header: None,
             tolerance_secs: crate::DEFAULT_TOLERANCE_SECS,
         }
     }
@@ -39,13 +40,13 @@ pub struct GenericHmac {
     scheme: &'static str,
     params: HmacParams,
     template: Template,
-    id_required: bool,
     keys: MacKeys,
 }
 
 impl GenericHmac {
-    /// Fails when the template is invalid or uses `{timestamp}` / `{id}` without the header
-    /// that provides it.
+    /// Fails when the template is invalid, uses `{timestamp}` / `{id}` without the header
+    /// that provides it, or names a header the template does not sign (an unsigned
+    /// timestamp gives no replay protection; an unsigned id could be chosen by a forger).
     pub fn new(
         scheme: &'static str,
         params: HmacParams,
@@ -55,15 +56,20 @@ impl GenericHmac {
         if template.uses(&Part::Timestamp) && params.timestamp_header.is_none() {
             return Err("payload uses {timestamp} but no timestamp_header is set".into());
         }
-        let id_required = template.uses(&Part::Id);
-        if id_required && params.id_header.is_none() {
-            return Err("payload uses {id} but no id_header is set".into());
+        if params.timestamp_header.is_some() && !template.uses(&Part::Timestamp) {
+            return Err("timestamp_header is set but the payload does not sign {timestamp}".into());
+        }
+        match (template.uses(&Part::Id), params.id_header.is_some()) {
+            (true, false) => return Err("payload uses {id} but no id_header is set".into()),
+            (false, true) => {
+                return Err("id_header is set but the payload does not sign {id}".into());
+            }
+            _ => {}
         }
         Ok(Self {
             scheme,
             keys: MacKeys::new(params.algorithm, secrets),
             template,
-            id_required,
             params,
         })
     }
@@ -97,9 +103,9 @@ impl Verifier for GenericHmac {
             }
             None => "",
         };
+        // Only ever a signed id (checked in `new`).
         let id = match &p.id_header {
-            Some(name) if self.id_required => Some(header(d.headers, &[name])?),
-            Some(name) => d.headers.get(name.as_str()).and_then(|v| v.to_str().ok()),
+            Some(name) => Some(header(d.headers, &[name])?),
             None => None,
         };
         let parts = self.template.render(d.body, timestamp, id.unwrap_or(""));

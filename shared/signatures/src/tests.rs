@@ -256,7 +256,7 @@ fn every_scheme_accepts_its_own_signature_and_reports_ids() {
         let v = check(kind, &[config_secret(kind, &secret)], &s, NOW_MS)
             .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         let expected = match kind {
-            Kind::StandardWebhooks | Kind::HmacFull | Kind::Github => Some("msg_1"),
+            Kind::StandardWebhooks | Kind::HmacFull => Some("msg_1"),
             Kind::TwilioForm | Kind::TwilioSha256 => Some("msg_1:completed:1"),
             Kind::Telnyx => Some("evt_1"),
             _ => None,
@@ -479,19 +479,24 @@ fn standard_webhooks_accepts_svix_headers_and_any_v1_entry() {
 
 #[test]
 fn config_errors_name_the_key_and_never_the_secret() {
-    for (scheme, secret) in [
-        ("telnyx", "not-a-key-but-secret"),
-        ("standard-webhooks", "whsec_!!!secret"),
+    let valid_telnyx = sign::telnyx_public_key(&[1; 32]);
+    for (scheme, valid, secret) in [
+        ("telnyx", valid_telnyx.as_str(), "not-a-key-but-secret"),
+        (
+            "standard-webhooks",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_!!!secret",
+        ),
     ] {
         let toml = format!(
-            "[tenants.a.sources.s]\nscheme = \"{scheme}\"\nsecrets = [\"ok\", \"{secret}\"]"
+            "[tenants.a.sources.s]\nscheme = \"{scheme}\"\nsecrets = [\"{valid}\", \"{secret}\"]"
         );
         let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
         let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"])
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("tenants.a.sources.s.secrets[0]"), "{msg}");
-        assert!(!msg.contains("secret\""), "{msg}");
+        assert!(msg.contains("tenants.a.sources.s.secrets[1]"), "{msg}");
+        assert!(!msg.contains(secret) && !msg.contains(valid), "{msg}");
     }
     let c = switchboard_config::Config::from_toml_str(
         "[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\nheader = \"x\"\npayload = \"{timestamp}{body}\"",
@@ -549,13 +554,17 @@ proptest! {
         let mut s = sign_for(kind, &secret, &payload, ts, "id");
         let name = signature_header(kind);
         let value = s.headers[name].to_str().unwrap().to_owned();
-        // Keep any `v1,` / `sha256=` / `v=..,d=` framing: change the encoded signature itself.
-        let start = value.rfind([',', '=']).map_or(0, |i| i + 1).min(value.len() - 1);
-        let sig_len = value.len() - start;
-        let changed = format!("{}{}", &value[..start], flip(&value[start..], at % sig_len));
-        prop_assume!(changed != value);
+        // Keep any `v1,` / `sha256=` / `v=..,d=` framing and base64 padding: change a
+        // character in the first half of the encoded signature itself, so it still decodes
+        // and the MAC comparison is what rejects it.
+        let unpadded = value.trim_end_matches('=');
+        let start = unpadded.rfind([',', '=']).map_or(0, |i| i + 1);
+        let sig = &unpadded[start..];
+        let changed = format!("{}{}{}", &value[..start], flip(sig, at % (sig.len() / 2)), &value[unpadded.len()..]);
+        prop_assert_ne!(&changed, &value);
         s.set(name, &changed);
-        prop_assert!(check(kind, &[config_secret(kind, &secret)], &s, now_for(ts)).is_err());
+        let err = check(kind, &[config_secret(kind, &secret)], &s, now_for(ts)).unwrap_err();
+        prop_assert_eq!(err, Rejection::Unauthorized(AuthFailure::BadSignature));
     }
 
     #[test]
@@ -650,4 +659,25 @@ fn vapi_infers_hmac_mode_from_hmac_keys_and_rejects_contradictions() {
         msg.contains("tenants.a.sources.v.timestamp_header"),
         "{msg}"
     );
+}
+
+#[test]
+fn unsigned_ids_and_timestamps_are_config_errors() {
+    for (extra, field) in [
+        (
+            "header = \"x\"\ntimestamp_header = \"x-ts\"",
+            "timestamp_header",
+        ),
+        ("header = \"x\"\nid_header = \"x-id\"", "id_header"),
+    ] {
+        let toml = format!("[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\n{extra}");
+        let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(field) && msg.contains("does not sign"),
+            "{msg}"
+        );
+    }
 }

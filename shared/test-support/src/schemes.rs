@@ -298,7 +298,7 @@ impl TestScheme {
     /// The dedup key ingest should derive (the part after `{tenant}:{source}:`).
     pub fn expected_key(self, spec: &HookSpec<'_>, hook: &Hook) -> String {
         match self {
-            Self::StandardWebhooks | Self::Hmac | Self::Github => spec.id.to_owned(),
+            Self::StandardWebhooks | Self::Hmac => spec.id.to_owned(),
             Self::TwilioForm => format!("{}:completed:0", spec.id),
             Self::Telnyx => extract_telnyx_id(spec.body)
                 .unwrap_or_else(|| switchboard_signatures::sha256_hex(&hook.body)),
