@@ -8,6 +8,7 @@
 use crate::IngestState;
 use crate::routes::SourceRoute;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -21,8 +22,6 @@ use switchboard_signatures::{Delivery, Rejection, Verified, sha256_hex};
 
 /// Seconds a provider should wait before retrying after a 503.
 const RETRY_AFTER_SECS: &str = "5";
-/// A body that has not fully arrived after this long is abandoned.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Serialize)]
 struct Accepted<'a> {
@@ -61,7 +60,7 @@ impl Drop for InFlight<'_> {
 
 pub(crate) async fn receive(
     State(state): State<Arc<IngestState>>,
-    Path((tenant, source)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -69,6 +68,15 @@ pub(crate) async fn receive(
 ) -> Response {
     state.metrics.in_flight.inc();
     let _in_flight = InFlight(&state.metrics.in_flight);
+    // A path axum cannot decode (e.g. invalid UTF-8 escapes) names no configured tenant.
+    let Ok(Path((tenant, source))) = path else {
+        state.metrics.unknown_tenant.inc();
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_tenant",
+            "no such tenant is configured",
+        );
+    };
 
     let route = state
         .routes
@@ -115,13 +123,13 @@ pub(crate) async fn receive(
         );
     };
 
-    let body = match read_body(&headers, body, state.max_body_bytes).await {
+    let body = match read_body(&headers, body, state.max_body_bytes, state.body_timeout).await {
         Ok(body) => body,
         Err(response) => {
-            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                route.metrics.payload_too_large.inc();
-            } else {
-                route.metrics.bad_request.inc();
+            match response.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => route.metrics.payload_too_large.inc(),
+                StatusCode::SERVICE_UNAVAILABLE => route.metrics.unavailable.inc(),
+                _ => route.metrics.bad_request.inc(),
             }
             return response;
         }
@@ -145,8 +153,15 @@ pub(crate) async fn receive(
     publish(&state, route, &headers, body, &verified).await
 }
 
-/// Reads at most `limit` bytes; declared and chunked bodies over the limit are 413 alike.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+/// Reads at most `limit` bytes within `timeout`. Declared and chunked bodies over the
+/// limit are 413 alike; a body that does not arrive in time is a 503 (transient: the
+/// provider retries), not a 4xx.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Response> {
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -161,7 +176,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Ok(Err(_)) => Err(error(
@@ -170,9 +185,12 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
             "the request body could not be read",
         )),
         Err(_) => Err(error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "the request body did not arrive in time",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!(
+                "the request body did not arrive within {} s",
+                timeout.as_secs()
+            ),
         )),
     }
 }
@@ -295,6 +313,10 @@ async fn publish(
             )
         }
         Err(failure) => {
+            if matches!(failure, PublishFailure::Nats(_)) {
+                // Typically "no stream found for given subject": have the keeper re-create it.
+                state.streams.stream_missing();
+            }
             route.metrics.unavailable.inc();
             let reason = failure.to_string();
             tracing::warn!(tenant = %route.tenant, source = %route.source, %reason, "publish not acknowledged; answering 503");

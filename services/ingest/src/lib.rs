@@ -15,6 +15,7 @@
 mod hooks;
 mod metrics;
 mod routes;
+mod streams;
 
 pub use hooks::dedup_id;
 
@@ -24,7 +25,6 @@ use axum::routing::any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_config::Config;
@@ -40,10 +40,19 @@ pub(crate) struct IngestState {
     jetstream: async_nats::jetstream::Context,
     public_url: String,
     max_body_bytes: usize,
+    body_timeout: Duration,
     publish_timeout: Duration,
+    streams: Arc<streams::StreamKeeper>,
     in_flight_limit: Semaphore,
     metrics: metrics::IngestMetrics,
     clock: Clock,
+}
+
+/// Checks everything `Application::build` would check without connecting or listening:
+/// the config plus every source's secrets and options (`--check-config`).
+pub fn check_config(config: &Config) -> anyhow::Result<()> {
+    routes::RouteTable::build(config, &metrics::IngestMetrics::new(Registry::default()))?;
+    Ok(())
 }
 
 /// A built ingest server, bound but not yet serving.
@@ -80,13 +89,15 @@ impl Application {
         let client = switchboard_bus::connect(&config.nats, "switchboard-ingest", false).await?;
         let publish_timeout = Duration::from_millis(config.ingest.publish_timeout_ms);
         let jetstream = switchboard_bus::jetstream(client.clone(), publish_timeout);
-        let streams_ready = Arc::new(AtomicBool::new(false));
-        tokio::spawn(provision_streams(
+        let keeper = Arc::new(streams::StreamKeeper::new(
             jetstream.clone(),
             switchboard_bus::inbound_stream_config(&config.nats),
-            streams_ready.clone(),
             config.ingest.max_body_bytes,
         ));
+        tokio::spawn({
+            let keeper = keeper.clone();
+            async move { keeper.run().await }
+        });
 
         let state = Arc::new(IngestState {
             routes,
@@ -100,13 +111,15 @@ impl Application {
                 .map_err(anyhow::Error::msg)?
                 .unwrap_or_default(),
             max_body_bytes: config.ingest.max_body_bytes,
+            body_timeout: Duration::from_secs(config.ingest.body_timeout_secs),
             publish_timeout,
+            streams: keeper.clone(),
             in_flight_limit: Semaphore::new(config.ingest.max_in_flight),
             metrics,
             clock,
         });
 
-        let ready = readiness(client.clone(), jetstream, streams_ready);
+        let ready = readiness(client.clone(), jetstream, keeper);
         let router = Router::new()
             .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
             .with_state(state)
@@ -180,51 +193,18 @@ impl Application {
     }
 }
 
-/// Creates or updates INBOUND, retrying until NATS answers. Until then `/readyz` fails and
-/// publishes get 503, which is the honest answer while nothing can be stored.
-async fn provision_streams(
-    js: async_nats::jetstream::Context,
-    inbound: async_nats::jetstream::stream::Config,
-    ready: Arc<AtomicBool>,
-    max_body_bytes: usize,
-) {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match switchboard_bus::ensure_stream(&js, inbound.clone()).await {
-            Ok(_) => {
-                ready.store(true, Ordering::Release);
-                tracing::info!(stream = switchboard_bus::INBOUND_STREAM, "stream ready");
-                let max_payload = js.client().server_info().max_payload;
-                if max_payload > 0 && max_body_bytes + 4096 > max_payload {
-                    tracing::warn!(
-                        max_body_bytes,
-                        max_payload,
-                        "ingest.max_body_bytes is close to or above the NATS server's max_payload: large bodies will get 413"
-                    );
-                }
-                return;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "stream set-up failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
 fn readiness(
     client: async_nats::Client,
     js: async_nats::jetstream::Context,
-    streams_ready: Arc<AtomicBool>,
+    streams: Arc<streams::StreamKeeper>,
 ) -> switchboard_telemetry::ReadyCheck {
     Arc::new(move || {
-        let (client, js, streams_ready) = (client.clone(), js.clone(), streams_ready.clone());
+        let (client, js, streams) = (client.clone(), js.clone(), streams.clone());
         Box::pin(async move {
             if !switchboard_bus::is_connected(&client) {
                 return Err("not connected to NATS".to_owned());
             }
-            if !streams_ready.load(Ordering::Acquire) {
+            if !streams.is_ready() {
                 return Err("stream INBOUND is not set up yet".to_owned());
             }
             match tokio::time::timeout(
@@ -234,7 +214,10 @@ fn readiness(
             .await
             {
                 Ok(Ok(_)) => Ok(()),
-                Ok(Err(err)) => Err(format!("stream INBOUND is not available: {err}")),
+                Ok(Err(err)) => {
+                    streams.stream_missing();
+                    Err(format!("stream INBOUND is not available: {err}"))
+                }
                 Err(_) => Err("JetStream did not answer within 2 s".to_owned()),
             }
         })

@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     switchboard_telemetry::init_tracing();
     let config = switchboard_config::Config::load(config_path.as_deref())?;
     if check_only {
+        switchboard_ingest::check_config(&config)?;
         eprintln!(
             "config OK: {} tenant(s), {} source(s)",
             config.tenants.len(),

@@ -145,6 +145,9 @@ impl Config {
                 "must be between 1 and 67108864".into(),
             ));
         }
+        if self.ingest.body_timeout_secs == 0 {
+            return Err(invalid("ingest.body_timeout_secs", "must be > 0".into()));
+        }
         if self.ingest.publish_timeout_ms == 0 {
             return Err(invalid("ingest.publish_timeout_ms", "must be > 0".into()));
         }

@@ -109,6 +109,9 @@ pub struct IngestConfig {
     pub public_url: Option<String>,
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive; then 503 (the provider retries).
+    #[serde(default = "default_body_timeout_secs")]
+    pub body_timeout_secs: u64,
     /// How long to wait for JetStream's acknowledgement before answering 503.
     #[serde(default = "default_publish_timeout_ms")]
     pub publish_timeout_ms: u64,
@@ -126,6 +129,7 @@ impl Default for IngestConfig {
             listen: default_listen(),
             public_url: None,
             max_body_bytes: default_max_body_bytes(),
+            body_timeout_secs: default_body_timeout_secs(),
             publish_timeout_ms: default_publish_timeout_ms(),
             max_in_flight: default_max_in_flight(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
@@ -350,6 +354,9 @@ fn default_listen() -> SocketAddr {
 }
 fn default_max_body_bytes() -> usize {
     256 * 1024
+}
+fn default_body_timeout_secs() -> u64 {
+    10
 }
 fn default_publish_timeout_ms() -> u64 {
     5000

@@ -110,6 +110,17 @@ fn a_bad_secret_for_its_scheme_stops_start_up_naming_the_key() {
 }
 
 #[test]
+fn check_config_also_checks_every_sources_secrets() {
+    let toml = "[tenants.acme.sources.tx]\nscheme = \"telnyx\"\nsecrets = [\"not-a-public-key\"]\n";
+    let (ok, stderr) = run_with_config(toml, &[]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("tenants.acme.sources.tx.secrets[0]"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_config_file_can_come_from_the_environment() {
     let dir = tempfile_dir();
     let path = dir.join("c.toml");

@@ -1,13 +1,24 @@
 //! Nothing lost: 200 means stored. Thousands of concurrent deliveries while nats-server is
 //! killed (SIGKILL) and restarted; afterwards every delivery that got 200 is in INBOUND
-//! exactly once, and every failure was a 503 with Retry-After that a provider would retry.
+//! exactly once, every failure was a 503 with Retry-After, and the provider's retry of each
+//! 503 is stored exactly once too.
 
 use crate::helpers::{json, send_hook, spawn_app_with};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use switchboard_test_support::{NatsServer, TestScheme};
+use switchboard_test_support::{Hook, NatsServer, TestScheme, eventually};
+
+struct Outcome {
+    /// Completion order across all workers.
+    order: usize,
+    id: String,
+    hook: Hook,
+    status: u16,
+    retry_after: bool,
+    body: serde_json::Value,
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
@@ -16,11 +27,17 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
     const MIN_TOTAL: usize = 3000;
     const CONCURRENCY: usize = 64;
     let next = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
     let chaos_done = Arc::new(AtomicBool::new(false));
 
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (app, next, chaos_done) = (app.clone(), next.clone(), chaos_done.clone());
+        let (app, next, finished, chaos_done) = (
+            app.clone(),
+            next.clone(),
+            finished.clone(),
+            chaos_done.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut results = Vec::new();
             loop {
@@ -31,15 +48,20 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
                 let id = format!("msg_{i}");
                 let body = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(200));
                 let hook = app.signed("acme", TestScheme::StandardWebhooks, body.as_bytes(), &id);
-                let outcome = match send_hook(&app.http, &app.address, &hook).await {
-                    Ok(r) => {
-                        let retry_after = r.headers().contains_key("retry-after");
-                        let (status, body) = json(r).await;
-                        (status, retry_after, body)
-                    }
-                    Err(err) => panic!("ingest itself must stay up: {err}"),
-                };
-                results.push((id, outcome));
+                let response = send_hook(&app.http, &app.address, &hook)
+                    .await
+                    .unwrap_or_else(|err| panic!("ingest itself must stay up: {err}"));
+                let retry_after = response.headers().contains_key("retry-after");
+                let (status, body) = json(response).await;
+                let order = finished.fetch_add(1, Ordering::Relaxed);
+                results.push(Outcome {
+                    order,
+                    id,
+                    hook,
+                    status,
+                    retry_after,
+                    body,
+                });
                 if i % 8 == 0 {
                     // Keep the load going for the whole chaos window without a hot loop.
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -63,62 +85,82 @@ async fn every_acknowledged_delivery_survives_nats_crashes_exactly_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     chaos_done.store(true, Ordering::Relaxed);
 
-    let mut results = Vec::new();
+    let mut results: Vec<Outcome> = Vec::new();
     for w in workers {
         results.extend(w.await.unwrap());
     }
+    results.sort_by_key(|o| o.order);
     assert!(results.len() >= MIN_TOTAL);
 
-    let stored = app.inbound().await;
-    let mut copies: HashMap<String, usize> = HashMap::new();
-    for m in &stored {
-        *copies
-            .entry(m.header("Nats-Msg-Id").unwrap().to_owned())
-            .or_default() += 1;
+    // Every 503 was a proper "retry later".
+    let refused: Vec<&Outcome> = results.iter().filter(|o| o.status != 200).collect();
+    for o in &refused {
+        assert_eq!(o.status, 503, "{}: unexpected status: {}", o.id, o.body);
+        assert!(o.retry_after, "503 without Retry-After");
+        assert_eq!(o.body["error"], "unavailable");
     }
     assert!(
-        copies.values().all(|&n| n == 1),
-        "a delivery was stored twice"
-    );
-
-    let (mut ok, mut unavailable) = (0, 0);
-    for (id, (status, retry_after, body)) in &results {
-        match status {
-            200 => {
-                ok += 1;
-                let dedup_id = format!("acme:stdwh:{id}");
-                assert_eq!(body["id"], dedup_id.as_str());
-                assert_eq!(
-                    copies.get(&dedup_id),
-                    Some(&1),
-                    "{id} got 200 but is not in INBOUND"
-                );
-            }
-            503 => {
-                unavailable += 1;
-                assert!(*retry_after, "503 without Retry-After");
-                assert_eq!(body["error"], "unavailable");
-            }
-            other => panic!("{id}: unexpected status {other}: {body}"),
-        }
-    }
-    eprintln!(
-        "{} requests: {ok} stored (200), {unavailable} refused (503), {} in INBOUND",
-        results.len(),
-        stored.len()
-    );
-    assert!(
-        unavailable > 0,
+        !refused.is_empty(),
         "the outage was not observed: chaos did not overlap the load"
     );
+    let first_refused = refused.iter().map(|o| o.order).min().unwrap();
     let last_ok = results
         .iter()
-        .rposition(|(_, (s, _, _))| *s == 200)
+        .filter(|o| o.status == 200)
+        .map(|o| o.order)
+        .max()
         .unwrap();
-    let first_503 = results.iter().position(|(_, (s, _, _))| *s == 503).unwrap();
     assert!(
-        ok > 0 && last_ok > first_503,
+        last_ok > first_refused,
         "ingest did not recover after the outage"
+    );
+
+    // What got 200 is stored exactly once.
+    let copies = |stored: &[switchboard_test_support::StoredMessage]| {
+        let mut copies: HashMap<String, usize> = HashMap::new();
+        for m in stored {
+            *copies
+                .entry(m.header("Nats-Msg-Id").unwrap().to_owned())
+                .or_default() += 1;
+        }
+        copies
+    };
+    let before_retries = copies(&app.inbound().await);
+    for o in results.iter().filter(|o| o.status == 200) {
+        let dedup_id = format!("acme:stdwh:{}", o.id);
+        assert_eq!(o.body["id"], dedup_id.as_str());
+        assert_eq!(
+            before_retries.get(&dedup_id),
+            Some(&1),
+            "{} got 200 but is not in INBOUND once",
+            o.id
+        );
+    }
+
+    // The provider retries each 503. Some of those were stored despite the 503 (the ack was
+    // lost or late): their retries must come back as duplicates, not second copies.
+    let mut stored_anyway = 0;
+    for o in &refused {
+        let (status, body) = json(app.send(&o.hook).await).await;
+        assert_eq!(status, 200, "retry of {}: {body}", o.id);
+        stored_anyway += usize::from(body["duplicate"] == true);
+    }
+    let stored = app.inbound().await;
+    let after_retries = copies(&stored);
+    assert!(
+        after_retries.values().all(|&n| n == 1),
+        "a delivery was stored twice"
+    );
+    assert_eq!(
+        stored.len(),
+        results.len(),
+        "after retries every delivery is in INBOUND exactly once"
+    );
+    eprintln!(
+        "{} deliveries: {} stored at once (200), {} refused (503) and retried, {stored_anyway} of which had been stored anyway",
+        results.len(),
+        results.len() - refused.len(),
+        refused.len(),
     );
 }
 
@@ -161,4 +203,25 @@ async fn while_nats_is_down_ingest_says_503_and_not_ready_then_recovers() {
     assert_eq!(status, 200, "{reply}");
     let stored = app.inbound().await;
     assert_eq!(stored.iter().filter(|m| m.payload == hook.body).count(), 1);
+}
+
+#[tokio::test]
+async fn a_deleted_stream_is_recreated_without_a_restart() {
+    let app = spawn_app_with(NatsServer::start(), "publish_timeout_ms = 1000", None).await;
+    let js = switchboard_bus::async_nats::jetstream::new(app.nats_client.clone());
+    js.delete_stream(switchboard_bus::INBOUND_STREAM)
+        .await
+        .unwrap();
+
+    let hook = app.signed("acme", TestScheme::Retell, b"{\"after\":\"delete\"}", "x");
+    // The first attempt finds no stream (503) and wakes the keeper; a retry is stored.
+    let (status, reply) = json(app.send(&hook).await).await;
+    assert_eq!(status, 503, "{reply}");
+    let stored = eventually(Duration::from_secs(10), || async {
+        app.send(&hook).await.status() == 200
+    })
+    .await;
+    assert!(stored, "INBOUND was not re-created");
+    assert!(app.wait_ready(Duration::from_secs(5)).await);
+    assert_eq!(app.inbound().await.len(), 1);
 }

@@ -189,6 +189,14 @@ async fn routing_and_method_errors() {
         (404, Some("unknown_tenant"))
     );
 
+    let mut undecodable = hook.clone();
+    undecodable.path_and_query = "/v1/hooks/%FF%FE/retell".into();
+    let (status, reply) = json(app.send(&undecodable).await).await;
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (404, Some("unknown_tenant"))
+    );
+
     let mut unknown_source = hook.clone();
     unknown_source.path_and_query = "/v1/hooks/acme/nothing".into();
     let (status, reply) = json(app.send(&unknown_source).await).await;
