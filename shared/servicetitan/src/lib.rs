@@ -1,0 +1,29 @@
+//! ServiceTitan API client for Switchboard's workers.
+//!
+//! - **Auth**: OAuth 2.0 client credentials per tenant; one cached token shared by every
+//!   task, refreshed before expiry with one refresh in flight; a 401 forces one refresh
+//!   and one retry. Every request sends `Authorization: Bearer` and `ST-App-Key`.
+//! - **Limits**: a pacer per ServiceTitan tenant (default 60 requests/s) shared by every
+//!   task; 429 (honouring `Retry-After`), 5xx, timeouts and connection errors are retried
+//!   with jittered exponential backoff and a bounded number of attempts.
+//! - **Errors** say transient or permanent, carry status, ServiceTitan's problem details
+//!   and the operation — never a secret.
+//! - **Writes are limited by construction**: the only mutating methods are the call update
+//!   (`PUT calls/{id}`) and appointment confirmation (`PUT`/`DELETE`); everything else —
+//!   settings, capacity (a POST query), shifts, CRM — is read-only. See
+//!   `docs/servicetitan.md`.
+#![forbid(unsafe_code)]
+
+mod auth;
+mod client;
+mod error;
+mod limiter;
+pub mod models;
+mod update;
+
+pub use client::{
+    ClientSettings, Query, RetryPolicy, ServiceTitan, TenantClient, all_pages, export_all_calls,
+};
+pub use error::{ErrorKind, StError};
+pub use limiter::RateLimiter;
+pub use update::{AssembleError, CallChange, CurrentCall};
