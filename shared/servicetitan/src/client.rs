@@ -129,9 +129,15 @@ impl ServiceTitan {
     }
 }
 
-fn http_client() -> Result<reqwest::Client, StError> {
-    // rustls needs a process-wide crypto provider; ring is already in the tree (NATS TLS).
+/// Installs ring as rustls's process-wide crypto provider (idempotent). reqwest is built
+/// without a bundled provider (ring is already in the tree for NATS TLS), so anything in a
+/// process that builds a `reqwest::Client` must call this first.
+pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn http_client() -> Result<reqwest::Client, StError> {
+    install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(60))

@@ -15,6 +15,15 @@ pub use schemes::{Hook, HookSpec, TestScheme, TestSecret};
 use std::time::Duration;
 use switchboard_bus::async_nats;
 
+/// An HTTP client for tests (installs the TLS crypto provider reqwest needs first).
+pub fn http_client() -> reqwest::Client {
+    switchboard_servicetitan::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
 /// One stored message, as read back from a stream.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {

@@ -73,10 +73,7 @@ pub async fn spawn_app_with(nats: NatsServer, ingest_extra: &str, clock: Option<
     let server = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = switchboard_test_support::http_client();
     let nats_client = nats.client().await;
     let test_app = TestApp {
         address,

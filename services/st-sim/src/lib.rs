@@ -1,0 +1,191 @@
+//! st-sim: a ServiceTitan simulator faithful where Switchboard depends on it — OAuth client
+//! credentials with expiring tokens, the `ST-App-Key` requirement, 60 requests/s per app
+//! key per tenant with 429 and `Retry-After`, strict call updates (`additionalProperties:
+//! false`), export pagination with `continueFrom`, `modifiedOn` bookkeeping, booked calls
+//! linked to jobs — plus fault injection and admin endpoints under `/_sim/` for tests and
+//! the demo, and optional signed webhooks to ingest. See docs/st-sim.md.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod api;
+pub mod seed;
+mod state;
+mod webhooks;
+
+pub use seed::Seed;
+pub use state::Sim;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+pub(crate) struct AppState {
+    pub sim: Sim,
+    pub http: reqwest::Client,
+}
+
+pub(crate) type Shared = Arc<AppState>;
+
+/// Loads a seed file (JSON, or TOML when the name ends in `.toml`).
+pub fn load_seed(path: &Path) -> anyhow::Result<Seed> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read seed file {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        toml_seed(&text)
+            .with_context(|| format!("seed file {} is not a valid seed", path.display()))
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("seed file {} is not a valid seed", path.display()))
+    }
+}
+
+fn toml_seed(text: &str) -> anyhow::Result<Seed> {
+    Ok(toml::from_str(text)?)
+}
+
+/// The HTTP server, bound but not yet serving.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(seed: Seed, listen: SocketAddr) -> anyhow::Result<Self> {
+        switchboard_servicetitan::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .build()
+            .context("cannot build the webhook HTTP client")?;
+        let shared: Shared = Arc::new(AppState {
+            sim: Sim::new(seed),
+            http,
+        });
+        let router = router(shared);
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr, "st-sim listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server failed")
+    }
+}
+
+fn router(shared: Shared) -> Router {
+    let t = "/tenant/{tenant}";
+    Router::new()
+        .route("/connect/token", post(token))
+        .route(&format!("/telecom/v3{t}/calls"), get(api::list_calls))
+        .route(
+            &format!("/telecom/v2{t}/calls/{{id}}"),
+            get(api::get_call).put(api::update_call),
+        )
+        .route(
+            &format!("/telecom/v2{t}/export/calls"),
+            get(api::export_calls),
+        )
+        .route(&format!("/jbce/v2{t}/call-reasons"), get(api::call_reasons))
+        .route(&format!("/settings/v2{t}/tag-types"), get(api::tag_types))
+        .route(
+            &format!("/settings/v2{t}/business-units"),
+            get(api::business_units),
+        )
+        .route(&format!("/jpm/v2{t}/jobs"), get(api::list_jobs))
+        .route(&format!("/jpm/v2{t}/jobs/{{id}}"), get(api::get_job))
+        .route(
+            &format!("/jpm/v2{t}/appointments/{{id}}/confirmation"),
+            put(api::confirm).delete(api::unconfirm),
+        )
+        .route(&format!("/dispatch/v2{t}/capacity"), post(api::capacity))
+        .route(
+            &format!("/dispatch/v2{t}/technician-shifts"),
+            get(api::technician_shifts),
+        )
+        .route(
+            &format!("/crm/v2{t}/locations/{{id}}"),
+            get(api::get_location),
+        )
+        .route(
+            &format!("/crm/v2{t}/locations/{{id}}/contacts"),
+            get(api::location_contacts),
+        )
+        .route("/_sim/state", get(admin::state))
+        .route("/_sim/seed", post(admin::seed))
+        .route(
+            "/_sim/requests",
+            get(admin::requests).delete(admin::reset_requests),
+        )
+        .route(
+            "/_sim/faults",
+            get(admin::get_faults).post(admin::set_faults),
+        )
+        .route("/_sim/settings", post(admin::set_settings))
+        .route("/_sim/tokens/expire", post(admin::expire_tokens))
+        .route("/_sim/tenants/{tenant}/calls", post(admin::add_call))
+        .route("/_sim/tenants/{tenant}/calls/{id}", get(admin::get_call))
+        .route("/_sim/tenants/{tenant}/jobs", post(admin::add_job))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .fallback(|| async { state::problem(StatusCode::NOT_FOUND, "Not found") })
+        .with_state(shared)
+}
+
+/// `POST /connect/token` (form): OAuth 2.0 client credentials.
+async fn token(
+    State(s): State<Shared>,
+    axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let oauth_error = |status: StatusCode, error: &str| {
+        (status, axum::Json(serde_json::json!({ "error": error }))).into_response()
+    };
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    match s.sim.issue_token(id, secret) {
+        Some((token, ttl)) => axum::Json(switchboard_servicetitan::models::TokenResponse {
+            access_token: token,
+            expires_in: ttl,
+            token_type: "Bearer".into(),
+            scope: Some("tn.tlc.calls:r tn.tlc.calls:w tn.jbce.callreasons:r tn.jpm.jobs:r tn.jpm.appointments:w".into()),
+        })
+        .into_response(),
+        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_client"),
+    }
+}

@@ -1,0 +1,296 @@
+//! The seed file: simulator settings plus every tenant's data. The same shape is the
+//! simulator's state (`GET /_sim/state` returns it), so a test can seed, act, and compare.
+
+use serde::{Deserialize, Serialize};
+use switchboard_servicetitan::models::{CallDirection, CallStatus, CallType};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// App keys accepted in `ST-App-Key`.
+    pub app_keys: Vec<String>,
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub faults: Faults,
+    pub tenants: Vec<TenantData>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Token lifetime (ServiceTitan: 900).
+    pub token_ttl_secs: u64,
+    /// Requests per second per app key per tenant (ServiceTitan: 60); 0 disables.
+    pub rate_limit_per_sec: u32,
+    /// Records per export page.
+    pub export_page_size: usize,
+    /// ServiceTitan's export shows changes only after ~15 min unless
+    /// `includeRecentChanges=true`; 0 shows them at once.
+    pub export_delay_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            token_ttl_secs: 900,
+            rate_limit_per_sec: 60,
+            export_page_size: 500,
+            export_delay_secs: 0,
+        }
+    }
+}
+
+/// Fault injection (also settable at run time through `POST /_sim/faults`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Fraction (0–1) of API requests answered 500 at random.
+    pub error_rate: f64,
+    /// Added to every API request.
+    pub latency_ms: u64,
+    /// Answer the next `force_count` API requests with `force_status` (401, 429, 500, …).
+    pub force_status: Option<u16>,
+    pub force_count: u64,
+    /// `Retry-After` sent with forced 429s.
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Where st-sim sends signed ServiceTitan-style webhooks for this tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: String,
+    /// Default `X-ServiceTitan-Signature`.
+    #[serde(default)]
+    pub header: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantData {
+    pub tenant_id: u64,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub webhook: Option<Webhook>,
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+    #[serde(default)]
+    pub locations: Vec<Location>,
+    #[serde(default)]
+    pub calls: Vec<Call>,
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+    #[serde(default)]
+    pub appointments: Vec<Appointment>,
+    #[serde(default)]
+    pub call_reasons: Vec<CallReason>,
+    #[serde(default)]
+    pub tag_types: Vec<Named>,
+    #[serde(default)]
+    pub business_units: Vec<Named>,
+    #[serde(default)]
+    pub campaigns: Vec<Named>,
+    #[serde(default)]
+    pub agents: Vec<Named>,
+    #[serde(default)]
+    pub technicians: Vec<Named>,
+    #[serde(default)]
+    pub technician_shifts: Vec<Shift>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub street: String,
+    #[serde(default)]
+    pub unit: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    #[serde(default = "usa")]
+    pub country: String,
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
+}
+
+fn usa() -> String {
+    "USA".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub id: i64,
+    /// `Phone`, `Email`, `Fax`, `MobilePhone`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+    #[serde(default)]
+    pub memo: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub address: Address,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    #[serde(default)]
+    pub modified_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: String,
+    pub address: Address,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    #[serde(default)]
+    pub modified_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallReason {
+    pub id: i64,
+    pub name: String,
+    pub is_lead: bool,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// A call as the phone system and ServiceTitan's CSRs recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Call {
+    pub id: i64,
+    pub received_on: String,
+    /// Seconds.
+    pub duration_secs: u64,
+    pub from: String,
+    pub to: String,
+    pub direction: CallDirection,
+    #[serde(default = "completed")]
+    pub status: CallStatus,
+    #[serde(default)]
+    pub call_type: Option<CallType>,
+    #[serde(default)]
+    pub reason_id: Option<i64>,
+    #[serde(default)]
+    pub excuse_memo: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub tag_type_ids: Vec<i64>,
+    #[serde(default)]
+    pub customer_id: Option<i64>,
+    #[serde(default)]
+    pub location_id: Option<i64>,
+    #[serde(default)]
+    pub campaign_id: Option<i64>,
+    #[serde(default)]
+    pub job_id: Option<i64>,
+    #[serde(default)]
+    pub agent_id: Option<i64>,
+    #[serde(default)]
+    pub recording_url: Option<String>,
+    #[serde(default)]
+    pub sid: Option<String>,
+    #[serde(default)]
+    pub created_on: String,
+    #[serde(default)]
+    pub modified_on: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Export order: bumped on every change (not part of ServiceTitan's shape).
+    #[serde(default)]
+    pub version: u64,
+}
+
+fn completed() -> CallStatus {
+    CallStatus::Completed
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    pub id: i64,
+    pub job_number: String,
+    pub customer_id: i64,
+    pub location_id: i64,
+    #[serde(default = "scheduled")]
+    pub job_status: String,
+    pub business_unit_id: i64,
+    pub job_type_id: i64,
+    pub campaign_id: i64,
+    #[serde(default)]
+    pub lead_call_id: Option<i64>,
+    #[serde(default)]
+    pub partner_lead_call_id: Option<i64>,
+    #[serde(default)]
+    pub booking_id: Option<i64>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub created_on: String,
+    #[serde(default)]
+    pub modified_on: String,
+}
+
+fn scheduled() -> String {
+    "Scheduled".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Appointment {
+    pub id: i64,
+    pub job_id: i64,
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub confirmed: bool,
+    #[serde(default)]
+    pub modified_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shift {
+    pub id: i64,
+    pub technician_id: i64,
+    #[serde(default = "normal")]
+    pub shift_type: String,
+    pub title: String,
+    pub start: String,
+    pub end: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn normal() -> String {
+    "Normal".into()
+}
