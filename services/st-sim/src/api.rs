@@ -414,14 +414,14 @@ pub(crate) async fn update_call(
                 "the location belongs to another customer".into(),
             ));
         }
-        if let Some(job_id) = update.job_id {
-            if !t.jobs.iter().any(|j| j.id == job_id) {
-                return Err(validation(
-                    "One or more validation errors occurred.",
-                    "jobId",
-                    "job not found".into(),
-                ));
-            }
+        if let Some(job_id) = update.job_id
+            && !t.jobs.iter().any(|j| j.id == job_id)
+        {
+            return Err(validation(
+                "One or more validation errors occurred.",
+                "jobId",
+                "job not found".into(),
+            ));
         }
         let stamp = now();
         let c = &mut t.customers[customer];
@@ -455,10 +455,10 @@ pub(crate) async fn update_call(
         call.version = *version;
         let call = call.clone();
         // A booked call is linked to its job (the job's lead call, if it has none yet).
-        if let (Some(job_id), Some(st::CallType::Booked)) = (call.job_id, call.call_type) {
-            if let Some(job) = t.jobs.iter_mut().find(|j| j.id == job_id) {
-                job.lead_call_id.get_or_insert(call.id);
-            }
+        if let (Some(job_id), Some(st::CallType::Booked)) = (call.job_id, call.call_type)
+            && let Some(job) = t.jobs.iter_mut().find(|j| j.id == job_id)
+        {
+            job.lead_call_id.get_or_insert(call.id);
         }
         Ok((
             detailed_call(t, &call),

@@ -138,21 +138,20 @@ impl Sim {
         }
         let mut inner = self.lock();
         let faults = &mut inner.seed.faults;
-        if faults.force_count > 0 {
-            if let Some(status) = faults.force_status {
-                faults.force_count -= 1;
-                let retry_after = faults.retry_after_secs;
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut response = problem(status, "Injected fault");
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    let secs = retry_after.unwrap_or(1).to_string();
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, secs.parse().expect("digits"));
-                }
-                return Err(response);
+        if faults.force_count > 0
+            && let Some(status) = faults.force_status
+        {
+            faults.force_count -= 1;
+            let retry_after = faults.retry_after_secs;
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = problem(status, "Injected fault");
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let secs = retry_after.unwrap_or(1).to_string();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, secs.parse().expect("digits"));
             }
+            return Err(response);
         }
         let app_key = headers
             .get("st-app-key")

@@ -22,7 +22,7 @@ pub struct StError {
     pub kind: ErrorKind,
     pub status: Option<u16>,
     /// ServiceTitan's problem-details body, when it sent one.
-    pub api_error: Option<ApiError>,
+    pub api_error: Option<Box<ApiError>>,
     /// The raw error body (truncated), when it was not problem details.
     pub body: Option<String>,
     pub detail: String,
@@ -63,7 +63,8 @@ impl StError {
         };
         let api_error = serde_json::from_str::<ApiError>(body)
             .ok()
-            .filter(|e| !e.title.is_empty() || !e.errors.is_empty());
+            .filter(|e| !e.title.is_empty() || !e.errors.is_empty())
+            .map(Box::new);
         let detail = match &api_error {
             Some(e) if !e.errors.is_empty() => format!("HTTP {status}: {} {:?}", e.title, e.errors),
             Some(e) => format!("HTTP {status}: {}", e.title),

@@ -1,0 +1,5 @@
+//! The ServiceTitan client against st-sim over real HTTP, and st-sim's own fidelity.
+
+mod client;
+mod helpers;
+mod sim;
