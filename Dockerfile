@@ -13,6 +13,7 @@ FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard
 COPY --from=build /out/ /usr/local/bin/
 COPY config/switchboard.toml /etc/switchboard/switchboard.toml
+COPY services/st-sim/seed/demo.json /etc/switchboard/st-sim-seed.json
 ENV SWITCHBOARD_CONFIG=/etc/switchboard/switchboard.toml
 USER 10001
 EXPOSE 8080

@@ -1,5 +1,6 @@
 //! `st-sim [--seed PATH] [--listen ADDR]` — env `ST_SIM_SEED`, `ST_SIM_LISTEN`
-//! (default 0.0.0.0:8090). See docs/st-sim.md.
+//! (default 0.0.0.0:8090), and `ST_SIM_WEBHOOK_URL` + `ST_SIM_WEBHOOK_SECRET` to send
+//! signed webhooks for every tenant. See docs/st-sim.md.
 #![forbid(unsafe_code)]
 
 use anyhow::Context as _;
@@ -24,7 +25,21 @@ fn main() -> anyhow::Result<()> {
     }
     switchboard_telemetry::init_tracing();
     let seed_path = seed.context("no seed file: pass --seed PATH or set ST_SIM_SEED (the demo seed is services/st-sim/seed/demo.json)")?;
-    let seed = switchboard_st_sim::load_seed(&seed_path)?;
+    let mut seed = switchboard_st_sim::load_seed(&seed_path)?;
+    if let Ok(url) = std::env::var("ST_SIM_WEBHOOK_URL").map(|u| u.trim().to_owned())
+        && !url.is_empty()
+    {
+        let secret = std::env::var("ST_SIM_WEBHOOK_SECRET").context(
+            "ST_SIM_WEBHOOK_URL is set but ST_SIM_WEBHOOK_SECRET is not: webhooks must be signed",
+        )?;
+        for tenant in &mut seed.tenants {
+            tenant.webhook = Some(switchboard_st_sim::seed::Webhook {
+                url: url.clone(),
+                secret: secret.clone(),
+                header: None,
+            });
+        }
+    }
     let listen = listen
         .parse()
         .with_context(|| format!("`{listen}` is not an address like 0.0.0.0:8090"))?;

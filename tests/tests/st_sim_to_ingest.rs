@@ -1,0 +1,73 @@
+//! The demo path: a change in (simulated) ServiceTitan becomes a signed webhook, which
+//! ingest verifies and stores in INBOUND.
+
+use std::time::Duration;
+use switchboard_test_support::{NatsServer, eventually, inbound_messages};
+
+const SECRET: &str = "e2e-servicetitan-webhook-key-0123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn st_sim_webhooks_are_verified_by_ingest_and_stored() {
+    let nats = NatsServer::start();
+    let toml = format!(
+        "[nats]\nurl = \"{}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+         [tenants.demo.sources.servicetitan]\nscheme = \"servicetitan\"\nsecrets = [\"{SECRET}\"]\n",
+        nats.url()
+    );
+    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+    let ingest = switchboard_ingest::Application::build(config)
+        .await
+        .unwrap();
+    let ingest_url = format!("http://{}", ingest.local_addr());
+    tokio::spawn(ingest.run_until(std::future::pending()));
+
+    let seed_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/st-sim/seed/demo.json");
+    let mut seed = switchboard_st_sim::load_seed(&seed_path).unwrap();
+    for tenant in &mut seed.tenants {
+        tenant.webhook = Some(switchboard_st_sim::seed::Webhook {
+            url: format!("{ingest_url}/v1/hooks/demo/servicetitan"),
+            secret: SECRET.into(),
+            header: None,
+        });
+    }
+    let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let sim_url = format!("http://{}", sim.local_addr());
+    tokio::spawn(sim.run_until(std::future::pending()));
+
+    let http = switchboard_test_support::http_client();
+    let ready = eventually(Duration::from_secs(20), || async {
+        matches!(http.get(format!("{ingest_url}/readyz")).send().await, Ok(r) if r.status() == 200)
+    })
+    .await;
+    assert!(ready, "ingest not ready");
+
+    // The phone system reports a call to ServiceTitan.
+    let response = http
+        .post(format!("{sim_url}/_sim/tenants/1234567/calls"))
+        .json(
+            &serde_json::json!({"from": "+15125550142", "to": "+15125550000", "duration_secs": 95}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let client = nats.client().await;
+    let stored = eventually(Duration::from_secs(15), || async {
+        !inbound_messages(&client).await.is_empty()
+    })
+    .await;
+    assert!(stored, "the webhook never reached INBOUND");
+    let messages = inbound_messages(&client).await;
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.subject, "inbound.demo.servicetitan");
+    assert_eq!(m.header("Switchboard-Scheme"), Some("servicetitan"));
+    let event: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+    assert_eq!(event["eventType"], "CallCompleted");
+    assert_eq!(event["tenantId"], 1234567);
+    assert_eq!(event["data"]["from"], "+15125550142");
+}
