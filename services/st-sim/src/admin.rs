@@ -23,14 +23,19 @@ pub(crate) async fn seed(State(s): State<Shared>, Json(seed): Json<Seed>) -> Res
 
 pub(crate) async fn requests(State(s): State<Shared>) -> Response {
     let inner = s.sim.lock();
-    Json(serde_json::json!({ "counts": inner.counts, "rate_limited": inner.rate_limited }))
-        .into_response()
+    Json(serde_json::json!({
+        "counts": inner.counts,
+        "rate_limited": inner.rate_limited,
+        "rate_limited_by_tenant": inner.rate_limited_by_tenant,
+    }))
+    .into_response()
 }
 
 pub(crate) async fn reset_requests(State(s): State<Shared>) -> Response {
     let mut inner = s.sim.lock();
     inner.counts.clear();
     inner.rate_limited = 0;
+    inner.rate_limited_by_tenant.clear();
     StatusCode::NO_CONTENT.into_response()
 }
 

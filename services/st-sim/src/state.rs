@@ -21,6 +21,8 @@ pub(crate) struct Inner {
     windows: HashMap<(String, u64), VecDeque<Instant>>,
     pub counts: BTreeMap<String, u64>,
     pub rate_limited: u64,
+    /// 429s from the rate limit (not injected ones) by tenant id.
+    pub rate_limited_by_tenant: BTreeMap<u64, u64>,
     pub version: u64,
 }
 
@@ -75,6 +77,7 @@ impl Sim {
                 windows: HashMap::new(),
                 counts: BTreeMap::new(),
                 rate_limited: 0,
+                rate_limited_by_tenant: BTreeMap::new(),
                 version,
             }),
         }
@@ -214,6 +217,7 @@ impl Sim {
                 let wait = Duration::from_secs(1)
                     .saturating_sub(now.duration_since(*window.front().expect("non-empty")));
                 inner.rate_limited += 1;
+                *inner.rate_limited_by_tenant.entry(tenant_id).or_default() += 1;
                 let mut response = problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Rate limit exceeded: 60 requests per second per app per tenant",

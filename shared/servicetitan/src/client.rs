@@ -264,7 +264,8 @@ impl TenantClient {
         let mut attempt = 0;
         while attempt < s.retry.max_attempts {
             attempt += 1;
-            self.limiter.acquire().await;
+            // Token first, then the pacing slot: a slot taken while waiting for a token
+            // would be spent late, bunching requests into ServiceTitan's window.
             let token = match self.token().await {
                 Ok(t) => t,
                 Err(e) if e.is_transient() => {
@@ -274,6 +275,7 @@ impl TenantClient {
                 }
                 Err(e) => return Err(e),
             };
+            self.limiter.acquire().await;
             let mut request = self
                 .http
                 .request(method.clone(), &url)
