@@ -5,9 +5,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY shared ./shared
 COPY services ./services
+COPY tests ./tests
 RUN cargo build --release --locked --bins \
  && mkdir -p /out \
- && find target/release -maxdepth 1 -type f -executable -name 'switchboard-*' -exec cp {} /out/ \;
+ && cp target/release/switchboard-ingest target/release/st-sim /out/
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard

@@ -2,7 +2,7 @@
 //! Unauthenticated by design: st-sim is a test double; never expose it publicly.
 
 use crate::Shared;
-use crate::api::{export_call, job_response, now};
+use crate::api::{export_call, job_json, now};
 use crate::seed::{Appointment, Call, Faults, Job, Seed, Settings};
 use crate::state::problem;
 use axum::Json;
@@ -12,8 +12,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_servicetitan::models::{CallDirection, CallStatus, CallType};
 
+/// The state, with credentials and webhook secrets redacted (anyone who can reach st-sim
+/// could otherwise sign webhooks that ingest accepts).
 pub(crate) async fn state(State(s): State<Shared>) -> Response {
-    Json(s.sim.lock().seed.clone()).into_response()
+    let mut seed = s.sim.lock().seed.clone();
+    const REDACTED: &str = "[redacted]";
+    seed.app_keys = seed.app_keys.iter().map(|_| REDACTED.to_owned()).collect();
+    for tenant in &mut seed.tenants {
+        tenant.client_secret = REDACTED.into();
+        if let Some(w) = &mut tenant.webhook {
+            w.secret = REDACTED.into();
+        }
+    }
+    Json(seed).into_response()
 }
 
 pub(crate) async fn seed(State(s): State<Shared>, Json(seed): Json<Seed>) -> Response {
@@ -244,7 +255,7 @@ pub(crate) async fn add_job(
                 call.version = *version;
             }
         }
-        (job_response(t, &job), t.webhook.clone())
+        (job_json(t, &job), t.webhook.clone())
     });
     match result {
         Some((job, webhook)) => {

@@ -54,14 +54,11 @@ fn paginate<T: Clone>(
     items: Vec<T>,
     params: &HashMap<String, String>,
 ) -> Result<st::Page<T>, Response> {
-    let page = int(params, "page")?.unwrap_or(1).max(1) as usize;
+    let page = int(params, "page")?.unwrap_or(1).clamp(1, 1_000_000) as usize;
     let size = int(params, "pageSize")?.unwrap_or(50).clamp(1, 5000) as usize;
     let total = items.len();
-    let data: Vec<T> = items
-        .into_iter()
-        .skip((page - 1) * size)
-        .take(size)
-        .collect();
+    let skip = (page - 1).saturating_mul(size);
+    let data: Vec<T> = items.into_iter().skip(skip).take(size).collect();
     Ok(st::Page {
         page: page as u32,
         page_size: size as u32,
@@ -69,7 +66,7 @@ fn paginate<T: Clone>(
             .get("includeTotal")
             .is_some_and(|v| v == "true")
             .then_some(total as u64),
-        has_more: page * size < total,
+        has_more: skip.saturating_add(size) < total,
         data,
     })
 }
@@ -189,8 +186,11 @@ pub(crate) fn detailed_call(t: &TenantData, c: &Call) -> st::DetailedCall {
         call_type: c.call_type,
         reason: reason_ref(t, c.reason_id),
         recording_url: c.recording_url.clone(),
-        voice_mail_url: None,
-        created_by: None,
+        voice_mail_url: Some(String::new()),
+        created_by: Some(st::Named {
+            id: 0,
+            name: "System".into(),
+        }),
         customer,
         campaign: named(&t.campaigns, c.campaign_id),
         modified_on: c.modified_on.clone(),
@@ -306,6 +306,26 @@ pub(crate) fn export_call(t: &TenantData, c: &Call) -> st::ExportCall {
 
 fn json<T: serde::Serialize>(value: &T) -> Response {
     Json(value).into_response()
+}
+
+/// A model serialized with extra fields the OpenAPI schema requires but Switchboard's
+/// model does not read (so st-sim's answers have ServiceTitan's full required shape).
+fn with_required<T: serde::Serialize>(value: &T, extra: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::to_value(value).unwrap_or_default();
+    if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+        for (k, x) in more {
+            obj.entry(k).or_insert(x);
+        }
+    }
+    v
+}
+
+pub(crate) fn job_json(t: &TenantData, j: &seed::Job) -> serde_json::Value {
+    with_required(
+        &job_response(t, j),
+        serde_json::json!({"noCharge": false, "notificationsEnabled": true, "createdById": 0, "customerPo": "",
+            "invoiceId": 0, "estimateIds": [], "equipmentIds": [], "customFields": [], "externalData": []}),
+    )
 }
 
 macro_rules! admit {
@@ -457,8 +477,10 @@ pub(crate) async fn update_call(
         // A booked call is linked to its job (the job's lead call, if it has none yet).
         if let (Some(job_id), Some(st::CallType::Booked)) = (call.job_id, call.call_type)
             && let Some(job) = t.jobs.iter_mut().find(|j| j.id == job_id)
+            && job.lead_call_id.is_none()
         {
-            job.lead_call_id.get_or_insert(call.id);
+            job.lead_call_id = Some(call.id);
+            job.modified_on.clone_from(&call.modified_on);
         }
         Ok((
             detailed_call(t, &call),
@@ -541,17 +563,19 @@ pub(crate) async fn export_calls(
     };
     let cutoff = OffsetDateTime::now_utc() - time::Duration::seconds(delay as i64);
     s.sim.with_tenant(tid, |t, _| {
-        let mut changed: Vec<&Call> = t
-            .calls
+        let mut changed: Vec<&Call> = t.calls.iter().filter(|c| c.version > from).collect();
+        changed.sort_by_key(|c| c.version);
+        // Hide changes younger than the delay by stopping before the first one, so the
+        // cursor never moves past a change that has not been shown yet.
+        let visible = changed
             .iter()
-            .filter(|c| c.version > from)
-            .filter(|c| {
+            .take_while(|c| {
                 include_recent
                     || delay == 0
                     || parse_time(&c.modified_on).is_none_or(|m| m <= cutoff)
             })
-            .collect();
-        changed.sort_by_key(|c| c.version);
+            .count();
+        changed.truncate(visible);
         let has_more = changed.len() > page_size;
         changed.truncate(page_size);
         let continue_from = changed.last().map_or(from, |c| c.version).to_string();
@@ -674,7 +698,7 @@ pub(crate) async fn get_job(
     let tid = admit!(s.sim, "get job", headers, tenant);
     s.sim
         .with_tenant(tid, |t, _| match t.jobs.iter().find(|j| j.id == id) {
-            Some(j) => json(&job_response(t, j)),
+            Some(j) => json(&job_json(t, j)),
             None => problem(StatusCode::NOT_FOUND, "Job not found"),
         })
 }
@@ -693,7 +717,7 @@ pub(crate) async fn list_jobs(
             .filter(|j| ids.as_ref().is_none_or(|ids| ids.contains(&j.id)))
             .filter(|j| in_range(&j.created_on, &j.modified_on, &p))
             .filter(|j| p.get("jobStatus").is_none_or(|v| &j.job_status == v))
-            .map(|j| job_response(t, j))
+            .map(|j| job_json(t, j))
             .collect()
     });
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))
@@ -823,7 +847,10 @@ pub(crate) async fn capacity(
             }
             day += time::Duration::days(1);
         }
-        st::CapacityResponse { time_stamp: now(), availabilities }
+        // `technicians` is required by the schema; st-sim does not model skills per slot.
+        let availabilities: Vec<serde_json::Value> =
+            availabilities.iter().map(|a| with_required(a, serde_json::json!({"technicians": []}))).collect();
+        serde_json::json!({ "timeStamp": now(), "availabilities": availabilities })
     });
     json(&response)
 }
@@ -872,7 +899,7 @@ pub(crate) async fn get_location(
     let tid = admit!(s.sim, "get location", headers, tenant);
     s.sim
         .with_tenant(tid, |t, _| match t.locations.iter().find(|l| l.id == id) {
-            Some(l) => json(&st::Location {
+            Some(l) => json(&with_required(&st::Location {
                 id: l.id,
                 customer_id: l.customer_id,
                 active: true,
@@ -889,7 +916,7 @@ pub(crate) async fn get_location(
                 },
                 created_on: String::new(),
                 modified_on: l.modified_on.clone(),
-            }),
+            }, serde_json::json!({"customFields": [], "createdById": 0, "taxExempt": false, "tagTypeIds": [], "externalData": []}))),
             None => problem(StatusCode::NOT_FOUND, "Location not found"),
         })
 }
@@ -905,13 +932,16 @@ pub(crate) async fn location_contacts(
         t.locations.iter().find(|l| l.id == id).map(|l| {
             l.contacts
                 .iter()
-                .map(|c| st::LocationContact {
-                    id: c.id,
-                    kind: c.kind.clone(),
-                    value: c.value.clone(),
-                    memo: (!c.memo.is_empty()).then(|| c.memo.clone()),
-                    modified_on: l.modified_on.clone(),
-                    created_on: String::new(),
+                .map(|c| {
+                    let contact = st::LocationContact {
+                        id: c.id,
+                        kind: c.kind.clone(),
+                        value: c.value.clone(),
+                        memo: (!c.memo.is_empty()).then(|| c.memo.clone()),
+                        modified_on: l.modified_on.clone(),
+                        created_on: String::new(),
+                    };
+                    with_required(&contact, serde_json::json!({"phoneSettings": {"phoneNumber": c.value, "doNotText": false}}))
                 })
                 .collect::<Vec<_>>()
         })

@@ -1,5 +1,5 @@
 //! `st-sim [--seed PATH] [--listen ADDR]` — env `ST_SIM_SEED`, `ST_SIM_LISTEN`
-//! (default 0.0.0.0:8090), and `ST_SIM_WEBHOOK_URL` + `ST_SIM_WEBHOOK_SECRET` to send
+//! (default 127.0.0.1:8090; docker compose sets 0.0.0.0:8090), and `ST_SIM_WEBHOOK_URL` + `ST_SIM_WEBHOOK_SECRET` to send
 //! signed webhooks for every tenant. See docs/st-sim.md.
 #![forbid(unsafe_code)]
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
     let mut seed: Option<PathBuf> = std::env::var_os("ST_SIM_SEED").map(PathBuf::from);
-    let mut listen = std::env::var("ST_SIM_LISTEN").unwrap_or_else(|_| "0.0.0.0:8090".into());
+    let mut listen = std::env::var("ST_SIM_LISTEN").unwrap_or_else(|_| "127.0.0.1:8090".into());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {

@@ -4,8 +4,10 @@
 //! task until shortly before it expires (`expires_in` is 900 s). However many tasks find
 //! the token missing or stale at once, one refresh is in flight: the others wait on the
 //! refresh lock and then use its result. A 401 from the API invalidates the token that
-//! got it (and only that one), forcing one refresh.
+//! got it (and only that one), forcing one refresh. A failed fetch is remembered for a
+//! second, so tasks queued behind it fail fast instead of each repeating it.
 
+use crate::error::StError;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,29 +29,44 @@ impl std::fmt::Debug for Token {
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
     current: RwLock<Option<Token>>,
-    refresh: Mutex<()>,
+    refresh: Mutex<Option<(Instant, StError)>>,
     pub fetches: AtomicU64,
 }
 
 impl TokenCache {
     /// A valid token, fetching one with `fetch` if needed (at most one fetch at a time).
-    pub async fn get<F, Fut, E>(&self, fetch: F) -> Result<Token, E>
+    pub async fn get<F, Fut>(&self, fetch: F) -> Result<Token, StError>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<(SecretString, u64), E>>,
+        Fut: std::future::Future<Output = Result<(SecretString, u64), StError>>,
     {
         if let Some(token) = self.fresh().await {
             return Ok(token);
         }
-        let _guard = self.refresh.lock().await;
-        // Someone else may have refreshed while we waited for the lock.
+        let mut last_failure = self.refresh.lock().await;
+        // Someone else may have refreshed while we waited for the lock...
         if let Some(token) = self.fresh().await {
             return Ok(token);
         }
+        // ...or just failed to: share that answer for a second rather than repeat it.
+        if let Some((at, err)) = last_failure.as_ref()
+            && at.elapsed() < Duration::from_secs(1)
+        {
+            return Err(err.clone());
+        }
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let (value, expires_in) = fetch().await?;
+        let (value, expires_in) = match fetch().await {
+            Ok(v) => v,
+            Err(err) => {
+                *last_failure = Some((Instant::now(), err.clone()));
+                return Err(err);
+            }
+        };
+        *last_failure = None;
         // Refresh a little early: 60 s before expiry, or 10 % of short test lifetimes.
-        let margin = Duration::from_secs(60).min(Duration::from_millis(expires_in * 100));
+        let expires_in = expires_in.min(86_400 * 365);
+        let margin =
+            Duration::from_secs(60).min(Duration::from_millis(expires_in.saturating_mul(100)));
         let refresh_at = Instant::now() + Duration::from_secs(expires_in).saturating_sub(margin);
         let token = Token { value, refresh_at };
         *self.current.write().await = Some(token.clone());

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use switchboard_config::{Config, ServiceTitanConfig, StEnvironment};
+use tracing::Instrument as _;
 
 /// Retry policy for transient failures: jittered exponential backoff, bounded attempts.
 #[derive(Debug, Clone)]
@@ -254,26 +255,55 @@ impl TenantClient {
         query: &Query,
         body: Option<serde_json::Value>,
     ) -> Result<String, StError> {
-        let s = &self.settings;
-        let span = tracing::debug_span!("servicetitan", op = operation, tenant = %s.tenant, status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty, attempts = tracing::field::Empty);
-        let _enter = span.enter();
+        let span = tracing::debug_span!("servicetitan", op = operation, tenant = %self.settings.tenant,
+            status = tracing::field::Empty, latency_ms = tracing::field::Empty, attempts = tracing::field::Empty);
         let started = Instant::now();
+        let (result, attempts, status) = self
+            .attempts(operation, method, url, query, body)
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        span.record("attempts", attempts);
+        if let Some(status) = status {
+            span.record("status", status);
+        }
+        span.in_scope(|| match &result {
+            Ok(_) => tracing::debug!("ok"),
+            Err(e) => tracing::debug!(error = %e, "failed"),
+        });
+        result
+    }
+
+    /// The retry loop of [`Self::execute`]: returns the result, the attempts made and the
+    /// last HTTP status.
+    async fn attempts(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: String,
+        query: &Query,
+        body: Option<serde_json::Value>,
+    ) -> (Result<String, StError>, u32, Option<u16>) {
+        let s = &self.settings;
         let mut refreshed_after_401 = false;
         let mut last_error = None;
+        let mut last_status = None;
         let mut attempt = 0;
         while attempt < s.retry.max_attempts {
             attempt += 1;
+            let is_last = attempt == s.retry.max_attempts;
             // Token first, then the pacing slot: a slot taken while waiting for a token
             // would be spent late, bunching requests into ServiceTitan's window.
             let token = match self.token().await {
                 Ok(t) => t,
                 Err(e) if e.is_transient() => {
                     last_error = Some(e);
-                    tokio::time::sleep(s.retry.backoff(attempt)).await;
+                    if !is_last {
+                        tokio::time::sleep(s.retry.backoff(attempt)).await;
+                    }
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return (Err(e), attempt, last_status),
             };
             self.limiter.acquire().await;
             let mut request = self
@@ -292,26 +322,23 @@ impl TenantClient {
                 Ok(r) => r,
                 Err(e) => {
                     let err = transport_error(operation, &s.tenant, &e);
-                    tracing::debug!(attempt, error = %err, "transient failure; retrying");
+                    tracing::debug!(attempt, error = %err, "transient failure");
                     last_error = Some(err);
-                    tokio::time::sleep(s.retry.backoff(attempt)).await;
+                    if !is_last {
+                        tokio::time::sleep(s.retry.backoff(attempt)).await;
+                    }
                     continue;
                 }
             };
             let status = response.status().as_u16();
+            last_status = Some(status);
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(|secs| Duration::from_secs_f64(secs.clamp(0.0, 120.0)));
+                .and_then(parse_retry_after);
             let text = response.text().await.unwrap_or_default();
-            span.record("status", status);
             if (200..300).contains(&status) {
-                span.record("latency_ms", started.elapsed().as_millis() as u64);
-                span.record("attempts", attempt);
-                tracing::debug!("ok");
-                return Ok(text);
+                return (Ok(text), attempt, last_status);
             }
             let err = StError::from_response(operation, &s.tenant, status, &text);
             match status {
@@ -320,26 +347,20 @@ impl TenantClient {
                     refreshed_after_401 = true;
                     self.tokens.invalidate(&token).await;
                     attempt -= 1;
-                    continue;
-                }
-                429 => {
-                    let wait = retry_after
-                        .unwrap_or_default()
-                        .max(s.retry.backoff(attempt));
-                    tracing::debug!(
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        "rate limited; waiting"
-                    );
-                    last_error = Some(err);
-                    tokio::time::sleep(wait).await;
                 }
                 _ if err.is_transient() => {
-                    tracing::debug!(attempt, status, "server error; retrying");
+                    tracing::debug!(attempt, status, "transient HTTP status");
                     last_error = Some(err);
-                    tokio::time::sleep(s.retry.backoff(attempt)).await;
+                    if !is_last {
+                        // On 429 wait at least what the server asked for.
+                        let wait = s
+                            .retry
+                            .backoff(attempt)
+                            .max(retry_after.unwrap_or_default());
+                        tokio::time::sleep(wait).await;
+                    }
                 }
-                _ => return Err(err),
+                _ => return (Err(err), attempt, last_status),
             }
         }
         let mut err = last_error.unwrap_or_else(|| {
@@ -351,7 +372,7 @@ impl TenantClient {
             )
         });
         err.detail = format!("{} (gave up after {attempt} attempts)", err.detail);
-        Err(err)
+        (Err(err), attempt, last_status)
     }
 
     async fn get<T: DeserializeOwned>(
@@ -483,12 +504,13 @@ impl TenantClient {
     }
 
     fn assemble_error(&self, operation: &'static str, e: AssembleError) -> StError {
-        StError::new(
-            operation,
-            &self.settings.tenant,
-            ErrorKind::Permanent,
-            e.to_string(),
-        )
+        // A stale export heals once the caller reads the export again; the rest cannot.
+        let kind = if matches!(e, AssembleError::StaleExport { .. }) {
+            ErrorKind::Transient
+        } else {
+            ErrorKind::Permanent
+        };
+        StError::new(operation, &self.settings.tenant, kind, e.to_string())
     }
 
     // ---- settings and reference data (read-only) ----
@@ -616,6 +638,19 @@ impl TenantClient {
     }
 }
 
+/// `Retry-After`: delay-seconds or an HTTP date, capped at 2 minutes.
+fn parse_retry_after(value: &reqwest::header::HeaderValue) -> Option<Duration> {
+    let value = value.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    };
+    Some(wait.min(Duration::from_secs(120)))
+}
+
 fn paging(page: u32, page_size: u32) -> Query {
     vec![
         ("page", page.to_string()),
@@ -660,20 +695,33 @@ where
 }
 
 /// Follows an export from `from` (a saved cursor, or the beginning) to its end. Returns
-/// the records and the cursor to persist for next time.
+/// the records — one per call, the latest seen (recent changes are included, so a call can
+/// appear more than once) — and the cursor to persist for next time.
 pub async fn export_all_calls(
     client: &TenantClient,
     from: Option<String>,
 ) -> Result<(Vec<ExportCall>, String), StError> {
     let mut cursor = from;
-    let mut out = Vec::new();
+    let mut latest: HashMap<i64, ExportCall> = HashMap::new();
+    let mut order = Vec::new();
     loop {
         let page = client.export_calls(cursor.as_deref(), true).await?;
-        out.extend(page.data);
-        let done = !page.has_more;
+        let advanced = cursor.as_deref() != Some(page.continue_from.as_str());
+        let empty = page.data.is_empty();
+        for call in page.data {
+            if !latest.contains_key(&call.id) {
+                order.push(call.id);
+            }
+            latest.insert(call.id, call);
+        }
         cursor = Some(page.continue_from);
-        if done {
-            return Ok((out, cursor.unwrap_or_default()));
+        // `hasMore` with no progress would loop forever: stop and let the next run resume.
+        if !page.has_more || (empty && !advanced) {
+            let records = order
+                .into_iter()
+                .filter_map(|id| latest.remove(&id))
+                .collect();
+            return Ok((records, cursor.unwrap_or_default()));
         }
     }
 }

@@ -4,7 +4,9 @@
 //! field left out or sent empty is overwritten. No single read returns all of it — the v2
 //! call record has the customer's address and contacts and the reason's lead flag, the
 //! export record has `excuseMemo`, `tag` and the location, and the location's address and
-//! contacts come from CRM — so [`CurrentCall::assemble`] merges them, and
+//! contacts come from CRM — so [`CurrentCall::assemble`] merges them (taking everything the
+//! fresh v2 record has from it, and only `excuseMemo`, `tag` and the location from the
+//! export record, which must be as recent as the v2 record), and
 //! [`CurrentCall::update`] applies a [`CallChange`] to produce the body. Both are pure.
 
 use crate::models::*;
@@ -40,6 +42,14 @@ pub struct CallChange {
 pub enum AssembleError {
     #[error("call {0}: the records disagree on which call this is")]
     Mismatch(i64),
+    #[error(
+        "call {id} changed after its export record (modifiedOn {export} vs {current}): read the export again before updating it"
+    )]
+    StaleExport {
+        id: i64,
+        export: String,
+        current: String,
+    },
     #[error("call {0} has no customer; ServiceTitan requires one in a call update")]
     NoCustomer(i64),
     #[error("call {0} has no location; ServiceTitan requires one in a call update")]
@@ -86,6 +96,15 @@ impl CurrentCall {
         if call.id != export.id {
             return Err(AssembleError::Mismatch(export.id));
         }
+        if export.modified_on != call.modified_on {
+            // excuseMemo and tag come only from the export: an older export would put back
+            // values someone has changed since.
+            return Err(AssembleError::StaleExport {
+                id: call.id,
+                export: export.modified_on.clone(),
+                current: call.modified_on.clone(),
+            });
+        }
         let customer = call
             .customer
             .as_ref()
@@ -100,19 +119,13 @@ impl CurrentCall {
         }
         Ok(Self {
             id: call.id,
-            call_type: export.call_type.or(call.call_type),
+            // Everything the fresh v2 record carries comes from it.
+            call_type: call.call_type,
             excuse_memo: export.excuse_memo.clone(),
-            campaign_id: export
-                .campaign
-                .as_ref()
-                .map(|c| c.id)
-                .or(call.campaign.as_ref().map(|c| c.id)),
-            job_id: export.job.as_ref().map(|j| j.id),
-            agent_id: export
-                .agent
-                .as_ref()
-                .map(|a| a.id)
-                .or(call.agent.as_ref().map(|a| a.id)),
+            campaign_id: call.campaign.as_ref().map(|c| c.id),
+            // The v2 record is the job "bundle": its id is the linked job's (0 = none).
+            job_id: (record.id > 0).then_some(record.id),
+            agent_id: call.agent.as_ref().map(|a| a.id),
             reason: call.reason.as_ref().map(|r| ReasonInput {
                 name: r.name.clone(),
                 lead: r.lead,
