@@ -34,6 +34,8 @@ pub use servicetitan::ServiceTitan;
 pub use standard_webhooks::StandardWebhooks;
 pub use telnyx::Telnyx;
 pub use twilio::Twilio;
+/// `application/x-www-form-urlencoded` decoding (used by the router's Twilio normaliser too).
+pub use twilio::parse_form;
 pub use vapi::VapiSecret;
 
 use http::HeaderMap;

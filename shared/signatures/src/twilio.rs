@@ -86,7 +86,7 @@ pub(crate) fn toggle_default_port(url: &str) -> Option<String> {
 
 /// Decodes `application/x-www-form-urlencoded` bytes. Invalid `%` escapes are kept
 /// literally (as browsers and Python do); non-UTF-8 results are an error.
-pub(crate) fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
     fn decode(part: &[u8]) -> Result<String, String> {
         let mut out = Vec::with_capacity(part.len());
         let mut i = 0;

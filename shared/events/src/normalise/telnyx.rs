@@ -1,0 +1,98 @@
+//! Telnyx Call Control webhooks: `{"data": {"event_type", "id", "occurred_at", "payload":
+//! {…}}}` for `call.initiated`, `call.answered`, `call.hangup`, `call.recording.saved`.
+//! <https://developers.telnyx.com/docs/voice/programmable-voice/receiving-webhooks>
+
+use super::{Delivery, Draft, Problem, json, str_at, utc};
+use crate::e164;
+use crate::types::{CallData, Direction, EventType, RecordingData};
+
+pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
+    let v = json(d)?;
+    let event = str_at(&v, "/data/event_type")
+        .ok_or_else(|| Problem::Malformed("no data.event_type".into()))?;
+    let p = v
+        .pointer("/data/payload")
+        .ok_or_else(|| Problem::Malformed("no data.payload".into()))?;
+    let call_id = str_at(p, "/call_session_id")
+        .or_else(|| str_at(p, "/call_control_id"))
+        .ok_or_else(|| Problem::Malformed("no call_session_id or call_control_id".into()))?;
+    let time = str_at(&v, "/data/occurred_at").and_then(|t| utc(&t));
+    if event == "call.recording.saved" {
+        let url = str_at(p, "/recording_urls/mp3")
+            .or_else(|| str_at(p, "/recording_urls/wav"))
+            .or_else(|| str_at(p, "/public_recording_urls/mp3"))
+            .ok_or_else(|| {
+                Problem::Malformed("call.recording.saved without recording_urls".into())
+            })?;
+        let duration = match (
+            str_at(p, "/recording_started_at").and_then(|t| parse(&t)),
+            str_at(p, "/recording_ended_at").and_then(|t| parse(&t)),
+        ) {
+            (Some(a), Some(b)) if b >= a => Some((b - a).whole_seconds() as u64),
+            _ => None,
+        };
+        let data = RecordingData {
+            provider: "telnyx".into(),
+            provider_call_id: call_id.clone(),
+            recording_url: url,
+            duration_secs: duration,
+        };
+        return Ok(vec![Draft::new(
+            EventType::CallRecordingReady,
+            Some(call_id),
+            time,
+            &data,
+        )]);
+    }
+    let mut data = CallData {
+        provider: "telnyx".into(),
+        provider_call_id: call_id.clone(),
+        from: str_at(p, "/from").map(|n| e164::normalise(&n)),
+        to: str_at(p, "/to").map(|n| e164::normalise(&n)),
+        direction: str_at(p, "/direction").map(|d| {
+            if d == "incoming" {
+                Direction::Inbound
+            } else {
+                Direction::Outbound
+            }
+        }),
+        ..CallData::default()
+    };
+    let kind = match event.as_str() {
+        "call.initiated" => {
+            data.started_at = str_at(p, "/start_time")
+                .and_then(|t| utc(&t))
+                .or_else(|| time.clone());
+            EventType::CallStarted
+        }
+        "call.answered" => {
+            data.answered_at.clone_from(&time);
+            EventType::CallAnswered
+        }
+        "call.hangup" => {
+            data.started_at = str_at(p, "/start_time").and_then(|t| utc(&t));
+            data.ended_at = str_at(p, "/end_time")
+                .and_then(|t| utc(&t))
+                .or_else(|| time.clone());
+            if let (Some(a), Some(b)) = (
+                str_at(p, "/start_time").and_then(|t| parse(&t)),
+                str_at(p, "/end_time").and_then(|t| parse(&t)),
+            ) && b >= a
+            {
+                data.duration_secs = Some((b - a).whole_seconds() as u64);
+            }
+            data.end_reason = str_at(p, "/hangup_cause");
+            EventType::CallCompleted
+        }
+        other => {
+            return Err(Problem::Unrecognized(format!(
+                "unhandled Telnyx event_type `{other}`"
+            )));
+        }
+    };
+    Ok(vec![Draft::new(kind, Some(call_id), time, &data)])
+}
+
+fn parse(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}

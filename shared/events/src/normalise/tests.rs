@@ -1,0 +1,319 @@
+//! Normalisers against realistic payloads written from each provider's documentation
+//! (`shared/events/fixtures/`).
+
+use super::*;
+use crate::types::*;
+
+fn delivery<'a>(format: Format, body: &'a [u8], inbound_id: &'a str) -> Delivery<'a> {
+    Delivery {
+        tenant: "acme",
+        source: "src",
+        scheme: format.as_str(),
+        format,
+        inbound_id,
+        stream_seq: 7,
+        received_at: "2026-11-23T15:00:00.000Z",
+        content_type: Some("application/json"),
+        body,
+    }
+}
+
+fn run(format: Format, body: &[u8]) -> Vec<CloudEvent> {
+    normalise(&delivery(format, body, "acme:src:x")).expect("normalises")
+}
+
+fn kinds(events: &[CloudEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.kind.as_str()).collect()
+}
+
+macro_rules! fixture {
+    ($path:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/", $path)).as_slice()
+    };
+}
+
+#[test]
+fn twilio_call_progress_becomes_started_answered_completed() {
+    let seq = [
+        fixture!("twilio/1-initiated.form"),
+        fixture!("twilio/2-ringing.form"),
+        fixture!("twilio/3-in-progress.form"),
+        fixture!("twilio/4-completed.form"),
+    ];
+    let events: Vec<CloudEvent> = seq.iter().flat_map(|b| run(Format::Twilio, b)).collect();
+    assert_eq!(
+        kinds(&events),
+        ["call.started", "call.answered", "call.completed"]
+    );
+    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
+    assert_eq!(done.provider_call_id, "CA5c9e2b7a1f6d4e3c8b0a9f1e2d3c4b5a");
+    assert_eq!(done.from.as_deref(), Some("+15125550101"));
+    assert_eq!(done.to.as_deref(), Some("+15125550000"));
+    assert_eq!(done.direction, Some(Direction::Inbound));
+    assert_eq!(done.duration_secs, Some(312));
+    assert_eq!(done.end_reason.as_deref(), Some("completed"));
+    assert_eq!(done.ended_at.as_deref(), Some("2026-11-23T15:09:21Z"));
+    assert_eq!(events[2].time, "2026-11-23T15:09:21Z");
+    assert_eq!(
+        events[0].subject.as_deref(),
+        Some("CA5c9e2b7a1f6d4e3c8b0a9f1e2d3c4b5a")
+    );
+    let started: CallData = serde_json::from_value(events[0].data.clone()).unwrap();
+    assert_eq!(started.started_at.as_deref(), Some("2026-11-23T15:04:05Z"));
+
+    let no_answer = run(Format::Twilio, fixture!("twilio/no-answer.form"));
+    let data: CallData = serde_json::from_value(no_answer[0].data.clone()).unwrap();
+    assert_eq!(
+        (no_answer[0].kind.as_str(), data.end_reason.as_deref()),
+        ("call.completed", Some("no-answer"))
+    );
+
+    let rec = run(Format::Twilio, fixture!("twilio/5-recording.form"));
+    let data: RecordingData = serde_json::from_value(rec[0].data.clone()).unwrap();
+    assert_eq!(rec[0].kind, "call.recording.ready");
+    assert_eq!(data.duration_secs, Some(309));
+    assert!(data.recording_url.starts_with("https://api.twilio.com/"));
+}
+
+#[test]
+fn telnyx_events() {
+    let events: Vec<CloudEvent> = [
+        fixture!("telnyx/1-call.initiated.json"),
+        fixture!("telnyx/2-call.answered.json"),
+        fixture!("telnyx/3-call.hangup.json"),
+        fixture!("telnyx/4-call.recording.saved.json"),
+    ]
+    .iter()
+    .flat_map(|b| run(Format::Telnyx, b))
+    .collect();
+    assert_eq!(
+        kinds(&events),
+        [
+            "call.started",
+            "call.answered",
+            "call.completed",
+            "call.recording.ready"
+        ]
+    );
+    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
+    assert_eq!(
+        done.provider_call_id,
+        "2dc1b3c8-f9e0-11ea-bc5a-02420a0f7768"
+    );
+    assert_eq!(done.duration_secs, Some(316));
+    assert_eq!(done.end_reason.as_deref(), Some("normal_clearing"));
+    assert_eq!(
+        done.started_at.as_deref(),
+        Some("2026-11-23T15:04:05.123456Z")
+    );
+    let rec: RecordingData = serde_json::from_value(events[3].data.clone()).unwrap();
+    assert_eq!(rec.duration_secs, Some(311));
+    assert!(rec.recording_url.ends_with(".mp3?X-Amz-Signature=abc"));
+}
+
+#[test]
+fn retell_events_and_the_agents_verdict() {
+    let events: Vec<CloudEvent> = [
+        fixture!("retell/1-call_started.json"),
+        fixture!("retell/2-call_ended.json"),
+        fixture!("retell/3-call_analyzed.json"),
+    ]
+    .iter()
+    .flat_map(|b| run(Format::Retell, b))
+    .collect();
+    assert_eq!(
+        kinds(&events),
+        [
+            "call.started",
+            "call.answered",
+            "call.completed",
+            "call.outcome"
+        ]
+    );
+    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
+    assert_eq!(
+        (done.duration_secs, done.end_reason.as_deref()),
+        (Some(316), Some("user_hangup"))
+    );
+    let outcome: OutcomeData = serde_json::from_value(events[3].data.clone()).unwrap();
+    assert_eq!(outcome.outcome, Outcome::Booked);
+    assert_eq!(outcome.servicetitan.job_id, Some(1001));
+    assert_eq!(outcome.reason.as_deref(), Some("Service Call"));
+    assert!(outcome.summary.unwrap().contains("AC is not cooling"));
+}
+
+#[test]
+fn vapi_events_and_the_agents_verdict() {
+    let events: Vec<CloudEvent> = [
+        fixture!("vapi/1-status-ringing.json"),
+        fixture!("vapi/2-status-in-progress.json"),
+        fixture!("vapi/3-end-of-call-report.json"),
+    ]
+    .iter()
+    .flat_map(|b| run(Format::Vapi, b))
+    .collect();
+    assert_eq!(
+        kinds(&events),
+        [
+            "call.started",
+            "call.answered",
+            "call.completed",
+            "call.outcome"
+        ]
+    );
+    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
+    assert_eq!(done.from.as_deref(), Some("+15125550101"));
+    assert_eq!(done.to.as_deref(), Some("+15125550000"));
+    assert_eq!(
+        (done.duration_secs, done.end_reason.as_deref()),
+        (Some(314), Some("customer-ended-call"))
+    );
+    let outcome: OutcomeData = serde_json::from_value(events[3].data.clone()).unwrap();
+    assert_eq!(
+        (outcome.outcome, outcome.servicetitan.job_id),
+        (Outcome::Booked, Some(1002))
+    );
+}
+
+#[test]
+fn agent_reports() {
+    let outcome = run(Format::Agent, fixture!("agent/call-outcome.json"));
+    assert_eq!(kinds(&outcome), ["call.outcome"]);
+    let data: OutcomeData = serde_json::from_value(outcome[0].data.clone()).unwrap();
+    assert_eq!(data.from.as_deref(), Some("+15125550101"), "E.164");
+    assert_eq!(
+        data.started_at.as_deref(),
+        Some("2026-11-23T15:04:05Z"),
+        "UTC"
+    );
+    assert_eq!(outcome[0].time, "2026-11-23T15:09:21Z");
+    assert_eq!(
+        data.servicetitan,
+        StRefs {
+            call_id: Some(9001),
+            job_id: Some(1001),
+            appointment_id: Some(5001)
+        }
+    );
+
+    let confirmation = run(
+        Format::Agent,
+        fixture!("agent/appointment-confirmation.json"),
+    );
+    let data: ConfirmationData = serde_json::from_value(confirmation[0].data.clone()).unwrap();
+    assert_eq!(confirmation[0].kind, "appointment.confirmation");
+    assert_eq!(
+        (data.status, data.servicetitan.appointment_id),
+        (ConfirmationStatus::Rescheduled, Some(5001))
+    );
+    assert_eq!(data.new_start.as_deref(), Some("2026-11-25T15:00:00Z"));
+}
+
+#[test]
+fn servicetitan_changes() {
+    let all: Vec<CloudEvent> = [
+        fixture!("servicetitan/call-completed.json"),
+        fixture!("servicetitan/job-booked.json"),
+        fixture!("servicetitan/appointment-confirmed.json"),
+    ]
+    .iter()
+    .flat_map(|b| run(Format::ServiceTitan, b))
+    .collect();
+    assert_eq!(
+        kinds(&all),
+        [
+            "st.call.changed",
+            "st.job.changed",
+            "st.appointment.changed"
+        ]
+    );
+    let call: StChangeData = serde_json::from_value(all[0].data.clone()).unwrap();
+    assert_eq!(
+        (call.st_event.as_str(), call.id, call.st_tenant_id),
+        ("CallCompleted", Some(9011), Some(1234567))
+    );
+    assert_eq!(call.record["type"], "Unbooked");
+}
+
+#[test]
+fn unrecognized_payloads_are_kept_as_events() {
+    for (format, body) in [
+        (
+            Format::Telnyx,
+            br#"{"data":{"event_type":"call.dtmf.received","payload":{"call_session_id":"s"}}}"#
+                .as_slice(),
+        ),
+        (
+            Format::Agent,
+            br#"{"type":"call.transferred","call":{"id":"x"}}"#.as_slice(),
+        ),
+        (
+            Format::ServiceTitan,
+            br#"{"eventType":"InvoiceCreated","data":{"id":1}}"#.as_slice(),
+        ),
+        (Format::Unknown, b"anything".as_slice()),
+    ] {
+        let events = run(format, body);
+        assert_eq!(kinds(&events), ["webhook.unrecognized"], "{format:?}");
+        let data: UnrecognizedData = serde_json::from_value(events[0].data.clone()).unwrap();
+        assert_eq!(data.inbound_stream_seq, 7);
+        assert!(!data.reason.is_empty());
+        assert_eq!(
+            events[0].time, "2026-11-23T15:00:00Z",
+            "received-at when the payload has no time"
+        );
+    }
+}
+
+#[test]
+fn malformed_payloads_are_errors_with_a_reason() {
+    for (format, body) in [
+        (Format::Telnyx, b"{not json".as_slice()),
+        (Format::Retell, br#"{"event":"call_ended"}"#.as_slice()),
+        (Format::Twilio, b"CallStatus=completed".as_slice()),
+        (
+            Format::Agent,
+            br#"{"type":"call.outcome","call":{"id":"x"},"outcome":"maybe"}"#.as_slice(),
+        ),
+        (
+            Format::Vapi,
+            br#"{"message":{"type":"status-update","call":{"id":"c"}}}"#.as_slice(),
+        ),
+    ] {
+        let err = normalise(&delivery(format, body, "acme:src:x")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("malformed"),
+            "{format:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_same_delivery_always_gives_the_same_bytes() {
+    let body = fixture!("retell/1-call_started.json");
+    let a = normalise(&delivery(Format::Retell, body, "acme:retell:abc")).unwrap();
+    let b = normalise(&delivery(Format::Retell, body, "acme:retell:abc")).unwrap();
+    assert_eq!(
+        serde_json::to_vec(&a).unwrap(),
+        serde_json::to_vec(&b).unwrap()
+    );
+    assert_ne!(a[0].id, a[1].id);
+    let other = normalise(&delivery(Format::Retell, body, "acme:retell:def")).unwrap();
+    assert_ne!(a[0].id, other[0].id, "ids derive from the inbound id");
+    assert_eq!(a[0].source, "/switchboard/acme/src");
+    assert_eq!(a[0].specversion, "1.0");
+}
+
+proptest::proptest! {
+    #[test]
+    fn normalisers_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300), f in 0usize..7) {
+        let format = [Format::Twilio, Format::Telnyx, Format::Retell, Format::Vapi, Format::Agent, Format::ServiceTitan, Format::Unknown][f];
+        let _ = normalise(&delivery(format, &body, "acme:src:p"));
+    }
+
+    #[test]
+    fn json_shaped_garbage_never_panics(s in r#"\{("[a-z_]{1,8}":("[a-z.]{0,12}"|[0-9]{1,5}|\{\}),?){0,5}\}"#, f in 0usize..6) {
+        let format = [Format::Telnyx, Format::Retell, Format::Vapi, Format::Agent, Format::ServiceTitan, Format::Twilio][f];
+        let _ = normalise(&delivery(format, s.as_bytes(), "acme:src:p"));
+    }
+}

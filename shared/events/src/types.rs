@@ -1,0 +1,202 @@
+//! Canonical event types, v1. Field names are snake_case; phone numbers E.164; times
+//! RFC 3339 UTC. Adding an optional field is a compatible change; renaming or removing one,
+//! or changing a meaning, needs a new type version (see docs/events.md).
+
+use serde::{Deserialize, Serialize};
+
+/// Every canonical type; `as_str` is both the CloudEvents `type` and the subject suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "call.started")]
+    CallStarted,
+    #[serde(rename = "call.answered")]
+    CallAnswered,
+    #[serde(rename = "call.completed")]
+    CallCompleted,
+    #[serde(rename = "call.recording.ready")]
+    CallRecordingReady,
+    #[serde(rename = "call.outcome")]
+    CallOutcome,
+    #[serde(rename = "appointment.confirmation")]
+    AppointmentConfirmation,
+    #[serde(rename = "st.call.changed")]
+    StCallChanged,
+    #[serde(rename = "st.job.changed")]
+    StJobChanged,
+    #[serde(rename = "st.appointment.changed")]
+    StAppointmentChanged,
+    #[serde(rename = "webhook.unrecognized")]
+    WebhookUnrecognized,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 10] = [
+        Self::CallStarted,
+        Self::CallAnswered,
+        Self::CallCompleted,
+        Self::CallRecordingReady,
+        Self::CallOutcome,
+        Self::AppointmentConfirmation,
+        Self::StCallChanged,
+        Self::StJobChanged,
+        Self::StAppointmentChanged,
+        Self::WebhookUnrecognized,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CallStarted => "call.started",
+            Self::CallAnswered => "call.answered",
+            Self::CallCompleted => "call.completed",
+            Self::CallRecordingReady => "call.recording.ready",
+            Self::CallOutcome => "call.outcome",
+            Self::AppointmentConfirmation => "appointment.confirmation",
+            Self::StCallChanged => "st.call.changed",
+            Self::StJobChanged => "st.job.changed",
+            Self::StAppointmentChanged => "st.appointment.changed",
+            Self::WebhookUnrecognized => "webhook.unrecognized",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// `call.started`, `call.answered`, `call.completed`: the phone call as the telephony or
+/// voice-AI provider saw it. Fields a provider does not send are absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallData {
+    /// `twilio`, `telnyx`, `retell`, `vapi`, `agent`.
+    pub provider: String,
+    pub provider_call_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
+    /// Why the call ended: `completed`, `busy`, `no-answer`, `failed`, `canceled`, or the
+    /// provider's own reason (e.g. Telnyx `hangup_cause`, Retell `disconnection_reason`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_url: Option<String>,
+}
+
+/// `call.recording.ready`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordingData {
+    pub provider: String,
+    pub provider_call_id: String,
+    pub recording_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
+}
+
+/// What the agent made of a call (ServiceTitan's classification vocabulary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Booked,
+    Unbooked,
+    Excused,
+    NotLead,
+    Abandoned,
+}
+
+/// ServiceTitan record ids the agent knows about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StRefs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointment_id: Option<i64>,
+}
+
+/// `call.outcome`: what happened on a call, from the agent's point of view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeData {
+    pub provider: String,
+    pub provider_call_id: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub servicetitan: StRefs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationStatus {
+    Confirmed,
+    Declined,
+    Rescheduled,
+}
+
+/// `appointment.confirmation`: the caller confirmed, declined or rescheduled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfirmationData {
+    pub provider: String,
+    pub status: ConfirmationStatus,
+    pub servicetitan: StRefs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_call_id: Option<String>,
+    /// For `rescheduled`: the new window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_end: Option<String>,
+}
+
+/// `st.call.changed`, `st.job.changed`, `st.appointment.changed`: ServiceTitan told us a
+/// record changed. `record` is ServiceTitan's payload as sent (its webhook shapes are not
+/// publicly documented; see docs/events.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StChangeData {
+    /// ServiceTitan's event name, e.g. `CallCompleted`, `JobBooked`.
+    pub st_event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub st_tenant_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub record: serde_json::Value,
+}
+
+/// `webhook.unrecognized`: a verified delivery no normaliser understood. Kept (with a
+/// pointer to the original in INBOUND) so a parser fix can replay it; counted in metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnrecognizedData {
+    pub source: String,
+    pub scheme: String,
+    pub format: String,
+    pub inbound_stream_seq: u64,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
