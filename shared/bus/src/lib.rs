@@ -8,6 +8,8 @@
 //! cluster is a config change.
 #![forbid(unsafe_code)]
 
+pub mod dlq;
+
 use async_nats::jetstream::{self, stream};
 use secrecy::ExposeSecret;
 use std::time::Duration;
@@ -17,6 +19,8 @@ pub use async_nats;
 
 /// Stream of every verified delivery, verbatim.
 pub const INBOUND_STREAM: &str = "INBOUND";
+/// Stream of canonical domain events (CloudEvents).
+pub const EVENTS_STREAM: &str = "EVENTS";
 
 /// Headers on INBOUND messages.
 pub mod headers {
@@ -110,6 +114,25 @@ pub fn inbound_stream_config(config: &NatsConfig) -> stream::Config {
         duplicate_window: Duration::from_secs(config.duplicate_window_secs),
         ..Default::default()
     }
+}
+
+/// EVENTS: canonical events on `events.{tenant}.{type}`, deduplicated by event id.
+pub fn events_stream_config(config: &NatsConfig) -> stream::Config {
+    stream::Config {
+        name: EVENTS_STREAM.into(),
+        description: Some("Switchboard: canonical domain events (CloudEvents 1.0 JSON)".into()),
+        subjects: vec!["events.>".into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        num_replicas: config.replicas,
+        duplicate_window: Duration::from_secs(config.duplicate_window_secs),
+        ..Default::default()
+    }
+}
+
+/// `events.{tenant}.{type}`, e.g. `events.acme.call.completed`.
+pub fn events_subject(tenant: &str, event_type: &str) -> String {
+    format!("events.{tenant}.{event_type}")
 }
 
 /// Creates the stream, or updates it to `wanted` if it exists. Safe to call from every

@@ -25,6 +25,8 @@ pub const CONFIG_ENV: &str = "SWITCHBOARD_CONFIG";
 pub const NATS_URL_ENV: &str = "SWITCHBOARD_NATS_URL";
 /// Overrides `ingest.listen`.
 pub const INGEST_LISTEN_ENV: &str = "SWITCHBOARD_INGEST_LISTEN";
+/// Overrides `router.listen`.
+pub const ROUTER_LISTEN_ENV: &str = "SWITCHBOARD_ROUTER_LISTEN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -102,6 +104,12 @@ impl Config {
                 message: format!("`{listen}` is not a socket address like 0.0.0.0:8080"),
             })?;
         }
+        if let Some(listen) = env.var(ROUTER_LISTEN_ENV).filter(|v| !v.is_empty()) {
+            self.router.listen = listen.parse().map_err(|_| ConfigError::Invalid {
+                key: format!("router.listen (from {ROUTER_LISTEN_ENV})"),
+                message: format!("`{listen}` is not a socket address like 0.0.0.0:8081"),
+            })?;
+        }
         Ok(())
     }
 
@@ -153,6 +161,14 @@ impl Config {
         }
         if self.ingest.max_in_flight == 0 {
             return Err(invalid("ingest.max_in_flight", "must be > 0".into()));
+        }
+        if self.router.consumer.is_empty()
+            || !self.router.consumer.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid("router.consumer", "use letters, digits, - and _".into()));
+        }
+        if self.router.max_deliver < 1 || self.router.batch == 0 || self.router.ack_wait_secs == 0 {
+            return Err(invalid("router", "max_deliver, batch and ack_wait_secs must be > 0".into()));
         }
         if let Some(url) = &self.ingest.public_url {
             parse_public_url(url).map_err(|m| invalid("ingest.public_url", m))?;

@@ -16,6 +16,8 @@ pub struct Config {
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
+    pub router: RouterConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
 }
 
@@ -137,6 +139,37 @@ impl Default for IngestConfig {
     }
 }
 
+/// `switchboard-router`: INBOUND → EVENTS.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    /// Where `/healthz`, `/readyz` and `/metrics` listen.
+    pub listen: SocketAddr,
+    /// The durable consumer on INBOUND that every router replica shares.
+    pub consumer: String,
+    /// Deliveries before a message is given up on (and dead-lettered).
+    pub max_deliver: i64,
+    /// How long JetStream waits for an ack before redelivering.
+    pub ack_wait_secs: u64,
+    /// Messages fetched and processed per batch.
+    pub batch: usize,
+    /// Delay before a message that failed transiently is redelivered.
+    pub nak_delay_ms: u64,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
+            consumer: "router".into(),
+            max_deliver: 5,
+            ack_wait_secs: 30,
+            batch: 128,
+            nak_delay_ms: 1000,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
@@ -170,6 +203,32 @@ pub struct ServiceTitanConfig {
     /// Requests per second to this ServiceTitan tenant (ServiceTitan allows 60).
     pub rate_limit_per_sec: Option<u32>,
     pub timeout_secs: Option<u64>,
+}
+
+/// What a source's payloads look like, for the router's normalisers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadFormat {
+    Servicetitan,
+    Twilio,
+    Telnyx,
+    Retell,
+    Vapi,
+    /// Switchboard's own agent format.
+    Agent,
+}
+
+impl PayloadFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Servicetitan => "servicetitan",
+            Self::Twilio => "twilio",
+            Self::Telnyx => "telnyx",
+            Self::Retell => "retell",
+            Self::Vapi => "vapi",
+            Self::Agent => "agent",
+        }
+    }
 }
 
 /// Output encoding of a MAC.
@@ -221,6 +280,17 @@ impl SourceConfig {
         }
     }
 
+    /// The `format` key, if set.
+    pub fn format(&self) -> Option<PayloadFormat> {
+        match self {
+            Self::ServiceTitan(s) => s.format,
+            Self::StandardWebhooks(s) | Self::Telnyx(s) | Self::Retell(s) => s.format,
+            Self::Twilio(s) => s.format,
+            Self::Vapi(s) => s.format,
+            Self::Hmac(s) => s.format,
+        }
+    }
+
     pub fn secrets(&self) -> &[SecretString] {
         match self {
             Self::ServiceTitan(s) => &s.secrets,
@@ -240,6 +310,8 @@ pub struct ServiceTitanSource {
     pub secrets: Vec<SecretString>,
     /// Accepted for uniformity; this scheme signs no timestamp.
     pub tolerance_secs: Option<u64>,
+    /// Payload format for the router; default from the scheme (docs/events.md).
+    pub format: Option<PayloadFormat>,
     pub header: Option<String>,
     /// Absent: accept hex or base64.
     pub encoding: Option<Encoding>,
@@ -251,6 +323,8 @@ pub struct ServiceTitanSource {
 pub struct TimestampedSource {
     pub secrets: Vec<SecretString>,
     pub tolerance_secs: Option<u64>,
+    /// Payload format for the router; default from the scheme (docs/events.md).
+    pub format: Option<PayloadFormat>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +334,8 @@ pub struct TwilioSource {
     pub secrets: Vec<SecretString>,
     /// Accepted for uniformity; Twilio signs no timestamp.
     pub tolerance_secs: Option<u64>,
+    /// Payload format for the router; default from the scheme (docs/events.md).
+    pub format: Option<PayloadFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -276,6 +352,8 @@ pub enum VapiMode {
 pub struct VapiSource {
     pub secrets: Vec<SecretString>,
     pub tolerance_secs: Option<u64>,
+    /// Payload format for the router; default from the scheme (docs/events.md).
+    pub format: Option<PayloadFormat>,
     /// Absent: `hmac` when any HMAC-only key below is set, `secret` otherwise.
     pub mode: Option<VapiMode>,
     /// Static mode: default `x-vapi-secret`; HMAC mode: default `x-signature`.
@@ -326,6 +404,8 @@ pub enum HmacPreset {
 pub struct HmacSource {
     pub secrets: Vec<SecretString>,
     pub tolerance_secs: Option<u64>,
+    /// Payload format for the router; default from the scheme (docs/events.md).
+    pub format: Option<PayloadFormat>,
     pub preset: Option<HmacPreset>,
     pub header: Option<String>,
     pub prefix: Option<String>,

@@ -299,3 +299,17 @@ fn nats_credentials_come_in_pairs() {
         .to_string();
     assert!(msg.contains("password"), "{msg}");
 }
+
+#[test]
+fn a_source_can_name_its_payload_format() {
+    let config = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"standard-webhooks\"\nsecrets = [\"whsec_AAAA\"]\nformat = \"agent\"",
+        &env(&[]),
+    )
+    .unwrap();
+    assert_eq!(config.tenants["a"].sources["s"].format(), Some(PayloadFormat::Agent));
+    let msg = Config::from_toml_str("[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\nformat = \"xml\"", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("tenants.a.sources.s") && msg.contains("agent"), "{msg}");
+}
