@@ -49,7 +49,9 @@ impl DeadLetter {
 pub fn dlq_stream_config(config: &switchboard_config::NatsConfig) -> jetstream::stream::Config {
     jetstream::stream::Config {
         name: DLQ_STREAM.into(),
-        description: Some("Switchboard: messages a consumer could not process, with the reason".into()),
+        description: Some(
+            "Switchboard: messages a consumer could not process, with the reason".into(),
+        ),
         subjects: vec!["dlq.>".into()],
         storage: jetstream::stream::StorageType::File,
         num_replicas: config.replicas,
@@ -59,7 +61,10 @@ pub fn dlq_stream_config(config: &switchboard_config::NatsConfig) -> jetstream::
 }
 
 /// Records `letter` and waits for the PubAck.
-pub async fn publish_dead_letter(js: &jetstream::Context, letter: &DeadLetter) -> Result<(), String> {
+pub async fn publish_dead_letter(
+    js: &jetstream::Context,
+    letter: &DeadLetter,
+) -> Result<(), String> {
     let payload = serde_json::to_vec(letter).map_err(|e| e.to_string())?;
     let message = jetstream::message::PublishMessage::build()
         .payload(payload.into())

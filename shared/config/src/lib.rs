@@ -163,12 +163,22 @@ impl Config {
             return Err(invalid("ingest.max_in_flight", "must be > 0".into()));
         }
         if self.router.consumer.is_empty()
-            || !self.router.consumer.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || !self
+                .router
+                .consumer
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(invalid("router.consumer", "use letters, digits, - and _".into()));
+            return Err(invalid(
+                "router.consumer",
+                "use letters, digits, - and _".into(),
+            ));
         }
         if self.router.max_deliver < 1 || self.router.batch == 0 || self.router.ack_wait_secs == 0 {
-            return Err(invalid("router", "max_deliver, batch and ack_wait_secs must be > 0".into()));
+            return Err(invalid(
+                "router",
+                "max_deliver, batch and ack_wait_secs must be > 0".into(),
+            ));
         }
         if let Some(url) = &self.ingest.public_url {
             parse_public_url(url).map_err(|m| invalid("ingest.public_url", m))?;

@@ -307,9 +307,18 @@ fn a_source_can_name_its_payload_format() {
         &env(&[]),
     )
     .unwrap();
-    assert_eq!(config.tenants["a"].sources["s"].format(), Some(PayloadFormat::Agent));
-    let msg = Config::from_toml_str("[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\nformat = \"xml\"", &env(&[]))
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("tenants.a.sources.s") && msg.contains("agent"), "{msg}");
+    assert_eq!(
+        config.tenants["a"].sources["s"].format(),
+        Some(PayloadFormat::Agent)
+    );
+    let msg = Config::from_toml_str(
+        "[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\nformat = \"xml\"",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("tenants.a.sources.s") && msg.contains("agent"),
+        "{msg}"
+    );
 }

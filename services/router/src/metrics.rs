@@ -1,0 +1,46 @@
+//! Router metrics; label values are fixed sets (event types), never payload data.
+
+use switchboard_telemetry::{Counter, Registry};
+
+#[derive(Debug, Clone)]
+pub(crate) struct RouterMetrics {
+    pub processed: Counter,
+    pub retried: Counter,
+    pub dead_lettered: Counter,
+    pub duplicate_events: Counter,
+    events: Vec<(&'static str, Counter)>,
+}
+
+impl RouterMetrics {
+    pub(crate) fn new(registry: &Registry) -> Self {
+        let messages = registry.counter_vec(
+            "switchboard_router_messages_total",
+            "INBOUND messages by outcome: processed (acked after its events), retried (NAKed), dead_lettered.",
+            &["outcome"],
+        );
+        let events = registry.counter_vec(
+            "switchboard_router_events_total",
+            "Events published by type (webhook.unrecognized counts deliveries no normaliser understood).",
+            &["type"],
+        );
+        Self {
+            processed: messages.with(&["processed"]),
+            retried: messages.with(&["retried"]),
+            dead_lettered: messages.with(&["dead_lettered"]),
+            duplicate_events: registry.counter(
+                "switchboard_router_duplicate_events_total",
+                "Events JetStream already had (redeliveries and replays).",
+            ),
+            events: switchboard_events::EventType::ALL
+                .iter()
+                .map(|t| (t.as_str(), events.with(&[t.as_str()])))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn event(&self, kind: &str) {
+        if let Some((_, c)) = self.events.iter().find(|(k, _)| *k == kind) {
+            c.inc();
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! End to end with a real nats-server: signed provider webhooks → ingest → INBOUND →
+//! router → EVENTS (and DLQ).
+
+use std::time::Duration;
+use switchboard_signatures::{MacAlgorithm, sign};
+use switchboard_test_support::{
+    Hook, HookSpec, NatsServer, StoredMessage, TestScheme, eventually, stream_messages,
+};
+
+const PUBLIC_URL: &str = "https://hooks.example.com";
+
+/// `ack_wait_secs = 2`: a crashed router's in-flight batch comes back after ack_wait (30 s by
+/// default), which the crash test would otherwise wait for.
+fn config(nats_url: &str) -> switchboard_config::Config {
+    let secret = |s: TestScheme| s.secret(1).config;
+    let toml = format!(
+        "[nats]\nurl = \"{nats_url}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n\
+         [router]\nlisten = \"127.0.0.1:0\"\nbatch = 32\nnak_delay_ms = 100\nack_wait_secs = 2\n\
+         [tenants.acme.sources.twilio]\nscheme = \"twilio\"\nsecrets = [\"{}\"]\n\
+         [tenants.acme.sources.telnyx]\nscheme = \"telnyx\"\nsecrets = [\"{}\"]\n\
+         [tenants.acme.sources.retell]\nscheme = \"retell\"\nsecrets = [\"{}\"]\n\
+         [tenants.acme.sources.vapi]\nscheme = \"vapi\"\nsecrets = [\"{}\"]\n\
+         [tenants.acme.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{}\"]\nformat = \"agent\"\n\
+         [tenants.acme.sources.st]\nscheme = \"servicetitan\"\nsecrets = [\"{}\"]\n",
+        secret(TestScheme::TwilioForm),
+        secret(TestScheme::Telnyx),
+        secret(TestScheme::Retell),
+        secret(TestScheme::Vapi),
+        secret(TestScheme::StandardWebhooks),
+        secret(TestScheme::ServiceTitan),
+    );
+    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+}
+
+struct Pipeline {
+    nats: NatsServer,
+    ingest: String,
+    http: reqwest::Client,
+    client: switchboard_bus::async_nats::Client,
+    router: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Pipeline {
+    async fn start() -> Self {
+        let nats = NatsServer::start();
+        let ingest = switchboard_ingest::Application::build(config(&nats.url()))
+            .await
+            .unwrap();
+        let address = format!("http://{}", ingest.local_addr());
+        tokio::spawn(ingest.run_until(std::future::pending()));
+        let client = nats.client().await;
+        let mut p = Pipeline {
+            nats,
+            ingest: address,
+            http: switchboard_test_support::http_client(),
+            client,
+            router: None,
+        };
+        p.start_router().await;
+        let http = p.http.clone();
+        let url = format!("{}/readyz", p.ingest);
+        assert!(
+            eventually(Duration::from_secs(20), || async {
+                matches!(http.get(&url).send().await, Ok(r) if r.status() == 200)
+            })
+            .await
+        );
+        p
+    }
+
+    /// Starts a router without waiting for it to be ready.
+    async fn spawn_router(&mut self) {
+        let app = switchboard_router::Application::build(config(&self.nats.url()))
+            .await
+            .unwrap();
+        self.router = Some(tokio::spawn(app.run_until(std::future::pending())));
+    }
+
+    async fn start_router(&mut self) {
+        let app = switchboard_router::Application::build(config(&self.nats.url()))
+            .await
+            .unwrap();
+        let ready = format!("http://{}/readyz", app.local_addr());
+        self.router = Some(tokio::spawn(app.run_until(std::future::pending())));
+        let http = self.http.clone();
+        assert!(
+            eventually(Duration::from_secs(20), || async {
+                matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200)
+            })
+            .await
+        );
+    }
+
+    /// Kills the router as a crash would: the task is dropped mid-batch.
+    fn kill_router(&mut self) {
+        if let Some(r) = self.router.take() {
+            r.abort();
+        }
+    }
+
+    async fn send(&self, hook: &Hook) {
+        let mut request = self
+            .http
+            .post(format!("{}{}", self.ingest, hook.path_and_query))
+            .body(hook.body.clone());
+        for (k, v) in &hook.headers {
+            request = request.header(k, v);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn events(&self) -> Vec<StoredMessage> {
+        stream_messages(&self.client, "EVENTS").await
+    }
+
+    async fn wait_events(&self, n: usize) -> Vec<StoredMessage> {
+        let ok = eventually(Duration::from_secs(20), || async {
+            self.events().await.len() >= n
+        })
+        .await;
+        let events = self.events().await;
+        assert!(ok, "expected {n} events, have {}", events.len());
+        // and no more arrive
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.events().await
+    }
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/events/fixtures")
+            .join(path),
+    )
+    .unwrap()
+}
+
+fn spec<'a>(source: &'a str, body: &'a [u8], id: &'a str) -> HookSpec<'a> {
+    HookSpec {
+        public_url: PUBLIC_URL,
+        tenant: "acme",
+        source,
+        body,
+        timestamp: switchboard_signatures::system_now_ms() / 1000,
+        id,
+    }
+}
+
+/// A Twilio form fixture, signed as Twilio signs it.
+fn twilio_hook(path: &str) -> Hook {
+    let body = fixture(path);
+    let params = switchboard_signatures::parse_form(&body).unwrap();
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let url = format!("{PUBLIC_URL}/v1/hooks/acme/twilio");
+    let token = TestScheme::TwilioForm.secret(1).signing;
+    Hook {
+        path_and_query: "/v1/hooks/acme/twilio".into(),
+        headers: vec![
+            (
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            (
+                "X-Twilio-Signature".into(),
+                sign::twilio_form(&token, &url, &pairs, MacAlgorithm::Sha1),
+            ),
+        ],
+        body,
+    }
+}
+
+fn json_hook(scheme: TestScheme, source: &str, path: &str, id: &str) -> Hook {
+    let body = fixture(path);
+    scheme.sign(&scheme.secret(1), &spec(source, &body, id))
+}
+
+fn types(events: &[StoredMessage]) -> Vec<String> {
+    events
+        .iter()
+        .map(|m| {
+            serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_provider_becomes_canonical_events() {
+    let p = Pipeline::start().await;
+    for f in [
+        "twilio/1-initiated.form",
+        "twilio/2-ringing.form",
+        "twilio/3-in-progress.form",
+        "twilio/4-completed.form",
+    ] {
+        p.send(&twilio_hook(f)).await;
+    }
+    let events = p.wait_events(3).await;
+    assert_eq!(
+        types(&events),
+        ["call.started", "call.answered", "call.completed"]
+    );
+    let completed: serde_json::Value = serde_json::from_slice(&events[2].payload).unwrap();
+    assert_eq!(events[2].subject, "events.acme.call.completed");
+    assert_eq!(completed["data"]["duration_secs"], 312);
+    assert_eq!(completed["data"]["from"], "+15125550101");
+    assert_eq!(completed["specversion"], "1.0");
+    assert_eq!(events[2].header("Nats-Msg-Id"), completed["id"].as_str());
+
+    for (i, f) in [
+        "telnyx/1-call.initiated.json",
+        "telnyx/2-call.answered.json",
+        "telnyx/3-call.hangup.json",
+    ]
+    .iter()
+    .enumerate()
+    {
+        p.send(&json_hook(
+            TestScheme::Telnyx,
+            "telnyx",
+            f,
+            &format!("t{i}"),
+        ))
+        .await;
+    }
+    for (i, f) in [
+        "retell/1-call_started.json",
+        "retell/2-call_ended.json",
+        "retell/3-call_analyzed.json",
+    ]
+    .iter()
+    .enumerate()
+    {
+        p.send(&json_hook(
+            TestScheme::Retell,
+            "retell",
+            f,
+            &format!("r{i}"),
+        ))
+        .await;
+    }
+    for (i, f) in [
+        "vapi/1-status-ringing.json",
+        "vapi/2-status-in-progress.json",
+        "vapi/3-end-of-call-report.json",
+    ]
+    .iter()
+    .enumerate()
+    {
+        p.send(&json_hook(TestScheme::Vapi, "vapi", f, &format!("v{i}")))
+            .await;
+    }
+    p.send(&json_hook(
+        TestScheme::StandardWebhooks,
+        "agent",
+        "agent/call-outcome.json",
+        "msg_a1",
+    ))
+    .await;
+    p.send(&json_hook(
+        TestScheme::ServiceTitan,
+        "st",
+        "servicetitan/job-booked.json",
+        "",
+    ))
+    .await;
+
+    let events = p.wait_events(3 + 3 + 4 + 4 + 1 + 1).await;
+    let all = types(&events);
+    assert_eq!(
+        &all[3..],
+        [
+            "call.started",
+            "call.answered",
+            "call.completed", // telnyx
+            "call.started",
+            "call.answered",
+            "call.completed",
+            "call.outcome", // retell
+            "call.started",
+            "call.answered",
+            "call.completed",
+            "call.outcome", // vapi
+            "call.outcome", // agent
+            "st.job.changed",
+        ]
+    );
+    let subjects: Vec<&str> = events.iter().map(|m| m.subject.as_str()).collect();
+    assert!(
+        subjects.contains(&"events.acme.st.job.changed")
+            && subjects.contains(&"events.acme.call.outcome")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_payload_is_dead_lettered_and_nothing_else_is_published() {
+    let p = Pipeline::start().await;
+    let bad = TestScheme::Telnyx.sign(
+        &TestScheme::Telnyx.secret(1),
+        &spec("telnyx", b"{this is not json", "x"),
+    );
+    p.send(&bad).await;
+    p.send(&json_hook(
+        TestScheme::Telnyx,
+        "telnyx",
+        "telnyx/2-call.answered.json",
+        "ok",
+    ))
+    .await;
+    let events = p.wait_events(1).await;
+    assert_eq!(
+        types(&events),
+        ["call.answered"],
+        "only the good delivery produced events"
+    );
+    let ok = eventually(Duration::from_secs(10), || async {
+        !stream_messages(&p.client, "DLQ").await.is_empty()
+    })
+    .await;
+    assert!(ok, "nothing in DLQ");
+    let dlq = stream_messages(&p.client, "DLQ").await;
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].subject, "dlq.INBOUND.router");
+    let letter: serde_json::Value = serde_json::from_slice(&dlq[0].payload).unwrap();
+    assert_eq!(letter["reason"], "malformed");
+    assert_eq!(letter["stream"], "INBOUND");
+    assert_eq!(letter["stream_seq"], 1);
+    assert!(
+        letter["error"].as_str().unwrap().contains("not JSON"),
+        "{letter}"
+    );
+    // The inbound message was settled (terminated), not left to be redelivered.
+    let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
+    let consumer: switchboard_bus::async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream("INBOUND")
+        .await
+        .unwrap()
+        .get_consumer("router")
+        .await
+        .unwrap();
+    let settled = eventually(Duration::from_secs(5), || {
+        let mut c = consumer.clone();
+        async move {
+            let info = c.info().await.unwrap();
+            info.num_ack_pending == 0 && info.num_pending == 0
+        }
+    })
+    .await;
+    assert!(settled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_crash_mid_stream_still_yields_every_event_exactly_once() {
+    const N: usize = 3000;
+    let mut p = Pipeline::start().await;
+    p.kill_router();
+    // N Telnyx hangups for distinct calls, straight into INBOUND (as ingest stores them)
+    // while no router runs.
+    let template: serde_json::Value =
+        serde_json::from_slice(&fixture("telnyx/3-call.hangup.json")).unwrap();
+    let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
+    for i in 0..N {
+        let mut v = template.clone();
+        v["data"]["id"] = format!("evt-{i}").into();
+        v["data"]["payload"]["call_session_id"] = format!("session-{i}").into();
+        let mut headers = switchboard_bus::async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("acme:telnyx:evt-{i}").as_str());
+        headers.insert("Switchboard-Tenant", "acme");
+        headers.insert("Switchboard-Source", "telnyx");
+        headers.insert("Switchboard-Scheme", "telnyx");
+        headers.insert("Switchboard-Received-At", "2026-11-23T15:00:00.000Z");
+        js.publish_with_headers(
+            "inbound.acme.telnyx",
+            headers,
+            serde_json::to_vec(&v).unwrap().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    // Start, crash it as soon as its first events land, start again.
+    p.spawn_router().await;
+    let started = eventually(Duration::from_secs(20), || {
+        let js = js.clone();
+        async move {
+            match js.get_stream("EVENTS").await {
+                Ok(mut s) => s
+                    .info()
+                    .await
+                    .map(|i| i.state.messages > 0)
+                    .unwrap_or(false),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    p.kill_router();
+    assert!(started, "the router never started publishing");
+    let partial = p.events().await.len();
+    assert!(
+        partial < N,
+        "the router finished before the crash ({partial} events): the test did not crash it mid-stream"
+    );
+    p.start_router().await;
+    let events = p.wait_events(N).await;
+    assert_eq!(
+        events.len(),
+        N,
+        "exactly one event per delivery (crashed after {partial})"
+    );
+    let ids: std::collections::HashSet<_> = events
+        .iter()
+        .map(|e| e.header("Nats-Msg-Id").unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), N);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_inbound_into_an_empty_events_stream_reproduces_identical_bytes() {
+    let mut p = Pipeline::start().await;
+    for f in [
+        "twilio/1-initiated.form",
+        "twilio/3-in-progress.form",
+        "twilio/4-completed.form",
+        "twilio/5-recording.form",
+    ] {
+        p.send(&twilio_hook(f)).await;
+    }
+    p.send(&json_hook(
+        TestScheme::Retell,
+        "retell",
+        "retell/3-call_analyzed.json",
+        "r",
+    ))
+    .await;
+    p.send(&json_hook(
+        TestScheme::StandardWebhooks,
+        "agent",
+        "agent/appointment-confirmation.json",
+        "msg_c",
+    ))
+    .await;
+    p.send(&json_hook(
+        TestScheme::ServiceTitan,
+        "st",
+        "servicetitan/call-completed.json",
+        "",
+    ))
+    .await;
+    let first: Vec<Vec<u8>> = p
+        .wait_events(7)
+        .await
+        .into_iter()
+        .map(|m| m.payload)
+        .collect();
+
+    p.kill_router();
+    let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
+    js.delete_stream("EVENTS").await.unwrap();
+    js.get_stream("INBOUND")
+        .await
+        .unwrap()
+        .delete_consumer("router")
+        .await
+        .unwrap();
+    p.start_router().await;
+    let second: Vec<Vec<u8>> = p
+        .wait_events(7)
+        .await
+        .into_iter()
+        .map(|m| m.payload)
+        .collect();
+    assert_eq!(first, second, "replay must reproduce byte-identical events");
+}
