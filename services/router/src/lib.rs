@@ -333,8 +333,10 @@ impl Worker {
         let tenant = header(h::TENANT).unwrap_or_default();
         let source = header(h::SOURCE).unwrap_or_default();
         let scheme = header(h::SCHEME).unwrap_or_default();
-        let inbound_id =
-            header(h::MSG_ID).unwrap_or_else(|| format!("{tenant}:{source}:seq{stream_seq}"));
+        // A replay from the DLQ carries the original id: its events get the original's ids.
+        let inbound_id = header(h::ORIGINAL_MSG_ID)
+            .or_else(|| header(h::MSG_ID))
+            .unwrap_or_else(|| format!("{tenant}:{source}:seq{stream_seq}"));
         let received_at = header(h::RECEIVED_AT).unwrap_or_default();
         let content_type = header(h::CONTENT_TYPE);
         let format = self

@@ -30,6 +30,9 @@ pub mod headers {
     pub const SCHEME: &str = "Switchboard-Scheme";
     pub const RECEIVED_AT: &str = "Switchboard-Received-At";
     pub const CONTENT_TYPE: &str = "Content-Type";
+    /// On a message replayed from the DLQ: the original's `Nats-Msg-Id`, which consumers
+    /// use in place of the replay's own (so a replay yields the same event ids).
+    pub const ORIGINAL_MSG_ID: &str = "Switchboard-Original-Msg-Id";
 }
 
 /// `inbound.{tenant}.{source}`. Names are validated `[a-z0-9_-]+` tokens.

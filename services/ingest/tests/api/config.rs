@@ -146,12 +146,17 @@ fn the_config_file_can_come_from_the_environment() {
 
 #[test]
 fn the_demo_config_used_by_docker_compose_is_valid() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/switchboard.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/switchboard.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"))
         .arg("--config")
         .arg(&path)
         .arg("--check-config")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

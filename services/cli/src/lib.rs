@@ -1,0 +1,415 @@
+//! `switchboard`, the operator CLI. For now: the dead-letter queue.
+//!
+//! ```text
+//! switchboard [--config PATH] [--nats-url URL] [--json] dlq list [--consumer NAME]
+//! switchboard … dlq show ID
+//! switchboard … dlq replay ID | --all
+//! switchboard … dlq purge --yes
+//! ```
+//!
+//! `ID` is the dead letter's sequence in the `DLQ` stream (the first column of `list`).
+//!
+//! **Replay** re-publishes the original message (read from its stream by sequence) to its
+//! original subject, in front of its consumer again, with the original's `Nats-Msg-Id` in
+//! `Switchboard-Original-Msg-Id` — so the consumer produces exactly the ids it would have
+//! the first time, and a replayed delivery can never yield a duplicate event. The replay's
+//! own `Nats-Msg-Id` is `{original}#replay-{ID}`, so running the same replay twice stores
+//! it once. The dead letter is removed once the stream has accepted the replay; if the
+//! consumer fails again, it records a new dead letter.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context as _, bail};
+use async_nats::jetstream;
+use std::io::Write;
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_bus::dlq::{DLQ_STREAM, DeadLetter};
+use switchboard_bus::headers as h;
+
+/// Parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cli {
+    pub config: Option<std::path::PathBuf>,
+    pub nats_url: Option<String>,
+    pub json: bool,
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    DlqList { consumer: Option<String> },
+    DlqShow { id: u64 },
+    DlqReplay { target: ReplayTarget },
+    DlqPurge,
+    Help,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayTarget {
+    One(u64),
+    All,
+}
+
+pub const USAGE: &str = "usage: switchboard [--config PATH] [--nats-url URL] [--json] <command>
+
+commands:
+  dlq list [--consumer NAME]   dead letters (ID, when, consumer, reason, original)
+  dlq show ID                  one dead letter in full
+  dlq replay ID | --all        put the original(s) back in front of the consumer
+  dlq purge --yes              delete every dead letter
+
+NATS: --nats-url, else SWITCHBOARD_NATS_URL, else nats.url from --config / SWITCHBOARD_CONFIG.";
+
+/// Parses `args` (without the program name).
+pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
+    let mut cli = Cli {
+        config: None,
+        nats_url: None,
+        json: false,
+        command: Command::Help,
+    };
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" | "-c" => {
+                cli.config = Some(it.next().context("--config needs a path")?.into())
+            }
+            "--nats-url" => {
+                cli.nats_url = Some(it.next().context("--nats-url needs a URL")?.clone())
+            }
+            "--json" => cli.json = true,
+            "--help" | "-h" => return Ok(cli),
+            other => rest.push(other.to_owned()),
+        }
+    }
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let id = |s: &str| {
+        s.parse::<u64>()
+            .with_context(|| format!("`{s}` is not a dead-letter ID (see `dlq list`)"))
+    };
+    cli.command = match words.as_slice() {
+        [] => Command::Help,
+        ["dlq", "list"] => Command::DlqList { consumer: None },
+        ["dlq", "list", "--consumer", c] => Command::DlqList {
+            consumer: Some((*c).to_owned()),
+        },
+        ["dlq", "show", n] => Command::DlqShow { id: id(n)? },
+        ["dlq", "replay", "--all"] => Command::DlqReplay {
+            target: ReplayTarget::All,
+        },
+        ["dlq", "replay", n] => Command::DlqReplay {
+            target: ReplayTarget::One(id(n)?),
+        },
+        ["dlq", "purge", "--yes"] => Command::DlqPurge,
+        ["dlq", "purge"] => bail!("`dlq purge` deletes every dead letter: add --yes to confirm"),
+        other => bail!("unknown command `{}`\n\n{USAGE}", other.join(" ")),
+    };
+    Ok(cli)
+}
+
+/// The NATS URL: flag, environment, then config file.
+fn nats_url(cli: &Cli) -> anyhow::Result<String> {
+    if let Some(url) = &cli.nats_url {
+        return Ok(url.clone());
+    }
+    if let Ok(url) = std::env::var(switchboard_config::NATS_URL_ENV)
+        && !url.is_empty()
+    {
+        return Ok(url);
+    }
+    let config = switchboard_config::Config::load(cli.config.as_deref())
+        .context("cannot tell where NATS is: pass --nats-url or --config")?;
+    Ok(config.nats.url)
+}
+
+/// Runs `cli`, writing human (or `--json`) output to `out`.
+pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    if cli.command == Command::Help {
+        writeln!(out, "{USAGE}")?;
+        return Ok(());
+    }
+    let url = nats_url(cli)?;
+    let client = tokio::time::timeout(Duration::from_secs(10), async_nats::connect(url.as_str()))
+        .await
+        .with_context(|| format!("NATS at {url} did not answer within 10 s"))?
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    let js = jetstream::new(client.clone());
+    let result = match &cli.command {
+        Command::DlqList { consumer } => list(&js, consumer.as_deref(), cli.json, out).await,
+        Command::DlqShow { id } => show(&js, *id, cli.json, out).await,
+        Command::DlqReplay { target } => replay(&js, target, cli.json, out).await,
+        Command::DlqPurge => purge(&js, cli.json, out).await,
+        Command::Help => Ok(()),
+    };
+    client.flush().await.ok();
+    result
+}
+
+/// Every dead letter currently in the DLQ stream, with its ID.
+pub async fn dead_letters(js: &jetstream::Context) -> anyhow::Result<Vec<(u64, DeadLetter)>> {
+    let mut stream = js
+        .get_stream(DLQ_STREAM)
+        .await
+        .context("no DLQ stream yet (no dead letters ever)")?;
+    let state = stream.info().await?.state.clone();
+    let mut out = Vec::new();
+    if state.messages == 0 {
+        return Ok(out);
+    }
+    for seq in state.first_sequence..=state.last_sequence {
+        let Ok(message) = stream.get_raw_message(seq).await else {
+            continue;
+        }; // deleted
+        let letter: DeadLetter = serde_json::from_slice(&message.payload)
+            .with_context(|| format!("dead letter {seq} is not a Switchboard dead letter"))?;
+        out.push((seq, letter));
+    }
+    Ok(out)
+}
+
+async fn list(
+    js: &jetstream::Context,
+    consumer: Option<&str>,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let letters: Vec<_> = dead_letters(js)
+        .await?
+        .into_iter()
+        .filter(|(_, l)| consumer.is_none_or(|c| l.consumer == c))
+        .collect();
+    if json {
+        let items: Vec<_> = letters
+            .iter()
+            .map(|(id, l)| serde_json::json!({"id": id, "dead_letter": l}))
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
+        return Ok(());
+    }
+    if letters.is_empty() {
+        writeln!(out, "no dead letters")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>6}  {:<24}  {:<16}  {:<14}  original",
+        "ID", "FAILED AT", "CONSUMER", "REASON"
+    )?;
+    for (id, l) in &letters {
+        writeln!(
+            out,
+            "{id:>6}  {:<24}  {:<16}  {:<14}  {} #{} ({})",
+            l.failed_at, l.consumer, l.reason, l.stream, l.stream_seq, l.subject
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{} dead letter(s); `switchboard dlq show ID` for the error",
+        letters.len()
+    )?;
+    Ok(())
+}
+
+async fn find(js: &jetstream::Context, id: u64) -> anyhow::Result<DeadLetter> {
+    let stream = js.get_stream(DLQ_STREAM).await.context("no DLQ stream")?;
+    let message = stream.get_raw_message(id).await.with_context(|| {
+        format!("no dead letter {id} (already replayed or purged? see `dlq list`)")
+    })?;
+    serde_json::from_slice(&message.payload)
+        .with_context(|| format!("dead letter {id} is not a Switchboard dead letter"))
+}
+
+async fn show(
+    js: &jetstream::Context,
+    id: u64,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let l = find(js, id).await?;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"id": id, "dead_letter": l}))?
+        )?;
+    } else {
+        writeln!(
+            out,
+            "dead letter {id}\n  failed at:  {}\n  consumer:   {}\n  reason:     {}\n  error:      {}\n  original:   {} #{} on {}\n  msg id:     {}\n  deliveries: {}",
+            l.failed_at,
+            l.consumer,
+            l.reason,
+            l.error,
+            l.stream,
+            l.stream_seq,
+            l.subject,
+            l.original_msg_id.as_deref().unwrap_or("-"),
+            l.deliveries
+        )?;
+    }
+    Ok(())
+}
+
+/// Re-publishes one dead letter's original and removes the dead letter.
+pub async fn replay_one(js: &jetstream::Context, id: u64) -> anyhow::Result<DeadLetter> {
+    let letter = find(js, id).await?;
+    let original_stream = js
+        .get_stream(&letter.stream)
+        .await
+        .with_context(|| format!("stream {} is gone", letter.stream))?;
+    let original = original_stream
+        .get_raw_message(letter.stream_seq)
+        .await
+        .with_context(|| {
+            format!(
+                "the original ({} #{}) is no longer in its stream (retention?): nothing to replay",
+                letter.stream, letter.stream_seq
+            )
+        })?;
+    let mut headers = original.headers.clone();
+    let original_id = headers
+        .get(h::ORIGINAL_MSG_ID)
+        .or_else(|| headers.get(h::MSG_ID))
+        .map(|v| v.to_string())
+        .or(letter.original_msg_id.clone())
+        .unwrap_or_else(|| format!("{}:{}", letter.stream, letter.stream_seq));
+    headers.insert(h::ORIGINAL_MSG_ID, original_id.as_str());
+    headers.insert(h::MSG_ID, format!("{original_id}#replay-{id}").as_str());
+    js.publish_with_headers(
+        original.subject.to_string(),
+        headers,
+        original.payload.clone(),
+    )
+    .await
+    .context("publish the replay")?
+    .await
+    .context("the stream did not acknowledge the replay; the dead letter is kept")?;
+    js.get_stream(DLQ_STREAM)
+        .await?
+        .delete_message(id)
+        .await
+        .context("remove the replayed dead letter")?;
+    Ok(letter)
+}
+
+async fn replay(
+    js: &jetstream::Context,
+    target: &ReplayTarget,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let ids: Vec<u64> = match target {
+        ReplayTarget::One(id) => vec![*id],
+        ReplayTarget::All => dead_letters(js)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
+    };
+    let mut replayed = Vec::new();
+    for id in ids {
+        let letter = replay_one(js, id).await?;
+        if !json {
+            writeln!(
+                out,
+                "replayed {id}: {} #{} back onto {} for {}",
+                letter.stream, letter.stream_seq, letter.subject, letter.consumer
+            )?;
+        }
+        replayed.push(id);
+    }
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "replayed": replayed }))?;
+    } else if replayed.is_empty() {
+        writeln!(out, "no dead letters to replay")?;
+    }
+    Ok(())
+}
+
+async fn purge(
+    js: &jetstream::Context,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let mut stream = js.get_stream(DLQ_STREAM).await.context("no DLQ stream")?;
+    let n = stream.info().await?.state.messages;
+    stream.purge().await.context("purge DLQ")?;
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "purged": n }))?;
+    } else {
+        writeln!(out, "purged {n} dead letter(s)")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_the_dlq_commands() {
+        assert_eq!(
+            parse(&args("dlq list")).unwrap().command,
+            Command::DlqList { consumer: None }
+        );
+        let cli = parse(&args(
+            "--json --nats-url nats://x:1 dlq list --consumer router",
+        ))
+        .unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.nats_url.as_deref(), Some("nats://x:1"));
+        assert_eq!(
+            cli.command,
+            Command::DlqList {
+                consumer: Some("router".into())
+            }
+        );
+        assert_eq!(
+            parse(&args("dlq show 7")).unwrap().command,
+            Command::DlqShow { id: 7 }
+        );
+        assert_eq!(
+            parse(&args("dlq replay --all")).unwrap().command,
+            Command::DlqReplay {
+                target: ReplayTarget::All
+            }
+        );
+        assert_eq!(
+            parse(&args("dlq replay 3")).unwrap().command,
+            Command::DlqReplay {
+                target: ReplayTarget::One(3)
+            }
+        );
+        assert_eq!(
+            parse(&args("dlq purge --yes")).unwrap().command,
+            Command::DlqPurge
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_understand() {
+        assert!(
+            parse(&args("dlq purge"))
+                .unwrap_err()
+                .to_string()
+                .contains("--yes")
+        );
+        assert!(
+            parse(&args("dlq show x"))
+                .unwrap_err()
+                .to_string()
+                .contains("not a dead-letter ID")
+        );
+        assert!(
+            parse(&args("frobnicate"))
+                .unwrap_err()
+                .to_string()
+                .contains("unknown command")
+        );
+    }
+}
