@@ -223,8 +223,87 @@ impl Worker {
                     .await?
             }
         };
+        // JetStream announces messages that exhausted max_deliver; record them as dead
+        // letters (every replica hears it; the dead letter's id deduplicates).
+        let advisories = self
+            .client
+            .subscribe(format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
+                switchboard_bus::INBOUND_STREAM,
+                self.consumer_name
+            ))
+            .await
+            .context("subscribe to max-deliveries advisories")?;
         self.ready.store(true, Ordering::Release);
         tracing::info!(consumer = %self.consumer_name, "consuming INBOUND");
+        tokio::select! {
+            result = self.fetch_loop(&consumer, stop, stopping) => result,
+            () = self.record_max_deliveries(advisories) => Err(anyhow::anyhow!("advisory subscription ended")),
+        }
+    }
+
+    async fn record_max_deliveries(&self, mut advisories: async_nats::Subscriber) {
+        #[derive(serde::Deserialize)]
+        struct Advisory {
+            stream: String,
+            consumer: String,
+            stream_seq: u64,
+            deliveries: u64,
+        }
+        while let Some(message) = advisories.next().await {
+            let Ok(a) = serde_json::from_slice::<Advisory>(&message.payload) else {
+                continue;
+            };
+            let original = match self.js.get_stream(&a.stream).await {
+                Ok(stream) => stream.get_raw_message(a.stream_seq).await.ok(),
+                Err(_) => None,
+            };
+            let letter = DeadLetter {
+                reason: "max_deliveries".into(),
+                error: format!(
+                    "delivered {} times without being processed (see the router's logs for why)",
+                    a.deliveries
+                ),
+                subject: original
+                    .as_ref()
+                    .map(|m| m.subject.to_string())
+                    .unwrap_or_default(),
+                original_msg_id: original
+                    .as_ref()
+                    .and_then(|m| {
+                        m.headers
+                            .get(h::ORIGINAL_MSG_ID)
+                            .or_else(|| m.headers.get(h::MSG_ID))
+                    })
+                    .map(|v| v.to_string()),
+                stream: a.stream,
+                stream_seq: a.stream_seq,
+                consumer: a.consumer,
+                deliveries: a.deliveries,
+                failed_at: switchboard_bus::rfc3339_millis(now_ms()),
+            };
+            match publish_dead_letter(&self.js, &letter).await {
+                Ok(()) => {
+                    self.metrics.dead_lettered.inc();
+                    tracing::warn!(
+                        stream_seq = letter.stream_seq,
+                        deliveries = letter.deliveries,
+                        "max deliveries: dead-lettered"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter")
+                }
+            }
+        }
+    }
+
+    async fn fetch_loop(
+        &self,
+        consumer: &jetstream::consumer::PullConsumer,
+        stop: &tokio::sync::Notify,
+        stopping: &AtomicBool,
+    ) -> anyhow::Result<()> {
         loop {
             if stopping.load(Ordering::Acquire) {
                 return Ok(());

@@ -479,3 +479,69 @@ async fn replaying_inbound_into_an_empty_events_stream_reproduces_identical_byte
         .collect();
     assert_eq!(first, second, "replay must reproduce byte-identical events");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_that_exhaust_max_deliver_are_dead_lettered() {
+    let nats = NatsServer::start();
+    let toml = format!(
+        "[nats]\nurl = \"{}\"\n[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 2\nack_wait_secs = 1\nnak_delay_ms = 50\n",
+        nats.url()
+    );
+    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+    let app = switchboard_router::Application::build(config)
+        .await
+        .unwrap();
+    let ready = format!("http://{}/readyz", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = switchboard_test_support::http_client();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200)
+        })
+        .await
+    );
+
+    // Sabotage: another stream takes over `events.>`, so every publish to EVENTS fails.
+    let client = nats.client().await;
+    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
+    js.delete_stream("EVENTS").await.unwrap();
+    js.create_stream(switchboard_bus::async_nats::jetstream::stream::Config {
+        name: "SQUATTER".into(),
+        subjects: vec!["events.>".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "acme:telnyx:stuck-1");
+    headers.insert("Switchboard-Tenant", "acme");
+    headers.insert("Switchboard-Source", "telnyx");
+    headers.insert("Switchboard-Scheme", "telnyx");
+    js.publish_with_headers(
+        "inbound.acme.telnyx",
+        headers,
+        fixture("telnyx/2-call.answered.json").into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+
+    let dead = eventually(Duration::from_secs(20), || async {
+        !stream_messages(&client, "DLQ").await.is_empty()
+    })
+    .await;
+    assert!(dead, "no max-deliveries dead letter");
+    let dlq = stream_messages(&client, "DLQ").await;
+    let letter: serde_json::Value = serde_json::from_slice(&dlq[0].payload).unwrap();
+    assert_eq!(letter["reason"], "max_deliveries");
+    assert_eq!(letter["deliveries"], 2);
+    assert_eq!(letter["stream_seq"], 1);
+    assert_eq!(letter["subject"], "inbound.acme.telnyx");
+    assert_eq!(letter["original_msg_id"], "acme:telnyx:stuck-1");
+    assert!(
+        stream_messages(&client, "SQUATTER").await.is_empty(),
+        "nothing was published anywhere"
+    );
+}
