@@ -364,7 +364,9 @@ impl Worker {
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "could not record dead letter; will retry");
-                            let _ = message.ack_with(AckKind::Nak(Some(self.nak_delay))).await;
+                            let _ = message
+                                .ack_with(AckKind::Nak(Some(self.backoff(&message))))
+                                .await;
                         }
                     }
                     continue;
@@ -391,9 +393,24 @@ impl Worker {
                 let _ = message.ack().await;
             } else {
                 self.metrics.retried.inc();
-                let _ = message.ack_with(AckKind::Nak(Some(self.nak_delay))).await;
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(self.backoff(&message))))
+                    .await;
             }
         }
+    }
+
+    /// Redelivery delay after a transient failure: `nak_delay` doubling with each delivery,
+    /// capped at 60 s, so a struggling EVENTS stream is not hammered.
+    fn backoff(&self, message: &jetstream::Message) -> Duration {
+        let deliveries = message
+            .info()
+            .map(|i| i.delivered)
+            .unwrap_or(1)
+            .clamp(1, 16) as u32;
+        self.nak_delay
+            .saturating_mul(1 << (deliveries - 1))
+            .min(Duration::from_secs(60))
     }
 
     /// What to do with one inbound message (pure apart from metrics).

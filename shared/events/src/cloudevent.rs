@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 /// One event as published on `events.{tenant}.{type}`. Field order is fixed, so the same
 /// inputs always serialize to the same bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CloudEvent {
     pub specversion: String,
     /// Deterministic: see [`event_id`]. Also the `Nats-Msg-Id`.

@@ -2,6 +2,7 @@
 //! RFC 3339 UTC. Adding an optional field is a compatible change; renaming or removing one,
 //! or changing a meaning, needs a new type version (see docs/events.md).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Every canonical type; `as_str` is both the CloudEvents `type` and the subject suffix.
@@ -59,7 +60,7 @@ impl EventType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -68,7 +69,7 @@ pub enum Direction {
 
 /// `call.started`, `call.answered`, `call.completed`: the phone call as the telephony or
 /// voice-AI provider saw it. Fields a provider does not send are absent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CallData {
     /// `twilio`, `telnyx`, `retell`, `vapi`, `agent`.
     pub provider: String,
@@ -96,7 +97,7 @@ pub struct CallData {
 }
 
 /// `call.recording.ready`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecordingData {
     pub provider: String,
     pub provider_call_id: String,
@@ -106,7 +107,7 @@ pub struct RecordingData {
 }
 
 /// What the agent made of a call (ServiceTitan's classification vocabulary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Booked,
@@ -117,7 +118,7 @@ pub enum Outcome {
 }
 
 /// ServiceTitan record ids the agent knows about.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StRefs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<i64>,
@@ -128,7 +129,7 @@ pub struct StRefs {
 }
 
 /// `call.outcome`: what happened on a call, from the agent's point of view.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OutcomeData {
     pub provider: String,
     pub provider_call_id: String,
@@ -151,7 +152,7 @@ pub struct OutcomeData {
     pub summary: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfirmationStatus {
     Confirmed,
@@ -160,7 +161,7 @@ pub enum ConfirmationStatus {
 }
 
 /// `appointment.confirmation`: the caller confirmed, declined or rescheduled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfirmationData {
     pub provider: String,
     pub status: ConfirmationStatus,
@@ -177,7 +178,7 @@ pub struct ConfirmationData {
 /// `st.call.changed`, `st.job.changed`, `st.appointment.changed`: ServiceTitan told us a
 /// record changed. `record` is ServiceTitan's payload as sent (its webhook shapes are not
 /// publicly documented; see docs/events.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StChangeData {
     /// ServiceTitan's event name, e.g. `CallCompleted`, `JobBooked`.
     pub st_event: String,
@@ -190,7 +191,7 @@ pub struct StChangeData {
 
 /// `webhook.unrecognized`: a verified delivery no normaliser understood. Kept (with a
 /// pointer to the original in INBOUND) so a parser fix can replay it; counted in metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UnrecognizedData {
     pub source: String,
     pub scheme: String,

@@ -1,0 +1,103 @@
+//! Machine-readable contracts generated from the Rust types: a JSON Schema per event
+//! type's `data` and for the CloudEvents envelope (checked in under `docs/schemas/`), and
+//! an AsyncAPI 3.0 document (`docs/asyncapi.yaml`) describing the subjects and payloads.
+//! A test (`tests/contracts.rs`) fails when the checked-in files drift from the code;
+//! `UPDATE_CONTRACTS=1 cargo test -p switchboard-events --test contracts` rewrites them.
+
+use crate::types::*;
+use crate::{CloudEvent, EventType};
+use schemars::schema_for;
+
+/// The JSON Schema of `data` for `kind`.
+pub fn data_schema(kind: EventType) -> serde_json::Value {
+    let schema = match kind {
+        EventType::CallStarted | EventType::CallAnswered | EventType::CallCompleted => {
+            schema_for!(CallData)
+        }
+        EventType::CallRecordingReady => schema_for!(RecordingData),
+        EventType::CallOutcome => schema_for!(OutcomeData),
+        EventType::AppointmentConfirmation => schema_for!(ConfirmationData),
+        EventType::StCallChanged | EventType::StJobChanged | EventType::StAppointmentChanged => {
+            schema_for!(StChangeData)
+        }
+        EventType::WebhookUnrecognized => schema_for!(UnrecognizedData),
+    };
+    let mut value = serde_json::to_value(schema).expect("schema serializes");
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            format!("https://switchboard.dev/schemas/{}.json", kind.as_str()).into(),
+        );
+        obj.insert("title".into(), format!("{} data", kind.as_str()).into());
+    }
+    value
+}
+
+/// The JSON Schema of the CloudEvents envelope.
+pub fn envelope_schema() -> serde_json::Value {
+    let mut value = serde_json::to_value(schema_for!(CloudEvent)).expect("schema serializes");
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            "https://switchboard.dev/schemas/cloudevent.json".into(),
+        );
+    }
+    value
+}
+
+/// Every checked-in schema file: (file name under `docs/schemas/`, pretty JSON + newline).
+pub fn schema_files() -> Vec<(String, String)> {
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("json") + "\n";
+    let mut files = vec![("cloudevent.json".to_owned(), pretty(&envelope_schema()))];
+    for kind in EventType::ALL {
+        files.push((
+            format!("{}.json", kind.as_str()),
+            pretty(&data_schema(kind)),
+        ));
+    }
+    files
+}
+
+/// The AsyncAPI 3.0 document for `EVENTS`, `INBOUND` and `DLQ`.
+pub fn asyncapi_yaml() -> String {
+    let mut y = String::from(
+        "# Generated from the Rust types by switchboard-events (schema.rs); do not edit by hand:\n\
+         # UPDATE_CONTRACTS=1 cargo test -p switchboard-events --test contracts\n\
+         asyncapi: 3.0.0\n\
+         info:\n  title: Switchboard events\n  version: 1.0.0\n  description: >-\n    Canonical call, job and appointment events (CloudEvents 1.0, structured JSON) on\n    NATS JetStream stream EVENTS, one subject per tenant and type. See docs/events.md.\n\
+         defaultContentType: application/json\n\
+         servers:\n  nats:\n    host: localhost:4222\n    protocol: nats\n    description: The deployment's NATS server (JetStream).\n\
+         channels:\n",
+    );
+    for kind in EventType::ALL {
+        let t = kind.as_str();
+        let id = t.replace('.', "_");
+        y.push_str(&format!(
+            "  {id}:\n    address: 'events.{{tenant}}.{t}'\n    description: '{t} events of one tenant (stream EVENTS).'\n    parameters:\n      tenant:\n        description: Tenant name from the config ([a-z0-9_-]+).\n    messages:\n      {id}:\n        $ref: '#/components/messages/{id}'\n"
+        ));
+    }
+    y.push_str(
+        "  inbound:\n    address: 'inbound.{tenant}.{source}'\n    description: Every verified webhook delivery, body verbatim (stream INBOUND). Headers Nats-Msg-Id, Switchboard-Tenant, Switchboard-Source, Switchboard-Scheme, Switchboard-Received-At, Content-Type.\n    parameters:\n      tenant:\n        description: Tenant name.\n      source:\n        description: Source name.\n    messages:\n      delivery:\n        $ref: '#/components/messages/delivery'\n\
+         \x20 dlq:\n    address: 'dlq.{stream}.{consumer}'\n    description: Messages a consumer could not process (stream DLQ).\n    parameters:\n      stream:\n        description: The original's stream.\n      consumer:\n        description: The consumer that gave up.\n    messages:\n      dead_letter:\n        $ref: '#/components/messages/dead_letter'\n",
+    );
+    y.push_str("operations:\n");
+    for kind in EventType::ALL {
+        let id = kind.as_str().replace('.', "_");
+        y.push_str(&format!(
+            "  receive_{id}:\n    action: receive\n    channel:\n      $ref: '#/channels/{id}'\n"
+        ));
+    }
+    y.push_str("components:\n  messages:\n");
+    for kind in EventType::ALL {
+        let t = kind.as_str();
+        let id = t.replace('.', "_");
+        y.push_str(&format!(
+            "    {id}:\n      name: {t}\n      title: {t}\n      contentType: application/json\n      payload:\n        allOf:\n          - $ref: './schemas/cloudevent.json'\n          - type: object\n            properties:\n              type:\n                const: {t}\n              data:\n                $ref: './schemas/{t}.json'\n"
+        ));
+    }
+    y.push_str(
+        "    delivery:\n      name: delivery\n      title: Verified webhook delivery\n      contentType: application/octet-stream\n      payload:\n        type: string\n        description: The provider's request body, byte for byte.\n\
+         \x20   dead_letter:\n      name: dead_letter\n      title: Dead letter\n      contentType: application/json\n      payload:\n        type: object\n        required: [reason, error, stream, stream_seq, subject, consumer, deliveries, failed_at]\n        properties:\n          reason: {type: string, description: 'malformed | max_deliveries'}\n          error: {type: string}\n          stream: {type: string}\n          stream_seq: {type: integer}\n          subject: {type: string}\n          consumer: {type: string}\n          deliveries: {type: integer}\n          failed_at: {type: string, format: date-time}\n          original_msg_id: {type: string}\n",
+    );
+    y
+}
