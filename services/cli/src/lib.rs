@@ -158,9 +158,19 @@ pub async fn dead_letters(js: &jetstream::Context) -> anyhow::Result<Vec<(u64, D
         return Ok(out);
     }
     for seq in state.first_sequence..=state.last_sequence {
-        let Ok(message) = stream.get_raw_message(seq).await else {
-            continue;
-        }; // deleted
+        let message = match stream.get_raw_message(seq).await {
+            Ok(m) => m,
+            // Replayed or deleted: a gap in the sequence.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("read dead letter {seq}"))),
+        };
         let letter: DeadLetter = serde_json::from_slice(&message.payload)
             .with_context(|| format!("dead letter {seq} is not a Switchboard dead letter"))?;
         out.push((seq, letter));

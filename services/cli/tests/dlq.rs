@@ -98,6 +98,7 @@ async fn a_dead_letter_replayed_after_a_fix_is_processed_once() {
     let fixed = switchboard_router::Application::build(router_config(&nats.url(), "agent"))
         .await
         .unwrap();
+    let fixed_metrics = format!("http://{}/metrics", fixed.local_addr());
     tokio::spawn(fixed.run_until(std::future::pending()));
 
     let replayed: serde_json::Value = serde_json::from_str(
@@ -130,6 +131,24 @@ async fn a_dead_letter_replayed_after_a_fix_is_processed_once() {
     assert_eq!(
         event["id"],
         switchboard_events::event_id("acme:agent:msg_outcome_1", 0)
+    );
+
+    // Processed once — not twice with the second copy deduplicated away.
+    let metrics = switchboard_test_support::http_client()
+        .get(&fixed_metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_router_messages_total{outcome=\"processed\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("switchboard_router_duplicate_events_total 0\n"),
+        "{metrics}"
     );
 
     // The dead letter is gone; replaying it again is a clear error, not a second event.

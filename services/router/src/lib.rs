@@ -212,11 +212,20 @@ impl Worker {
             switchboard_bus::ensure_stream(&self.js, stream.clone()).await?;
         }
         let inbound = self.js.get_stream(switchboard_bus::INBOUND_STREAM).await?;
-        let consumer = match inbound
+        // Create it, or bring an existing one in line with the config (max_deliver,
+        // ack_wait and max_ack_pending are editable on a live consumer).
+        let consumer: consumer::PullConsumer = match inbound
             .get_consumer::<consumer::pull::Config>(&self.consumer_name)
             .await
         {
-            Ok(c) => c,
+            // Re-creating a durable with a changed config updates its editable fields.
+            Ok(existing) => match inbound.create_consumer(self.consumer_config.clone()).await {
+                Ok(updated) => updated,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not update the INBOUND consumer to the configured settings; using it as is");
+                    existing
+                }
+            },
             Err(_) => {
                 inbound
                     .create_consumer(self.consumer_config.clone())
@@ -282,17 +291,21 @@ impl Worker {
                 deliveries: a.deliveries,
                 failed_at: switchboard_bus::rfc3339_millis(now_ms()),
             };
-            match publish_dead_letter(&self.js, &letter).await {
-                Ok(()) => {
-                    self.metrics.dead_lettered.inc();
-                    tracing::warn!(
-                        stream_seq = letter.stream_seq,
-                        deliveries = letter.deliveries,
-                        "max deliveries: dead-lettered"
-                    );
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter")
+            // The advisory is heard once: retry the record a few times before giving up.
+            for attempt in 0..5u32 {
+                match publish_dead_letter(&self.js, &letter).await {
+                    Ok(()) => {
+                        tracing::warn!(
+                            stream_seq = letter.stream_seq,
+                            deliveries = letter.deliveries,
+                            "max deliveries: dead-lettered"
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, attempt, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter");
+                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    }
                 }
             }
         }
@@ -334,18 +347,17 @@ impl Worker {
     async fn process_batch(&self, messages: Vec<jetstream::Message>) {
         let mut pending = Vec::with_capacity(messages.len());
         for message in messages {
-            let plan = self.plan(&message);
-            let acks = match plan {
+            let acks = match self.plan(&message) {
                 Plan::Publish(events) => {
                     let mut acks = Vec::with_capacity(events.len());
                     let mut failed = false;
-                    for (subject, id, payload) in events {
+                    for (subject, id, kind, payload) in events {
                         let publish = jetstream::message::PublishMessage::build()
                             .payload(payload.into())
                             .message_id(id)
                             .expected_stream(switchboard_bus::EVENTS_STREAM);
                         match self.js.send_publish(subject, publish).await {
-                            Ok(ack) => acks.push(ack),
+                            Ok(ack) => acks.push((kind, ack)),
                             Err(e) => {
                                 tracing::warn!(error = %e, "publish failed");
                                 failed = true;
@@ -356,19 +368,7 @@ impl Worker {
                     if failed { Err(()) } else { Ok(acks) }
                 }
                 Plan::DeadLetter(letter) => {
-                    self.metrics.dead_lettered.inc();
-                    match publish_dead_letter(&self.js, &letter).await {
-                        Ok(()) => {
-                            tracing::warn!(stream_seq = letter.stream_seq, error = %letter.error, "dead-lettered");
-                            let _ = message.ack_with(AckKind::Term).await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "could not record dead letter; will retry");
-                            let _ = message
-                                .ack_with(AckKind::Nak(Some(self.backoff(&message))))
-                                .await;
-                        }
-                    }
+                    self.dead_letter(&message, &letter).await;
                     continue;
                 }
             };
@@ -377,10 +377,10 @@ impl Worker {
         for (message, acks) in pending {
             let mut ok = acks.is_ok();
             if let Ok(acks) = acks {
-                for ack in acks {
+                for (kind, ack) in acks {
                     match ack.await {
                         Ok(a) if a.duplicate => self.metrics.duplicate_events.inc(),
-                        Ok(_) => {}
+                        Ok(_) => self.metrics.event(kind),
                         Err(e) => {
                             tracing::warn!(error = %e, "event publish not acknowledged");
                             ok = false;
@@ -391,12 +391,73 @@ impl Worker {
             if ok {
                 self.metrics.processed.inc();
                 let _ = message.ack().await;
-            } else {
-                self.metrics.retried.inc();
+                continue;
+            }
+            let info = message
+                .info()
+                .ok()
+                .map(|i| (i.stream_sequence, i.delivered));
+            match info {
+                // The last delivery JetStream will make: record it ourselves rather than
+                // rely on the (at-most-once) max-deliveries advisory.
+                Some((stream_seq, delivered)) if delivered >= self.consumer_config.max_deliver => {
+                    let letter = self.letter(&message, stream_seq, delivered as u64, "max_deliveries",
+                        format!("events were not acknowledged after {delivered} deliveries (see the router's logs)"));
+                    self.dead_letter(&message, &letter).await;
+                }
+                _ => {
+                    self.metrics.retried.inc();
+                    let _ = message
+                        .ack_with(AckKind::Nak(Some(self.backoff(&message))))
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Records `letter` and terminates the message; if the DLQ cannot take it, NAKs so the
+    /// message comes back (nothing is dropped unrecorded).
+    async fn dead_letter(&self, message: &jetstream::Message, letter: &DeadLetter) {
+        match publish_dead_letter(&self.js, letter).await {
+            Ok(()) => {
+                self.metrics.dead_lettered.inc();
+                tracing::warn!(stream_seq = letter.stream_seq, reason = %letter.reason, error = %letter.error, "dead-lettered");
+                let _ = message.ack_with(AckKind::Term).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record dead letter; will retry");
                 let _ = message
-                    .ack_with(AckKind::Nak(Some(self.backoff(&message))))
+                    .ack_with(AckKind::Nak(Some(self.backoff(message))))
                     .await;
             }
+        }
+    }
+
+    fn letter(
+        &self,
+        message: &jetstream::Message,
+        stream_seq: u64,
+        deliveries: u64,
+        reason: &str,
+        error: String,
+    ) -> DeadLetter {
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|hs| hs.get(name))
+                .map(|v| v.as_str().to_owned())
+        };
+        DeadLetter {
+            reason: reason.into(),
+            error,
+            stream: switchboard_bus::INBOUND_STREAM.into(),
+            stream_seq,
+            subject: message.subject.to_string(),
+            consumer: self.consumer_name.clone(),
+            deliveries,
+            failed_at: switchboard_bus::rfc3339_millis(now_ms()),
+            original_msg_id: header(h::ORIGINAL_MSG_ID).or_else(|| header(h::MSG_ID)),
         }
     }
 
@@ -413,7 +474,7 @@ impl Worker {
             .min(Duration::from_secs(60))
     }
 
-    /// What to do with one inbound message (pure apart from metrics).
+    /// What to do with one inbound message (pure: same message, same plan).
     fn plan(&self, message: &jetstream::Message) -> Plan {
         let header = |name: &str| {
             message
@@ -422,8 +483,9 @@ impl Worker {
                 .and_then(|hs| hs.get(name))
                 .map(|v| v.as_str().to_owned())
         };
-        let (stream_seq, deliveries) = message
-            .info()
+        let info = message.info().ok();
+        let (stream_seq, deliveries) = info
+            .as_ref()
             .map(|i| (i.stream_sequence, i.delivered as u64))
             .unwrap_or((0, 1));
         let tenant = header(h::TENANT).unwrap_or_default();
@@ -433,7 +495,21 @@ impl Worker {
         let inbound_id = header(h::ORIGINAL_MSG_ID)
             .or_else(|| header(h::MSG_ID))
             .unwrap_or_else(|| format!("{tenant}:{source}:seq{stream_seq}"));
-        let received_at = header(h::RECEIVED_AT).unwrap_or_default();
+        // Event time fallback: ingest's receive time, else when JetStream stored the
+        // message — both fixed for the message, so a replay gives the same bytes.
+        let received_at = header(h::RECEIVED_AT)
+            .filter(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .is_ok()
+            })
+            .or_else(|| {
+                let published = info.as_ref()?.published;
+                published
+                    .to_offset(time::UtcOffset::UTC)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
         let content_type = header(h::CONTENT_TYPE);
         let format = self
             .sources
@@ -456,31 +532,36 @@ impl Worker {
                 events
                     .into_iter()
                     .map(|e| {
-                        self.metrics.event(&e.kind);
                         let subject = switchboard_bus::events_subject(&tenant, &e.kind);
+                        let kind = static_kind(&e.kind);
                         let payload = serde_json::to_vec(&e).expect("events serialize");
-                        (subject, e.id, payload)
+                        (subject, e.id, kind, payload)
                     })
                     .collect(),
             ),
-            Err(err) => Plan::DeadLetter(DeadLetter {
-                reason: "malformed".into(),
-                error: err.to_string(),
-                stream: switchboard_bus::INBOUND_STREAM.into(),
+            Err(err) => Plan::DeadLetter(self.letter(
+                message,
                 stream_seq,
-                subject: message.subject.to_string(),
-                consumer: self.consumer_name.clone(),
                 deliveries,
-                failed_at: switchboard_bus::rfc3339_millis(now_ms()),
-                original_msg_id: Some(inbound_id),
-            }),
+                "malformed",
+                err.to_string(),
+            )),
         }
     }
 }
 
+/// The static name of a canonical type (for metric labels).
+fn static_kind(kind: &str) -> &'static str {
+    switchboard_events::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .find(|t| *t == kind)
+        .unwrap_or("unknown")
+}
+
 enum Plan {
-    /// (subject, event id, CloudEvent JSON) for each event.
-    Publish(Vec<(String, String, Vec<u8>)>),
+    /// (subject, event id, type, CloudEvent JSON) for each event.
+    Publish(Vec<(String, String, &'static str, Vec<u8>)>),
     DeadLetter(DeadLetter),
 }
 

@@ -545,3 +545,37 @@ async fn messages_that_exhaust_max_deliver_are_dead_lettered() {
         "nothing was published anywhere"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_consumer_config_takes_effect_on_restart() {
+    let mut p = Pipeline::start().await; // max_deliver 5 (default), ack_wait 2 s
+    p.kill_router();
+    let toml = format!(
+        "[nats]\nurl = \"{}\"\n[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 3\nack_wait_secs = 7\n",
+        p.nats.url()
+    );
+    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+    let app = switchboard_router::Application::build(config)
+        .await
+        .unwrap();
+    let ready = format!("http://{}/readyz", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = p.http.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200)
+        })
+        .await
+    );
+    let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
+    let mut consumer: switchboard_bus::async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream("INBOUND")
+        .await
+        .unwrap()
+        .get_consumer("router")
+        .await
+        .unwrap();
+    let info = consumer.info().await.unwrap();
+    assert_eq!(info.config.max_deliver, 3);
+    assert_eq!(info.config.ack_wait, Duration::from_secs(7));
+}

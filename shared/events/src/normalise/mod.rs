@@ -141,6 +141,23 @@ pub(crate) enum Problem {
     Unrecognized(String),
 }
 
+/// A `webhook.unrecognized` draft for `d`.
+pub(crate) fn unrecognized(d: &Delivery<'_>, reason: String) -> Draft {
+    Draft::new(
+        EventType::WebhookUnrecognized,
+        None,
+        None,
+        &UnrecognizedData {
+            source: d.source.to_owned(),
+            scheme: d.scheme.to_owned(),
+            format: d.format.as_str().to_owned(),
+            inbound_stream_seq: d.stream_seq,
+            reason,
+            content_type: d.content_type.map(str::to_owned),
+        },
+    )
+}
+
 /// Turns one delivery into its CloudEvents (or a dead-letter reason).
 pub fn normalise(d: &Delivery<'_>) -> Result<Vec<CloudEvent>, NormaliseError> {
     let drafts = match d.format {
@@ -156,19 +173,7 @@ pub fn normalise(d: &Delivery<'_>) -> Result<Vec<CloudEvent>, NormaliseError> {
     };
     let drafts = match drafts {
         Ok(drafts) => drafts,
-        Err(Problem::Unrecognized(reason)) => vec![Draft::new(
-            EventType::WebhookUnrecognized,
-            None,
-            None,
-            &UnrecognizedData {
-                source: d.source.to_owned(),
-                scheme: d.scheme.to_owned(),
-                format: d.format.as_str().to_owned(),
-                inbound_stream_seq: d.stream_seq,
-                reason,
-                content_type: d.content_type.map(str::to_owned),
-            },
-        )],
+        Err(Problem::Unrecognized(reason)) => vec![unrecognized(d, reason)],
         Err(Problem::Malformed(reason)) => {
             return Err(NormaliseError::Malformed {
                 format: d.format.as_str(),

@@ -317,3 +317,105 @@ proptest::proptest! {
         let _ = normalise(&delivery(format, s.as_bytes(), "acme:src:p"));
     }
 }
+
+#[test]
+fn an_outcome_the_llm_wrote_loosely_is_understood_and_a_nonsense_one_is_kept_not_fatal() {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(fixture!("vapi/3-end-of-call-report.json")).unwrap();
+    v["message"]["analysis"]["structuredData"]["outcome"] = "Not Lead".into();
+    let events = run(Format::Vapi, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(kinds(&events), ["call.completed", "call.outcome"]);
+    assert_eq!(events[1].data["outcome"], "not_lead");
+    v["message"]["analysis"]["structuredData"]["outcome"] = "maybe later".into();
+    let events = run(Format::Vapi, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(
+        kinds(&events),
+        ["call.completed", "webhook.unrecognized"],
+        "the call is not lost over a bad verdict"
+    );
+}
+
+#[test]
+fn retell_outbound_calls_that_nobody_answered_are_not_answered() {
+    let mut started: serde_json::Value =
+        serde_json::from_slice(fixture!("retell/1-call_started.json")).unwrap();
+    started["call"]["direction"] = "outbound".into();
+    assert_eq!(
+        kinds(&run(Format::Retell, &serde_json::to_vec(&started).unwrap())),
+        ["call.started"]
+    );
+    let mut ended: serde_json::Value =
+        serde_json::from_slice(fixture!("retell/2-call_ended.json")).unwrap();
+    ended["call"]["direction"] = "outbound".into();
+    ended["call"]["disconnection_reason"] = "dial_no_answer".into();
+    ended["call"].as_object_mut().unwrap().remove("duration_ms");
+    ended["call"]["start_timestamp"] = i64::MIN.into();
+    ended["call"]["end_timestamp"] = i64::MAX.into();
+    let events = run(Format::Retell, &serde_json::to_vec(&ended).unwrap());
+    let data: CallData = serde_json::from_value(events[0].data.clone()).unwrap();
+    assert_eq!(
+        (data.answered_at, data.end_reason.as_deref()),
+        (None, Some("dial_no_answer"))
+    );
+    assert_eq!(
+        data.duration_secs, None,
+        "overflowing timestamps give no duration, not a panic"
+    );
+}
+
+#[test]
+fn vapi_numbers_stored_in_vapi_come_from_the_message() {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(fixture!("vapi/2-status-in-progress.json")).unwrap();
+    let line = v["message"]["call"]["phoneNumber"].take();
+    v["message"]["call"]
+        .as_object_mut()
+        .unwrap()
+        .remove("phoneNumber");
+    v["message"]["phoneNumber"] = line;
+    let events = run(Format::Vapi, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(events[0].data["to"], "+15125550000");
+}
+
+/// Replaces leaf values of `v` with values drawn from `picks` (strings, huge numbers, …).
+fn mutate(v: &mut serde_json::Value, picks: &mut impl Iterator<Item = (bool, serde_json::Value)>) {
+    match v {
+        serde_json::Value::Object(map) => map.values_mut().for_each(|x| mutate(x, picks)),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|x| mutate(x, picks)),
+        leaf => {
+            if let Some((true, replacement)) = picks.next() {
+                *leaf = replacement;
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    #[test]
+    fn mutated_fixtures_never_panic(which in 0usize..12, picks in proptest::collection::vec((proptest::bool::weighted(0.3), 0usize..9), 0..60)) {
+        let fixtures: [(Format, &[u8]); 12] = [
+            (Format::Telnyx, fixture!("telnyx/1-call.initiated.json")),
+            (Format::Telnyx, fixture!("telnyx/3-call.hangup.json")),
+            (Format::Telnyx, fixture!("telnyx/4-call.recording.saved.json")),
+            (Format::Retell, fixture!("retell/1-call_started.json")),
+            (Format::Retell, fixture!("retell/2-call_ended.json")),
+            (Format::Retell, fixture!("retell/3-call_analyzed.json")),
+            (Format::Vapi, fixture!("vapi/1-status-ringing.json")),
+            (Format::Vapi, fixture!("vapi/3-end-of-call-report.json")),
+            (Format::Agent, fixture!("agent/call-outcome.json")),
+            (Format::Agent, fixture!("agent/appointment-confirmation.json")),
+            (Format::ServiceTitan, fixture!("servicetitan/job-booked.json")),
+            (Format::ServiceTitan, fixture!("servicetitan/call-completed.json")),
+        ];
+        let values = [
+            serde_json::json!(i64::MAX), serde_json::json!(i64::MIN), serde_json::json!(-1), serde_json::json!(1e308),
+            serde_json::json!(""), serde_json::json!("not a time"), serde_json::json!(null), serde_json::json!([]), serde_json::json!({}),
+        ];
+        let (format, body) = fixtures[which];
+        let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let mut it = picks.into_iter().map(|(hit, i)| (hit, values[i].clone()));
+        mutate(&mut v, &mut it);
+        let _ = normalise(&delivery(format, &serde_json::to_vec(&v).unwrap(), "acme:src:m"));
+    }
+}

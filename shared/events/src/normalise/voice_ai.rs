@@ -6,26 +6,38 @@
 //! `{"message": {"type": "status-update" | "end-of-call-report", …}}`
 //! (<https://docs.vapi.ai/server-url/events>).
 
-use super::{Delivery, Draft, Problem, json, str_at, utc, utc_from_unix_ms};
+use super::{Delivery, Draft, Problem, json, str_at, unrecognized, utc, utc_from_unix_ms};
 use crate::e164;
 use crate::types::{CallData, Direction, EventType, Outcome, OutcomeData, StRefs};
 use serde_json::Value;
 
+/// An LLM-produced outcome, leniently: `Booked`, `not lead`, `not-lead` all count.
+fn parse_outcome(value: &Value) -> Option<Outcome> {
+    let text = value
+        .as_str()?
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_");
+    serde_json::from_value(Value::String(text)).ok()
+}
+
 /// The agent's verdict inside an analysis object: `outcome`, `reason`, `tags`,
-/// `servicetitan_{call,job,appointment}_id` (see docs/events.md).
+/// `servicetitan_{call,job,appointment}_id` (see docs/events.md). `Err` when an outcome is
+/// present but not one we know — the caller keeps it as `webhook.unrecognized` rather than
+/// dropping the rest of the report.
 fn outcome_from_analysis(
     analysis: &Value,
     base: &CallData,
     summary: Option<String>,
     provider: &str,
-) -> Result<Option<OutcomeData>, Problem> {
-    let Some(outcome) = analysis.get("outcome").filter(|o| !o.is_null()) else {
+) -> Result<Option<OutcomeData>, String> {
+    let Some(raw) = analysis.get("outcome").filter(|o| !o.is_null()) else {
         return Ok(None);
     };
-    let outcome: Outcome = serde_json::from_value(outcome.clone()).map_err(|_| {
-        Problem::Malformed(format!(
-            "outcome {outcome} is not booked|unbooked|excused|not_lead|abandoned"
-        ))
+    let outcome = parse_outcome(raw).ok_or_else(|| {
+        format!(
+            "{provider} analysis outcome {raw} is not booked|unbooked|excused|not_lead|abandoned"
+        )
     })?;
     let id = |k: &str| analysis.get(k).and_then(Value::as_i64);
     Ok(Some(OutcomeData {
@@ -56,6 +68,27 @@ fn outcome_from_analysis(
     }))
 }
 
+/// Appends the `call.outcome` for `analysis`, or a `webhook.unrecognized` saying why not.
+fn push_outcome(
+    drafts: &mut Vec<Draft>,
+    d: &Delivery<'_>,
+    analysis: &Value,
+    base: &CallData,
+    summary: Option<String>,
+    provider: &str,
+) {
+    match outcome_from_analysis(analysis, base, summary, provider) {
+        Ok(Some(o)) => drafts.push(Draft::new(
+            EventType::CallOutcome,
+            Some(base.provider_call_id.clone()),
+            base.ended_at.clone(),
+            &o,
+        )),
+        Ok(None) => {} // analysed without a verdict: nothing canonical to say
+        Err(reason) => drafts.push(unrecognized(d, reason)),
+    }
+}
+
 pub(crate) fn retell(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let v = json(d)?;
     let event = str_at(&v, "/event").ok_or_else(|| Problem::Malformed("no event".into()))?;
@@ -69,6 +102,7 @@ pub(crate) fn retell(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             .and_then(Value::as_i64)
             .and_then(utc_from_unix_ms)
     };
+    let inbound = str_at(call, "/direction").is_none_or(|d| d == "inbound");
     let base = CallData {
         provider: "retell".into(),
         provider_call_id: call_id.clone(),
@@ -86,30 +120,38 @@ pub(crate) fn retell(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     };
     let subject = Some(call_id);
     Ok(match event.as_str() {
-        // The agent picks up as the call starts: started and answered at once.
+        // An inbound call is answered by the agent as it starts; an outbound one is only
+        // started (Retell sends no separate "answered").
         "call_started" => {
-            let answered = CallData {
-                answered_at: base.started_at.clone(),
-                ..base.clone()
-            };
-            vec![
-                Draft::new(
-                    EventType::CallStarted,
-                    subject.clone(),
-                    base.started_at.clone(),
-                    &base,
-                ),
-                Draft::new(
+            let mut drafts = vec![Draft::new(
+                EventType::CallStarted,
+                subject.clone(),
+                base.started_at.clone(),
+                &base,
+            )];
+            if inbound {
+                let answered = CallData {
+                    answered_at: base.started_at.clone(),
+                    ..base.clone()
+                };
+                drafts.push(Draft::new(
                     EventType::CallAnswered,
                     subject,
                     base.started_at.clone(),
                     &answered,
-                ),
-            ]
+                ));
+            }
+            drafts
         }
         "call_ended" => {
+            let reason = str_at(call, "/disconnection_reason");
+            let unanswered = reason.as_deref().is_some_and(|r| r.starts_with("dial_"));
             let data = CallData {
-                answered_at: base.started_at.clone(),
+                answered_at: if inbound || !unanswered {
+                    base.started_at.clone()
+                } else {
+                    None
+                },
                 ended_at: ms("end_timestamp"),
                 duration_secs: call
                     .get("duration_ms")
@@ -120,9 +162,9 @@ pub(crate) fn retell(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
                             call.get("start_timestamp")?.as_i64()?,
                             call.get("end_timestamp")?.as_i64()?,
                         );
-                        u64::try_from((b - a) / 1000).ok()
+                        u64::try_from(b.checked_sub(a)? / 1000).ok()
                     }),
-                end_reason: str_at(call, "/disconnection_reason"),
+                end_reason: reason,
                 recording_url: str_at(call, "/recording_url"),
                 ..base
             };
@@ -142,16 +184,16 @@ pub(crate) fn retell(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
                 .pointer("/call_analysis/custom_analysis_data")
                 .cloned()
                 .unwrap_or(Value::Null);
-            let summary = str_at(call, "/call_analysis/call_summary");
-            match outcome_from_analysis(&analysis, &base, summary, "retell")? {
-                Some(o) => vec![Draft::new(
-                    EventType::CallOutcome,
-                    subject,
-                    base.ended_at.clone(),
-                    &o,
-                )],
-                None => Vec::new(), // analysed without a verdict: nothing canonical to say
-            }
+            let mut drafts = Vec::new();
+            push_outcome(
+                &mut drafts,
+                d,
+                &analysis,
+                &base,
+                str_at(call, "/call_analysis/call_summary"),
+                "retell",
+            );
+            drafts
         }
         other => {
             return Err(Problem::Unrecognized(format!(
@@ -176,9 +218,16 @@ pub(crate) fn vapi(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         .get("timestamp")
         .and_then(Value::as_i64)
         .and_then(utc_from_unix_ms);
-    let inbound = str_at(call, "/type").is_none_or(|t| t.starts_with("inbound"));
-    let customer = str_at(call, "/customer/number").map(|n| e164::normalise(&n));
-    let line = str_at(call, "/phoneNumber/number").map(|n| e164::normalise(&n));
+    // inboundPhoneCall and webCall reach the agent; outboundPhoneCall is placed by it.
+    let inbound = str_at(call, "/type").is_none_or(|t| !t.starts_with("outbound"));
+    // The caller and the line: on the call for transient numbers, on the message otherwise.
+    let number = |path: &str| {
+        str_at(call, path)
+            .or_else(|| str_at(m, path))
+            .map(|n| e164::normalise(&n))
+    };
+    let customer = number("/customer/number");
+    let line = number("/phoneNumber/number");
     let (from, to) = if inbound {
         (customer, line)
     } else {
@@ -227,6 +276,7 @@ pub(crate) fn vapi(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
                 duration_secs: m
                     .get("durationSeconds")
                     .and_then(Value::as_f64)
+                    .filter(|s| s.is_finite() && *s >= 0.0)
                     .map(|s| s.round() as u64),
                 end_reason: str_at(m, "/endedReason"),
                 recording_url: str_at(m, "/recordingUrl")
@@ -235,7 +285,7 @@ pub(crate) fn vapi(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             };
             let mut drafts = vec![Draft::new(
                 EventType::CallCompleted,
-                subject.clone(),
+                subject,
                 data.ended_at.clone(),
                 &data,
             )];
@@ -243,16 +293,14 @@ pub(crate) fn vapi(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
                 .pointer("/analysis/structuredData")
                 .cloned()
                 .unwrap_or(Value::Null);
-            if let Some(o) =
-                outcome_from_analysis(&analysis, &data, str_at(m, "/analysis/summary"), "vapi")?
-            {
-                drafts.push(Draft::new(
-                    EventType::CallOutcome,
-                    subject,
-                    data.ended_at.clone(),
-                    &o,
-                ));
-            }
+            push_outcome(
+                &mut drafts,
+                d,
+                &analysis,
+                &data,
+                str_at(m, "/analysis/summary"),
+                "vapi",
+            );
             drafts
         }
         other => {
