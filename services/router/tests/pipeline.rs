@@ -32,6 +32,25 @@ fn config(nats_url: &str) -> switchboard_config::Config {
     switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
 }
 
+/// Builds a router and runs it in a task; returns the task and its ops base URL.
+async fn run_router(
+    config: switchboard_config::Config,
+) -> (tokio::task::JoinHandle<anyhow::Result<()>>, String) {
+    let app = switchboard_router::Application::build(config)
+        .await
+        .unwrap();
+    let ops = format!("http://{}", app.local_addr());
+    (tokio::spawn(app.run_until(std::future::pending())), ops)
+}
+
+async fn wait_ready(http: &reqwest::Client, url: &str) {
+    let ready = eventually(Duration::from_secs(20), || async {
+        matches!(http.get(url).send().await, Ok(r) if r.status() == 200)
+    })
+    .await;
+    assert!(ready, "{url} never became ready");
+}
+
 struct Pipeline {
     nats: NatsServer,
     ingest: String,
@@ -57,38 +76,19 @@ impl Pipeline {
             router: None,
         };
         p.start_router().await;
-        let http = p.http.clone();
-        let url = format!("{}/readyz", p.ingest);
-        assert!(
-            eventually(Duration::from_secs(20), || async {
-                matches!(http.get(&url).send().await, Ok(r) if r.status() == 200)
-            })
-            .await
-        );
+        wait_ready(&p.http, &format!("{}/readyz", p.ingest)).await;
         p
     }
 
     /// Starts a router without waiting for it to be ready.
     async fn spawn_router(&mut self) {
-        let app = switchboard_router::Application::build(config(&self.nats.url()))
-            .await
-            .unwrap();
-        self.router = Some(tokio::spawn(app.run_until(std::future::pending())));
+        self.router = Some(run_router(config(&self.nats.url())).await.0);
     }
 
     async fn start_router(&mut self) {
-        let app = switchboard_router::Application::build(config(&self.nats.url()))
-            .await
-            .unwrap();
-        let ready = format!("http://{}/readyz", app.local_addr());
-        self.router = Some(tokio::spawn(app.run_until(std::future::pending())));
-        let http = self.http.clone();
-        assert!(
-            eventually(Duration::from_secs(20), || async {
-                matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200)
-            })
-            .await
-        );
+        let (handle, ops) = run_router(config(&self.nats.url())).await;
+        self.router = Some(handle);
+        wait_ready(&self.http, &format!("{ops}/readyz")).await;
     }
 
     /// Kills the router as a crash would: the task is dropped mid-batch.
@@ -488,18 +488,12 @@ async fn messages_that_exhaust_max_deliver_are_dead_lettered() {
         nats.url()
     );
     let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let app = switchboard_router::Application::build(config)
-        .await
-        .unwrap();
-    let ready = format!("http://{}/readyz", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
-    let http = switchboard_test_support::http_client();
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200)
-        })
-        .await
-    );
+    let (_router, ops) = run_router(config).await;
+    wait_ready(
+        &switchboard_test_support::http_client(),
+        &format!("{ops}/readyz"),
+    )
+    .await;
 
     // Sabotage: another stream takes over `events.>`, so every publish to EVENTS fails.
     let client = nats.client().await;
@@ -555,18 +549,8 @@ async fn a_changed_consumer_config_takes_effect_on_restart() {
         p.nats.url()
     );
     let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let app = switchboard_router::Application::build(config)
-        .await
-        .unwrap();
-    let ready = format!("http://{}/readyz", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
-    let http = p.http.clone();
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200)
-        })
-        .await
-    );
+    let (_router, ops) = run_router(config).await;
+    wait_ready(&p.http, &format!("{ops}/readyz")).await;
     let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
     let mut consumer: switchboard_bus::async_nats::jetstream::consumer::PullConsumer = js
         .get_stream("INBOUND")
