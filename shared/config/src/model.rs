@@ -178,6 +178,9 @@ pub struct TenantConfig {
     pub timezone: String,
     /// Absent: the tenant only receives webhooks (valid for ingest and router).
     pub servicetitan: Option<ServiceTitanConfig>,
+    /// How the calls worker classifies this tenant's calls in ServiceTitan.
+    #[serde(default)]
+    pub calls: CallsPolicy,
     #[serde(default)]
     pub sources: BTreeMap<Name, SourceConfig>,
 }
@@ -203,6 +206,62 @@ pub struct ServiceTitanConfig {
     /// Requests per second to this ServiceTitan tenant (ServiceTitan allows 60).
     pub rate_limit_per_sec: Option<u32>,
     pub timeout_secs: Option<u64>,
+}
+
+/// The agent's verdict on a call (the `outcome` of `call.outcome` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentOutcome {
+    Booked,
+    Unbooked,
+    Excused,
+    NotLead,
+    Abandoned,
+}
+
+impl AgentOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Booked => "booked",
+            Self::Unbooked => "unbooked",
+            Self::Excused => "excused",
+            Self::NotLead => "not_lead",
+            Self::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// ServiceTitan's call classification (`Telecom.V2.CallType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum StCallType {
+    Abandoned,
+    Unbooked,
+    Excused,
+    Booked,
+    NotLead,
+}
+
+/// `[tenants.x.calls]`: per outcome, what the ServiceTitan call should look like.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsPolicy {
+    #[serde(default)]
+    pub outcomes: BTreeMap<AgentOutcome, OutcomePolicy>,
+}
+
+/// `[tenants.x.calls.outcomes.booked]` etc.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomePolicy {
+    /// A ServiceTitan call reason name (checked against the tenant's call reasons at start).
+    pub reason: String,
+    /// Default: the outcome's own type (booked → Booked, not_lead → NotLead, …).
+    pub call_type: Option<StCallType>,
+    /// Tag-type names (checked against the tenant's tag types at start).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Written as the call's excuse memo (typically for `excused`).
+    pub excuse_memo: Option<String>,
 }
 
 /// What a source's payloads look like, for the router's normalisers.

@@ -322,3 +322,29 @@ fn a_source_can_name_its_payload_format() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_tenant_can_carry_a_calls_policy() {
+    let toml = "[tenants.acme.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
+                [tenants.acme.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\ncall_type = \"NotLead\"\n";
+    let config = Config::from_toml_str(toml, &env(&[])).unwrap();
+    let policy = &config.tenants["acme"].calls;
+    assert_eq!(
+        policy.outcomes[&AgentOutcome::Booked].tags,
+        ["Booked by AI Agent"]
+    );
+    assert_eq!(
+        policy.outcomes[&AgentOutcome::NotLead].call_type,
+        Some(StCallType::NotLead)
+    );
+    let msg = Config::from_toml_str(
+        "[tenants.acme.calls.outcomes.maybe]\nreason = \"x\"",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("tenants.acme.calls.outcomes") && msg.contains("maybe"),
+        "{msg}"
+    );
+}

@@ -1,0 +1,376 @@
+//! Outcome policy: validated once at start-up, applied per event.
+
+use std::collections::BTreeMap;
+use switchboard_config::{AgentOutcome, CallsPolicy, StCallType};
+use switchboard_events::{Outcome, OutcomeData};
+use switchboard_servicetitan::models::{CallReason, CallType, ReasonInput, TagType};
+use switchboard_servicetitan::{CallChange, CurrentCall};
+
+/// A policy entry checked against ServiceTitan: the reason's lead flag comes from
+/// ServiceTitan itself, so the worker can never send a lead flag that disagrees with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedOutcome {
+    pub reason: ReasonInput,
+    pub call_type: CallType,
+    /// `CallInUpdateModelV2.tag` is one string: the first configured tag-type name.
+    pub tag: Option<String>,
+    pub excuse_memo: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedPolicy {
+    pub outcomes: BTreeMap<AgentOutcome, ResolvedOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error(
+        "config key `tenants.{tenant}.calls.outcomes.{outcome}.reason`: ServiceTitan has no active call reason named `{name}` (it has: {known})"
+    )]
+    UnknownReason {
+        tenant: String,
+        outcome: &'static str,
+        name: String,
+        known: String,
+    },
+    #[error(
+        "config key `tenants.{tenant}.calls.outcomes.{outcome}.tags`: ServiceTitan has no active tag type named `{name}` (it has: {known})"
+    )]
+    UnknownTag {
+        tenant: String,
+        outcome: &'static str,
+        name: String,
+        known: String,
+    },
+}
+
+fn default_type(outcome: AgentOutcome) -> CallType {
+    match outcome {
+        AgentOutcome::Booked => CallType::Booked,
+        AgentOutcome::Unbooked => CallType::Unbooked,
+        AgentOutcome::Excused => CallType::Excused,
+        AgentOutcome::NotLead => CallType::NotLead,
+        AgentOutcome::Abandoned => CallType::Abandoned,
+    }
+}
+
+fn st_type(t: StCallType) -> CallType {
+    match t {
+        StCallType::Abandoned => CallType::Abandoned,
+        StCallType::Unbooked => CallType::Unbooked,
+        StCallType::Excused => CallType::Excused,
+        StCallType::Booked => CallType::Booked,
+        StCallType::NotLead => CallType::NotLead,
+    }
+}
+
+/// Checks `policy` against the tenant's call reasons and tag types (from the API).
+pub fn resolve(
+    tenant: &str,
+    policy: &CallsPolicy,
+    reasons: &[CallReason],
+    tag_types: &[TagType],
+) -> Result<ResolvedPolicy, PolicyError> {
+    let known = |names: Vec<&str>| {
+        let mut names = names;
+        names.sort_unstable();
+        names.join(", ")
+    };
+    let mut outcomes = BTreeMap::new();
+    for (outcome, entry) in &policy.outcomes {
+        let reason = reasons
+            .iter()
+            .find(|r| r.active && r.name == entry.reason)
+            .ok_or_else(|| PolicyError::UnknownReason {
+                tenant: tenant.to_owned(),
+                outcome: outcome.as_str(),
+                name: entry.reason.clone(),
+                known: known(
+                    reasons
+                        .iter()
+                        .filter(|r| r.active)
+                        .map(|r| r.name.as_str())
+                        .collect(),
+                ),
+            })?;
+        for tag in &entry.tags {
+            if !tag_types.iter().any(|t| t.active && &t.name == tag) {
+                return Err(PolicyError::UnknownTag {
+                    tenant: tenant.to_owned(),
+                    outcome: outcome.as_str(),
+                    name: tag.clone(),
+                    known: known(
+                        tag_types
+                            .iter()
+                            .filter(|t| t.active)
+                            .map(|t| t.name.as_str())
+                            .collect(),
+                    ),
+                });
+            }
+        }
+        outcomes.insert(
+            *outcome,
+            ResolvedOutcome {
+                reason: ReasonInput {
+                    name: reason.name.clone(),
+                    lead: reason.is_lead,
+                },
+                call_type: entry
+                    .call_type
+                    .map_or_else(|| default_type(*outcome), st_type),
+                tag: entry.tags.first().cloned(),
+                excuse_memo: entry.excuse_memo.clone(),
+            },
+        );
+    }
+    Ok(ResolvedPolicy { outcomes })
+}
+
+fn agent_outcome(o: Outcome) -> AgentOutcome {
+    match o {
+        Outcome::Booked => AgentOutcome::Booked,
+        Outcome::Unbooked => AgentOutcome::Unbooked,
+        Outcome::Excused => AgentOutcome::Excused,
+        Outcome::NotLead => AgentOutcome::NotLead,
+        Outcome::Abandoned => AgentOutcome::Abandoned,
+    }
+}
+
+/// What to change so `current` reflects `outcome` under `policy`; `None` when it already
+/// does (or the policy says nothing about this outcome) — then nothing is written.
+pub fn desired_change(
+    current: &CurrentCall,
+    outcome: &OutcomeData,
+    policy: &ResolvedPolicy,
+) -> Option<CallChange> {
+    let rule = policy.outcomes.get(&agent_outcome(outcome.outcome))?;
+    let mut change = CallChange::default();
+    if current.call_type != Some(rule.call_type) {
+        change.call_type = Some(Some(rule.call_type));
+    }
+    if current.reason.as_ref() != Some(&rule.reason) {
+        change.reason = Some(rule.reason.clone());
+    }
+    if let Some(tag) = &rule.tag
+        && &current.tag != tag
+    {
+        change.tag = Some(tag.clone());
+    }
+    if let Some(memo) = &rule.excuse_memo
+        && &current.excuse_memo != memo
+    {
+        change.excuse_memo = Some(memo.clone());
+    }
+    // A booked call is linked to the job the agent booked (when the agent knows it).
+    if let (CallType::Booked, Some(job)) = (rule.call_type, outcome.servicetitan.job_id)
+        && current.job_id != Some(job)
+    {
+        change.job_id = Some(Some(job));
+    }
+    (change != CallChange::default()).then_some(change)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_config::OutcomePolicy;
+    use switchboard_servicetitan::models::{AddressInput, PartyInput};
+
+    fn reasons() -> Vec<CallReason> {
+        [
+            ("Service Call", true),
+            ("Wrong Number", false),
+            ("Old Reason", true),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (n, lead))| CallReason {
+            id: i as i64 + 1,
+            name: (*n).into(),
+            is_lead: *lead,
+            active: *n != "Old Reason",
+            created_on: String::new(),
+            modified_on: String::new(),
+        })
+        .collect()
+    }
+
+    fn tags() -> Vec<TagType> {
+        vec![TagType {
+            id: 11,
+            name: "Booked by AI Agent".into(),
+            color: String::new(),
+            code: String::new(),
+            is_conversion_opportunity: false,
+            allow_to_use_on_timesheet_activity: false,
+            is_visible_on_dispatch_board: true,
+            active: true,
+            created_on: String::new(),
+            modified_on: String::new(),
+        }]
+    }
+
+    fn policy() -> CallsPolicy {
+        let mut p = CallsPolicy::default();
+        p.outcomes.insert(
+            AgentOutcome::Booked,
+            OutcomePolicy {
+                reason: "Service Call".into(),
+                call_type: None,
+                tags: vec!["Booked by AI Agent".into()],
+                excuse_memo: None,
+            },
+        );
+        p.outcomes.insert(
+            AgentOutcome::NotLead,
+            OutcomePolicy {
+                reason: "Wrong Number".into(),
+                call_type: None,
+                tags: vec![],
+                excuse_memo: None,
+            },
+        );
+        p.outcomes.insert(
+            AgentOutcome::Excused,
+            OutcomePolicy {
+                reason: "Service Call".into(),
+                call_type: None,
+                tags: vec![],
+                excuse_memo: Some("Agent: caller hung up quickly".into()),
+            },
+        );
+        p
+    }
+
+    fn current() -> CurrentCall {
+        let party = PartyInput {
+            id: 1,
+            name: "Ann".into(),
+            address: AddressInput::default(),
+            contacts: vec![],
+        };
+        CurrentCall {
+            id: 9003,
+            call_type: Some(CallType::Unbooked),
+            excuse_memo: String::new(),
+            campaign_id: Some(31),
+            job_id: None,
+            agent_id: Some(41),
+            reason: Some(ReasonInput {
+                name: "Service Call".into(),
+                lead: true,
+            }),
+            customer: party.clone(),
+            location: party,
+            tag: String::new(),
+        }
+    }
+
+    fn outcome(o: Outcome, job: Option<i64>) -> OutcomeData {
+        OutcomeData {
+            provider: "agent".into(),
+            provider_call_id: "ag_1".into(),
+            outcome: o,
+            reason: None,
+            tags: vec![],
+            servicetitan: switchboard_events::StRefs {
+                call_id: None,
+                job_id: job,
+                appointment_id: None,
+            },
+            from: None,
+            to: None,
+            started_at: None,
+            ended_at: None,
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn the_policy_is_checked_against_servicetitan_and_names_what_is_unknown() {
+        let resolved = resolve("acme", &policy(), &reasons(), &tags()).unwrap();
+        assert_eq!(
+            resolved.outcomes[&AgentOutcome::NotLead].reason,
+            ReasonInput {
+                name: "Wrong Number".into(),
+                lead: false
+            }
+        );
+        assert_eq!(
+            resolved.outcomes[&AgentOutcome::NotLead].call_type,
+            CallType::NotLead
+        );
+
+        let mut bad = policy();
+        bad.outcomes.get_mut(&AgentOutcome::Booked).unwrap().reason = "Old Reason".into();
+        let msg = resolve("acme", &bad, &reasons(), &tags())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("tenants.acme.calls.outcomes.booked.reason")
+                && msg.contains("`Old Reason`"),
+            "{msg}"
+        );
+        let mut bad = policy();
+        bad.outcomes.get_mut(&AgentOutcome::Booked).unwrap().tags = vec!["VIP".into()];
+        let msg = resolve("acme", &bad, &reasons(), &tags())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("calls.outcomes.booked.tags")
+                && msg.contains("`VIP`")
+                && msg.contains("Booked by AI Agent"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn booked_sets_type_tag_and_job_and_a_second_time_changes_nothing() {
+        let resolved = resolve("acme", &policy(), &reasons(), &tags()).unwrap();
+        let o = outcome(Outcome::Booked, Some(1004));
+        let change = desired_change(&current(), &o, &resolved).unwrap();
+        assert_eq!(change.call_type, Some(Some(CallType::Booked)));
+        assert_eq!(change.job_id, Some(Some(1004)));
+        assert_eq!(change.tag.as_deref(), Some("Booked by AI Agent"));
+        assert_eq!(change.reason, None, "the reason already matches");
+        let applied = current().update(&change).unwrap();
+        let after = CurrentCall {
+            call_type: applied.call_type,
+            job_id: applied.job_id,
+            tag: applied.tag.clone(),
+            reason: Some(applied.reason.clone()),
+            ..current()
+        };
+        assert_eq!(
+            desired_change(&after, &o, &resolved),
+            None,
+            "already correct: write nothing"
+        );
+    }
+
+    #[test]
+    fn not_lead_and_excused_follow_the_policy_and_unmapped_outcomes_do_nothing() {
+        let resolved = resolve("acme", &policy(), &reasons(), &tags()).unwrap();
+        let change =
+            desired_change(&current(), &outcome(Outcome::NotLead, None), &resolved).unwrap();
+        assert_eq!(
+            change.reason,
+            Some(ReasonInput {
+                name: "Wrong Number".into(),
+                lead: false
+            })
+        );
+        assert_eq!(change.call_type, Some(Some(CallType::NotLead)));
+        let change =
+            desired_change(&current(), &outcome(Outcome::Excused, None), &resolved).unwrap();
+        assert_eq!(
+            change.excuse_memo.as_deref(),
+            Some("Agent: caller hung up quickly")
+        );
+        assert_eq!(
+            desired_change(&current(), &outcome(Outcome::Abandoned, None), &resolved),
+            None
+        );
+    }
+}
