@@ -119,11 +119,11 @@ mod tests {
             let base = OffsetDateTime::parse("2026-11-23T15:00:00Z", &Rfc3339).unwrap();
             let calls: Vec<CallListItem> = offsets.iter().enumerate().map(|(i, o)| {
                 let t = (base + time::Duration::seconds(*o)).format(&Rfc3339).unwrap();
-                call(i as i64 + 1, if i % 2 == 0 { "+15125550101" } else { "+15125550102" }, "+15125550000", &t)
+                call(i as i64 + 1, if i.is_multiple_of(2) { "+15125550101" } else { "+15125550102" }, "+15125550000", &t)
             }).collect();
             if let Match::One(id) = find(&calls, "+15125550101", "+15125550000", "2026-11-23T15:00:00Z", window) {
                 let i = (id - 1) as usize;
-                proptest::prop_assert!(i % 2 == 0 && offsets[i].abs() <= window);
+                proptest::prop_assert!(i.is_multiple_of(2) && offsets[i].abs() <= window);
             }
         }
     }
