@@ -8,9 +8,13 @@
 //!   within a window around its start: one, ambiguous (dead-letter with the candidates) or
 //!   none yet (retry until a horizon: ServiceTitan records lag).
 //!
-//! The worker around it (consumers, KV idempotency ledger, per-call locks, export-fact
-//! cache, DLQ) is the rest of issue 5; see docs/architecture.md.
+//! - [`facts`]: ServiceTitan's call export mirrored into JetStream KV from a persisted
+//!   cursor — the `excuseMemo`, `tag` and location a call update must send back.
+//!
+//! The worker around it (consumers, KV idempotency ledger, per-call locks, DLQ) is the rest
+//! of issue 5; see docs/architecture.md.
 #![forbid(unsafe_code)]
 
+pub mod facts;
 pub mod matching;
 pub mod policy;
