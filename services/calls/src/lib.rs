@@ -11,10 +11,14 @@
 //! - [`facts`]: ServiceTitan's call export mirrored into JetStream KV from a persisted
 //!   cursor — the `excuseMemo`, `tag` and location a call update must send back.
 //!
-//! The worker around it (consumers, KV idempotency ledger, per-call locks, DLQ) is the rest
-//! of issue 5; see docs/architecture.md.
+//! - [`ledger`]: claim → done per event id with compare-and-set on JetStream, so an effect
+//!   is applied once however often its event is delivered or replayed; also a per-call lock.
+//!
+//! The worker around it (consumers, DLQ, metrics, compose) is the rest of issue 5; see
+//! docs/architecture.md.
 #![forbid(unsafe_code)]
 
 pub mod facts;
+pub mod ledger;
 pub mod matching;
 pub mod policy;
