@@ -18,6 +18,8 @@ pub struct Config {
     #[serde(default)]
     pub router: RouterConfig,
     #[serde(default)]
+    pub calls: CallsWorkerConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
 }
 
@@ -135,6 +137,46 @@ impl Default for IngestConfig {
             publish_timeout_ms: default_publish_timeout_ms(),
             max_in_flight: default_max_in_flight(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
+        }
+    }
+}
+
+/// `switchboard-calls`: agent outcomes and confirmations → ServiceTitan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsWorkerConfig {
+    /// Where `/healthz`, `/readyz` and `/metrics` listen.
+    pub listen: SocketAddr,
+    /// Durable consumer (on EVENTS) shared by every replica.
+    pub consumer: String,
+    /// A call found by numbers must have started within this many seconds of the agent's.
+    pub match_window_secs: u64,
+    /// How long to keep looking for a call ServiceTitan has not recorded yet.
+    pub not_found_horizon_secs: u64,
+    /// Delay before looking again.
+    pub retry_delay_ms: u64,
+    /// How often each tenant's ServiceTitan call export is followed.
+    pub export_poll_ms: u64,
+    /// A claim or per-call lock older than this is presumed dead and taken over.
+    pub lock_stale_secs: u64,
+    pub ack_wait_secs: u64,
+    pub max_deliver: i64,
+    pub batch: usize,
+}
+
+impl Default for CallsWorkerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8082)),
+            consumer: "calls".into(),
+            match_window_secs: 600,
+            not_found_horizon_secs: 1800,
+            retry_delay_ms: 15_000,
+            export_poll_ms: 10_000,
+            lock_stale_secs: 60,
+            ack_wait_secs: 60,
+            max_deliver: 1000,
+            batch: 16,
         }
     }
 }

@@ -21,6 +21,7 @@ pub fn data_schema(kind: EventType) -> serde_json::Value {
             schema_for!(StChangeData)
         }
         EventType::WebhookUnrecognized => schema_for!(UnrecognizedData),
+        EventType::CallConfirmed | EventType::CallReclassified => schema_for!(CallSyncData),
     };
     let mut value = serde_json::to_value(schema).expect("schema serializes");
     if let Some(obj) = value.as_object_mut() {

@@ -28,10 +28,14 @@ pub enum EventType {
     StAppointmentChanged,
     #[serde(rename = "webhook.unrecognized")]
     WebhookUnrecognized,
+    #[serde(rename = "call.confirmed")]
+    CallConfirmed,
+    #[serde(rename = "call.reclassified")]
+    CallReclassified,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 12] = [
         Self::CallStarted,
         Self::CallAnswered,
         Self::CallCompleted,
@@ -42,6 +46,8 @@ impl EventType {
         Self::StJobChanged,
         Self::StAppointmentChanged,
         Self::WebhookUnrecognized,
+        Self::CallConfirmed,
+        Self::CallReclassified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +62,8 @@ impl EventType {
             Self::StJobChanged => "st.job.changed",
             Self::StAppointmentChanged => "st.appointment.changed",
             Self::WebhookUnrecognized => "webhook.unrecognized",
+            Self::CallConfirmed => "call.confirmed",
+            Self::CallReclassified => "call.reclassified",
         }
     }
 }
@@ -200,4 +208,33 @@ pub struct UnrecognizedData {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+}
+
+/// A ServiceTitan call's classification, as the calls worker reads and writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StCallState {
+    /// `Abandoned | Unbooked | Excused | Booked | NotLead`, absent when unclassified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_is_lead: Option<bool>,
+    pub tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
+    pub excuse_memo: String,
+}
+
+/// `call.confirmed` (ServiceTitan already matched the agent's outcome: nothing written) and
+/// `call.reclassified` (the calls worker changed the ServiceTitan call), published by the
+/// calls worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CallSyncData {
+    /// The `call.outcome` event this answers.
+    pub outcome_event_id: String,
+    pub provider_call_id: String,
+    pub st_call_id: i64,
+    pub before: StCallState,
+    pub after: StCallState,
 }
