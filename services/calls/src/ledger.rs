@@ -98,7 +98,7 @@ impl Ledger {
     }
 
     /// The current state of `key`: (last subject sequence, value) or `None`.
-    async fn read(&self, key: &str) -> Result<Option<(u64, String)>, LedgerError> {
+    pub async fn read(&self, key: &str) -> Result<Option<(u64, String)>, LedgerError> {
         let stream = self
             .js
             .get_stream(LEDGER_STREAM)
@@ -118,7 +118,7 @@ impl Ledger {
 
     /// Writes `value` only if `key`'s last sequence is `expected` (0: no message yet).
     /// `Ok(None)` when someone else wrote first.
-    async fn write_if(
+    pub async fn write_if(
         &self,
         key: &str,
         expected: u64,

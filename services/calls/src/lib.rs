@@ -22,3 +22,6 @@ pub mod facts;
 pub mod ledger;
 pub mod matching;
 pub mod policy;
+mod worker;
+
+pub use worker::Application;

@@ -1,0 +1,729 @@
+//! `switchboard-calls`: agent outcomes and appointment confirmations → ServiceTitan.
+//!
+//! Two durable pull consumers on EVENTS (`{consumer}-outcomes` on `events.*.call.outcome`,
+//! `{consumer}-appointments` on `events.*.appointment.confirmation`), shared by replicas.
+//! For each outcome: claim it in the ledger (a replay days later finds it done and writes
+//! nothing), find the ServiceTitan call (by id, else by numbers and time), lock the call,
+//! read it (v2 record + mirrored export facts + CRM), compute the desired record, write only
+//! if it differs, publish `call.confirmed` / `call.reclassified`, mark the claim done, ack.
+
+use crate::facts::ExportFacts;
+use crate::ledger::{Claim, Ledger};
+use crate::matching::{self, Match};
+use crate::policy::{self, ResolvedPolicy};
+use anyhow::Context as _;
+use async_nats::jetstream::{self, AckKind, consumer};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_bus::dlq::{DeadLetter, publish_dead_letter};
+use switchboard_config::Config;
+use switchboard_events::{
+    CallSyncData, CloudEvent, ConfirmationData, ConfirmationStatus, EventType, OutcomeData,
+    StCallState,
+};
+use switchboard_servicetitan::models::CallType;
+use switchboard_servicetitan::{CurrentCall, ServiceTitan, StError, TenantClient, all_pages};
+use switchboard_telemetry::{Counter, CounterVec, Registry};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// What the operator must grant when ServiceTitan answers 403 (see docs/servicetitan.md).
+const CALL_PERMISSIONS: &str = "Calls: Reclassify call, Confirm call, Edit call reason, View call forms and tags, Edit call forms/tags";
+
+struct TenantCtx {
+    client: Arc<TenantClient>,
+    policy: ResolvedPolicy,
+}
+
+/// How a message ends.
+enum Settle {
+    Ack,
+    Retry(Duration),
+    Dead { reason: String, error: String },
+}
+
+#[derive(Clone)]
+struct Metrics {
+    results: CounterVec,
+    writes: Counter,
+    skipped_correct: Counter,
+}
+
+impl Metrics {
+    fn new(r: &Registry) -> Self {
+        Self {
+            results: r.counter_vec(
+                "switchboard_calls_events_total",
+                "Events handled by type and result (applied, already_done, skipped, retried, dead_lettered).",
+                &["type", "result"],
+            ),
+            writes: r.counter("switchboard_calls_servicetitan_writes_total", "ServiceTitan writes made (call updates, confirmations)."),
+            skipped_correct: r.counter(
+                "switchboard_calls_writes_skipped_total",
+                "Writes not made because ServiceTitan already matched.",
+            ),
+        }
+    }
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    worker: Arc<Worker>,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Worker {
+    js: jetstream::Context,
+    client: async_nats::Client,
+    tenants: HashMap<String, TenantCtx>,
+    facts: ExportFacts,
+    ledger: Ledger,
+    consumer: String,
+    window_secs: i64,
+    horizon: Duration,
+    retry_delay: Duration,
+    export_poll: Duration,
+    ack_wait: Duration,
+    max_deliver: i64,
+    batch: usize,
+    metrics: Metrics,
+    ready: AtomicBool,
+}
+
+impl Application {
+    /// Connects, validates every tenant's policy against ServiceTitan (an unknown reason
+    /// or tag is a start-up error naming it), and binds the ops listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let registry = Registry::default();
+        let client = switchboard_bus::connect(&config.nats, "switchboard-calls", false).await?;
+        let js = switchboard_bus::jetstream(
+            client.clone(),
+            Duration::from_secs(config.nats.request_timeout_secs),
+        );
+        let st = ServiceTitan::from_config(&config)?;
+        let mut tenants = HashMap::new();
+        for (name, tenant) in &config.tenants {
+            let Some(st_client) = st.tenant(name.as_str()) else {
+                continue;
+            };
+            if tenant.calls.outcomes.is_empty() {
+                continue;
+            }
+            let (reasons, tags) = with_retries(|| async {
+                let reasons = all_pages(500, |p, s| st_client.call_reasons(p, s)).await?;
+                let tags = all_pages(500, |p, s| st_client.tag_types(p, s)).await?;
+                Ok::<_, StError>((reasons, tags))
+            })
+            .await
+            .with_context(|| {
+                format!("cannot read tenant {name}'s call reasons and tag types from ServiceTitan")
+            })?;
+            let resolved = policy::resolve(name.as_str(), &tenant.calls, &reasons, &tags)?;
+            tenants.insert(
+                name.to_string(),
+                TenantCtx {
+                    client: st_client.clone(),
+                    policy: resolved,
+                },
+            );
+        }
+        let c = &config.calls;
+        let facts = ExportFacts::open(&js, config.nats.replicas)
+            .await
+            .context("set up the export mirror")?;
+        let ledger = Ledger::open(
+            &js,
+            config.nats.replicas,
+            Duration::from_secs(c.lock_stale_secs),
+        )
+        .await?;
+        for stream in [
+            switchboard_bus::events_stream_config(&config.nats),
+            switchboard_bus::dlq::dlq_stream_config(&config.nats),
+        ] {
+            switchboard_bus::ensure_stream(&js, stream).await?;
+        }
+        let worker = Arc::new(Worker {
+            js,
+            client: client.clone(),
+            tenants,
+            facts,
+            ledger,
+            consumer: c.consumer.clone(),
+            window_secs: c.match_window_secs as i64,
+            horizon: Duration::from_secs(c.not_found_horizon_secs),
+            retry_delay: Duration::from_millis(c.retry_delay_ms),
+            export_poll: Duration::from_millis(c.export_poll_ms),
+            ack_wait: Duration::from_secs(c.ack_wait_secs),
+            max_deliver: c.max_deliver,
+            batch: c.batch,
+            metrics: Metrics::new(&registry),
+            ready: AtomicBool::new(false),
+        });
+        let ready: switchboard_telemetry::ReadyCheck = {
+            let w = worker.clone();
+            Arc::new(move || {
+                let w = w.clone();
+                Box::pin(async move {
+                    if !switchboard_bus::is_connected(&w.client) {
+                        Err("not connected to NATS".to_owned())
+                    } else if !w.ready.load(Ordering::Acquire) {
+                        Err("consumers are not set up yet".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                })
+            })
+        };
+        let router = switchboard_telemetry::ops_router(registry, ready);
+        let listener = tokio::net::TcpListener::bind(c.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (calls.listen)", c.listen))?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            worker,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Runs until `shutdown`; everything runs in this future, so dropping it stops the
+    /// worker at once (unacked events come back after `ack_wait_secs`).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let serve = axum::serve(self.listener, self.router).into_future();
+        let w = self.worker.clone();
+        let followers = futures_util::future::join_all(
+            w.tenants
+                .iter()
+                .map(|(name, ctx)| w.follow_export(name, ctx)),
+        );
+        tracing::info!(addr = %self.local_addr, "calls worker listening (ops endpoints)");
+        tokio::select! {
+            () = shutdown => {}
+            r = serve => r.context("ops HTTP server failed")?,
+            r = w.consume() => r?,
+            _ = followers => {}
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), w.client.flush()).await;
+        Ok(())
+    }
+}
+
+async fn with_retries<T, F, Fut>(mut f: F) -> Result<T, StError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..8 {
+        match f().await {
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "ServiceTitan not answering yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+    f().await
+}
+
+fn state(c: &CurrentCall) -> StCallState {
+    StCallState {
+        call_type: c.call_type.map(|t| format!("{t:?}")),
+        reason: c.reason.as_ref().map(|r| r.name.clone()),
+        reason_is_lead: c.reason.as_ref().map(|r| r.lead),
+        tag: c.tag.clone(),
+        job_id: c.job_id,
+        excuse_memo: c.excuse_memo.clone(),
+    }
+}
+
+fn age(time: &str) -> Duration {
+    OffsetDateTime::parse(time, &Rfc3339)
+        .map(|t| {
+            (OffsetDateTime::now_utc() - t)
+                .try_into()
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
+fn st_failure(e: &StError, retry: Duration) -> Settle {
+    if e.is_transient() {
+        return Settle::Retry(retry);
+    }
+    let reason = match e.status {
+        Some(403) => format!("missing_permission (grant the API user: {CALL_PERMISSIONS})"),
+        Some(400) => "bad_mapping".to_owned(),
+        Some(404) => "not_found_in_servicetitan".to_owned(),
+        _ => "servicetitan_error".to_owned(),
+    };
+    Settle::Dead {
+        reason,
+        error: e.to_string(),
+    }
+}
+
+impl Worker {
+    async fn follow_export(&self, tenant: &str, ctx: &TenantCtx) {
+        loop {
+            if let Err(e) = self.facts.sync(tenant, &ctx.client).await {
+                tracing::warn!(tenant, error = %e, "export sync failed; will retry");
+            }
+            tokio::time::sleep(self.export_poll).await;
+        }
+    }
+
+    async fn consumer(&self, suffix: &str, filter: &str) -> anyhow::Result<consumer::PullConsumer> {
+        let events = self.js.get_stream(switchboard_bus::EVENTS_STREAM).await?;
+        let config = consumer::pull::Config {
+            durable_name: Some(format!("{}-{suffix}", self.consumer)),
+            filter_subject: filter.into(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            max_deliver: self.max_deliver,
+            max_ack_pending: (self.batch * 4) as i64,
+            ..Default::default()
+        };
+        Ok(events.create_consumer(config).await?)
+    }
+
+    async fn consume(&self) -> anyhow::Result<()> {
+        let outcomes = self.consumer("outcomes", "events.*.call.outcome").await?;
+        let appointments = self
+            .consumer("appointments", "events.*.appointment.confirmation")
+            .await?;
+        self.ready.store(true, Ordering::Release);
+        tokio::try_join!(
+            self.consume_one(&outcomes, true),
+            self.consume_one(&appointments, false)
+        )?;
+        Ok(())
+    }
+
+    async fn consume_one(
+        &self,
+        consumer: &consumer::PullConsumer,
+        outcomes: bool,
+    ) -> anyhow::Result<()> {
+        loop {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(self.batch)
+                .expires(Duration::from_secs(2))
+                .messages()
+                .await?;
+            while let Some(message) = batch.next().await {
+                let Ok(message) = message else { continue };
+                let (kind, settle) = if outcomes {
+                    ("call.outcome", self.handle_outcome(&message).await)
+                } else {
+                    (
+                        "appointment.confirmation",
+                        self.handle_confirmation(&message).await,
+                    )
+                };
+                self.settle(&message, kind, settle).await;
+            }
+        }
+    }
+
+    async fn settle(&self, message: &jetstream::Message, kind: &str, settle: Settle) {
+        match settle {
+            Settle::Ack => {
+                let _ = message.ack().await;
+            }
+            Settle::Retry(delay) => {
+                self.metrics.results.with(&[kind, "retried"]).inc();
+                let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
+            }
+            Settle::Dead { reason, error } => {
+                let (seq, deliveries) = message
+                    .info()
+                    .map(|i| (i.stream_sequence, i.delivered as u64))
+                    .unwrap_or((0, 1));
+                let letter = DeadLetter {
+                    reason,
+                    error,
+                    stream: switchboard_bus::EVENTS_STREAM.into(),
+                    stream_seq: seq,
+                    subject: message.subject.to_string(),
+                    consumer: self.consumer.clone(),
+                    deliveries,
+                    failed_at: switchboard_bus::rfc3339_millis(
+                        (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+                    ),
+                    original_msg_id: message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get("Nats-Msg-Id"))
+                        .map(|v| v.to_string()),
+                };
+                match publish_dead_letter(&self.js, &letter).await {
+                    Ok(()) => {
+                        self.metrics.results.with(&[kind, "dead_lettered"]).inc();
+                        tracing::warn!(reason = %letter.reason, error = %letter.error, "dead-lettered");
+                        let _ = message.ack_with(AckKind::Term).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not record dead letter; will retry");
+                        let _ = message.ack_with(AckKind::Nak(Some(self.retry_delay))).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn handle_outcome(&self, message: &jetstream::Message) -> Settle {
+        let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "not a CloudEvent".into(),
+            };
+        };
+        let Ok(outcome) = serde_json::from_value::<OutcomeData>(event.data.clone()) else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "call.outcome data does not match its schema".into(),
+            };
+        };
+        let Some(ctx) = self.tenants.get(&event.tenant) else {
+            self.metrics
+                .results
+                .with(&["call.outcome", "skipped"])
+                .inc();
+            return Settle::Ack; // no ServiceTitan or no policy for this tenant
+        };
+        let claim = match self.ledger.claim(&event.id).await {
+            Ok(c) => c,
+            Err(e) => {
+                return Settle::Dead {
+                    reason: "ledger".into(),
+                    error: e.to_string(),
+                }
+                .retry_if_transient(self.retry_delay);
+            }
+        };
+        let token = match claim {
+            Claim::Done => {
+                self.metrics
+                    .results
+                    .with(&["call.outcome", "already_done"])
+                    .inc();
+                return Settle::Ack;
+            }
+            Claim::Busy => return Settle::Retry(Duration::from_secs(1)),
+            Claim::Acquired(t) => t,
+        };
+        let settle = self.apply_outcome(ctx, &event, &outcome).await;
+        match &settle {
+            Settle::Ack => {
+                let _ = self.ledger.complete(&event.id, token).await;
+                self.metrics
+                    .results
+                    .with(&["call.outcome", "applied"])
+                    .inc();
+            }
+            _ => {
+                let _ = self.ledger.release(&event.id, token).await;
+            }
+        }
+        settle
+    }
+
+    async fn locate(
+        &self,
+        ctx: &TenantCtx,
+        event: &CloudEvent,
+        o: &OutcomeData,
+    ) -> Result<i64, Settle> {
+        if let Some(id) = o.servicetitan.call_id {
+            return Ok(id);
+        }
+        let (Some(from), Some(to), Some(started)) = (&o.from, &o.to, &o.started_at) else {
+            return Err(Settle::Dead {
+                reason: "cannot_locate".into(),
+                error: "the outcome has neither servicetitan.call_id nor from, to and started_at"
+                    .into(),
+            });
+        };
+        let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
+            return Err(Settle::Dead {
+                reason: "cannot_locate".into(),
+                error: format!("started_at `{started}` is not RFC 3339"),
+            });
+        };
+        let window = time::Duration::seconds(self.window_secs);
+        let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        let query = vec![
+            ("callerPhoneNumber", from.clone()),
+            ("createdOnOrAfter", fmt(start - window)),
+            (
+                "createdBefore",
+                fmt(start + window + time::Duration::hours(1)),
+            ),
+            ("pageSize", "200".to_owned()),
+        ];
+        let page = ctx
+            .client
+            .list_calls(query)
+            .await
+            .map_err(|e| st_failure(&e, self.retry_delay))?;
+        match matching::find(&page.data, from, to, started, self.window_secs) {
+            Match::One(id) => Ok(id),
+            Match::Ambiguous(ids) => Err(Settle::Dead {
+                reason: "ambiguous_call".into(),
+                error: format!(
+                    "several ServiceTitan calls from {from} to {to} near {started}: {ids:?}"
+                ),
+            }),
+            Match::None if age(&event.time) < self.horizon => Err(Settle::Retry(self.retry_delay)),
+            Match::None => Err(Settle::Dead {
+                reason: "call_not_found".into(),
+                error: format!(
+                    "no ServiceTitan call from {from} to {to} near {started} after {:?}",
+                    self.horizon
+                ),
+            }),
+        }
+    }
+
+    async fn apply_outcome(&self, ctx: &TenantCtx, event: &CloudEvent, o: &OutcomeData) -> Settle {
+        let call_id = match self.locate(ctx, event, o).await {
+            Ok(id) => id,
+            Err(settle) => return settle,
+        };
+        // One writer per call at a time.
+        let lock_key = format!("lock.{}.{call_id}", event.tenant);
+        let lock = match self.ledger.claim(&lock_key).await {
+            Ok(Claim::Acquired(t)) => t,
+            Ok(_) => return Settle::Retry(Duration::from_secs(1)),
+            Err(_) => return Settle::Retry(self.retry_delay),
+        };
+        let settle = self.reconcile(ctx, event, o, call_id).await;
+        let _ = self.ledger.release(&lock_key, lock).await;
+        settle
+    }
+
+    async fn reconcile(
+        &self,
+        ctx: &TenantCtx,
+        event: &CloudEvent,
+        o: &OutcomeData,
+        call_id: i64,
+    ) -> Settle {
+        let mut current = None;
+        for attempt in 0..2 {
+            let export = match self.facts.get(&event.tenant, call_id).await {
+                Ok(Some(e)) => e,
+                Ok(None) if attempt == 0 => {
+                    let _ = self.facts.sync(&event.tenant, &ctx.client).await;
+                    continue;
+                }
+                Ok(None) if age(&event.time) < self.horizon => {
+                    return Settle::Retry(self.retry_delay);
+                }
+                Ok(None) => {
+                    return Settle::Dead {
+                        reason: "call_not_found".into(),
+                        error: format!(
+                            "ServiceTitan call {call_id} never appeared in the call export"
+                        ),
+                    };
+                }
+                Err(_) => return Settle::Retry(self.retry_delay),
+            };
+            match ctx.client.current_call(&export).await {
+                Ok(c) => {
+                    current = Some(c);
+                    break;
+                }
+                // A stale export record: follow the export and read again.
+                Err(e) if e.is_transient() && attempt == 0 => {
+                    let _ = self.facts.sync(&event.tenant, &ctx.client).await;
+                }
+                Err(e) => return st_failure(&e, self.retry_delay),
+            }
+        }
+        let Some(current) = current else {
+            return Settle::Retry(self.retry_delay);
+        };
+        let before = state(&current);
+        let (kind, after) = match policy::desired_change(&current, o, &ctx.policy) {
+            None => {
+                self.metrics.skipped_correct.inc();
+                (EventType::CallConfirmed, before.clone())
+            }
+            Some(change) => {
+                if let Err(e) = ctx.client.update_call(&current, &change).await {
+                    return st_failure(&e, self.retry_delay);
+                }
+                self.metrics.writes.inc();
+                let body = current.update(&change).expect("validated by update_call");
+                let after = StCallState {
+                    call_type: body.call_type.map(|t: CallType| format!("{t:?}")),
+                    reason: Some(body.reason.name.clone()),
+                    reason_is_lead: Some(body.reason.lead),
+                    tag: body.tag.clone(),
+                    job_id: body.job_id,
+                    excuse_memo: body.excuse_memo.clone(),
+                };
+                (EventType::CallReclassified, after)
+            }
+        };
+        let data = CallSyncData {
+            outcome_event_id: event.id.clone(),
+            provider_call_id: o.provider_call_id.clone(),
+            st_call_id: call_id,
+            before,
+            after,
+        };
+        match self
+            .publish(event, kind, Some(call_id.to_string()), &data)
+            .await
+        {
+            Ok(()) => Settle::Ack,
+            Err(_) => Settle::Retry(self.retry_delay),
+        }
+    }
+
+    /// Publishes a follow-up event with an id derived from the triggering event's.
+    async fn publish<T: serde::Serialize>(
+        &self,
+        cause: &CloudEvent,
+        kind: EventType,
+        subject: Option<String>,
+        data: &T,
+    ) -> anyhow::Result<()> {
+        let event = CloudEvent {
+            specversion: "1.0".into(),
+            id: switchboard_events::event_id(&format!("{}/calls", cause.id), 0),
+            source: format!("/switchboard/{}/calls", cause.tenant),
+            kind: kind.as_str().into(),
+            subject,
+            time: cause.time.clone(),
+            datacontenttype: "application/json".into(),
+            tenant: cause.tenant.clone(),
+            inboundid: cause.inboundid.clone(),
+            data: serde_json::to_value(data)?,
+        };
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(serde_json::to_vec(&event)?.into())
+            .message_id(event.id.clone())
+            .expected_stream(switchboard_bus::EVENTS_STREAM);
+        self.js
+            .send_publish(
+                switchboard_bus::events_subject(&cause.tenant, kind.as_str()),
+                publish,
+            )
+            .await?
+            .await?;
+        Ok(())
+    }
+
+    async fn handle_confirmation(&self, message: &jetstream::Message) -> Settle {
+        let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "not a CloudEvent".into(),
+            };
+        };
+        let Ok(c) = serde_json::from_value::<ConfirmationData>(event.data.clone()) else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "appointment.confirmation data does not match its schema".into(),
+            };
+        };
+        let Some(ctx) = self.tenants.get(&event.tenant) else {
+            return Settle::Ack;
+        };
+        let Some(appointment) = c.servicetitan.appointment_id else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "no servicetitan.appointment_id".into(),
+            };
+        };
+        let confirmed = match c.status {
+            ConfirmationStatus::Confirmed => true,
+            ConfirmationStatus::Declined => false,
+            // Rescheduling is a booking change, not a confirmation: not handled here.
+            ConfirmationStatus::Rescheduled => return Settle::Ack,
+        };
+        let token = match self.ledger.claim(&event.id).await {
+            Ok(Claim::Acquired(t)) => t,
+            Ok(Claim::Done) => return Settle::Ack,
+            Ok(Claim::Busy) | Err(_) => return Settle::Retry(Duration::from_secs(1)),
+        };
+        // The state Switchboard last set; write only when it changes.
+        let state_key = format!("appt.{}.{appointment}", event.tenant);
+        let want = if confirmed { "confirmed" } else { "declined" };
+        let known = self.ledger.read(&state_key).await.ok().flatten();
+        let settle = if known.as_ref().is_some_and(|(_, v)| v == want) {
+            self.metrics.skipped_correct.inc();
+            Settle::Ack
+        } else {
+            let result = if confirmed {
+                ctx.client.confirm_appointment(appointment).await
+            } else {
+                ctx.client.unconfirm_appointment(appointment).await
+            };
+            match result {
+                Ok(()) => {
+                    self.metrics.writes.inc();
+                    let _ = self
+                        .ledger
+                        .write_if(&state_key, known.map_or(0, |(seq, _)| seq), want.into())
+                        .await;
+                    Settle::Ack
+                }
+                Err(e) => st_failure(&e, self.retry_delay),
+            }
+        };
+        match &settle {
+            Settle::Ack => {
+                let _ = self.ledger.complete(&event.id, token).await;
+                self.metrics
+                    .results
+                    .with(&["appointment.confirmation", "applied"])
+                    .inc();
+            }
+            _ => {
+                let _ = self.ledger.release(&event.id, token).await;
+            }
+        }
+        settle
+    }
+}
+
+impl Settle {
+    fn retry_if_transient(self, delay: Duration) -> Settle {
+        match self {
+            Settle::Dead { reason, .. } if reason == "ledger" => Settle::Retry(delay),
+            other => other,
+        }
+    }
+}

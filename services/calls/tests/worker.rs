@@ -1,0 +1,301 @@
+//! End to end: signed agent reports → ingest → router → calls worker → st-sim, with a real
+//! nats-server.
+
+use std::time::Duration;
+use switchboard_test_support::{HookSpec, NatsServer, TestScheme, eventually, stream_messages};
+
+struct Stack {
+    nats: NatsServer,
+    ingest: String,
+    sim: String,
+    calls_ops: String,
+    http: reqwest::Client,
+}
+
+fn config(nats: &str, sim: &str) -> switchboard_config::Config {
+    let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let toml = format!(
+        "[nats]\nurl = \"{nats}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
+         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 5\n\
+         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
+         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\n\
+         [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
+         [tenants.demo.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\n\
+         [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\nexcuse_memo = \"Agent: caller hung up\"\n\
+         [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
+    );
+    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+}
+
+async fn wait_ready(http: &reqwest::Client, url: &str) {
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            matches!(http.get(url).send().await, Ok(r) if r.status() == 200)
+        })
+        .await,
+        "{url} never became ready"
+    );
+}
+
+impl Stack {
+    async fn start() -> Self {
+        let nats = NatsServer::start();
+        let seed_path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
+        let seed = switchboard_st_sim::load_seed(&seed_path).unwrap();
+        let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let sim_url = format!("http://{}", sim.local_addr());
+        tokio::spawn(sim.run_until(std::future::pending()));
+        let http = switchboard_test_support::http_client();
+
+        let ingest = switchboard_ingest::Application::build(config(&nats.url(), &sim_url))
+            .await
+            .unwrap();
+        let ingest_url = format!("http://{}", ingest.local_addr());
+        tokio::spawn(ingest.run_until(std::future::pending()));
+        let router = switchboard_router::Application::build(config(&nats.url(), &sim_url))
+            .await
+            .unwrap();
+        tokio::spawn(router.run_until(std::future::pending()));
+        let calls = switchboard_calls::Application::build(config(&nats.url(), &sim_url))
+            .await
+            .unwrap();
+        let calls_ops = format!("http://{}", calls.local_addr());
+        tokio::spawn(calls.run_until(std::future::pending()));
+        wait_ready(&http, &format!("{ingest_url}/readyz")).await;
+        wait_ready(&http, &format!("{calls_ops}/readyz")).await;
+        Stack {
+            nats,
+            ingest: ingest_url,
+            sim: sim_url,
+            calls_ops,
+            http,
+        }
+    }
+
+    /// An agent report, signed and delivered through ingest.
+    async fn report(&self, id: &str, report: serde_json::Value) {
+        let body = serde_json::to_vec(&report).unwrap();
+        let scheme = TestScheme::StandardWebhooks;
+        let spec = HookSpec {
+            public_url: "",
+            tenant: "demo",
+            source: "agent",
+            body: &body,
+            timestamp: switchboard_signatures::system_now_ms() / 1000,
+            id,
+        };
+        let hook = scheme.sign(&scheme.secret(1), &spec);
+        let mut request = self
+            .http
+            .post(format!("{}{}", self.ingest, hook.path_and_query))
+            .body(hook.body.clone());
+        for (k, v) in &hook.headers {
+            request = request.header(k, v);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200);
+    }
+
+    async fn call(&self, id: i64) -> serde_json::Value {
+        self.http
+            .get(format!("{}/_sim/tenants/1234567/calls/{id}", self.sim))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn count(&self, op: &str) -> u64 {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}/_sim/requests", self.sim))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["counts"][op].as_u64().unwrap_or(0)
+    }
+
+    async fn events_of(&self, kind: &str) -> Vec<serde_json::Value> {
+        let client = self.nats.client().await;
+        stream_messages(&client, "EVENTS")
+            .await
+            .into_iter()
+            .map(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap())
+            .filter(|e| e["type"] == kind)
+            .collect()
+    }
+
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.calls_ops))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+fn outcome(outcome: &str, from: &str, started_at: &str, job: Option<i64>) -> serde_json::Value {
+    serde_json::json!({"type": "call.outcome", "occurred_at": started_at,
+        "call": {"id": format!("ag-{from}-{started_at}"), "from": from, "to": "+15125550000", "started_at": started_at},
+        "outcome": outcome, "servicetitan": {"job_id": job}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
+    let s = Stack::start().await;
+    // A job the agent booked for the caller of call 9003 (seeded Unbooked, 2026-11-20T17:21Z).
+    let job: serde_json::Value = s
+        .http
+        .post(format!("{}/_sim/tenants/1234567/jobs", s.sim))
+        .json(&serde_json::json!({"customer_id": 103, "location_id": 203, "business_unit_id": 21, "job_type_id": 301, "campaign_id": 31}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job_id = job["id"].as_i64().unwrap();
+
+    s.report(
+        "msg_booked_1",
+        outcome(
+            "booked",
+            "+15125550103",
+            "2026-11-20T17:21:20Z",
+            Some(job_id),
+        ),
+    )
+    .await;
+    let done = eventually(Duration::from_secs(20), || async {
+        s.call(9003).await["call_type"] == "Booked"
+    })
+    .await;
+    assert!(
+        done,
+        "call 9003 was not reclassified: {}",
+        s.call(9003).await
+    );
+    let call = s.call(9003).await;
+    assert_eq!(call["job_id"], job_id, "linked to the booked job");
+    assert_eq!(call["tag"], "Booked by AI Agent");
+    assert_eq!(call["reason_id"], 1, "Service Call");
+    assert_eq!(call["excuse_memo"], "", "untouched fields survive");
+    assert_eq!(s.count("update call").await, 1);
+    let reclassified = s.events_of("call.reclassified").await;
+    assert_eq!(reclassified.len(), 1);
+    assert_eq!(reclassified[0]["data"]["before"]["call_type"], "Unbooked");
+    assert_eq!(reclassified[0]["data"]["after"]["call_type"], "Booked");
+
+    // The same verdict again (a new report): ServiceTitan already matches — no write.
+    s.report(
+        "msg_booked_2",
+        outcome(
+            "booked",
+            "+15125550103",
+            "2026-11-20T17:21:20Z",
+            Some(job_id),
+        ),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            !s.events_of("call.confirmed").await.is_empty()
+        })
+        .await
+    );
+    assert_eq!(s.count("update call").await, 1, "no second write");
+
+    // A replay of the first outcome, long after the dedup window (a new message id):
+    // the ledger knows it is done.
+    let client = s.nats.client().await;
+    let first = stream_messages(&client, "EVENTS")
+        .await
+        .into_iter()
+        .find(|m| m.subject == "events.demo.call.outcome")
+        .unwrap();
+    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
+    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "replayed-days-later");
+    js.publish_with_headers("events.demo.call.outcome", headers, first.payload.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.metrics().await.contains(
+                "switchboard_calls_events_total{type=\"call.outcome\",result=\"already_done\"} 1",
+            )
+        })
+        .await
+    );
+    assert_eq!(s.count("update call").await, 1, "the replay wrote nothing");
+
+    // not_lead maps as configured (call 9006, 2026-11-21T14:42Z).
+    s.report(
+        "msg_notlead",
+        outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.call(9006).await["call_type"] == "NotLead"
+        })
+        .await
+    );
+    assert_eq!(s.call(9006).await["reason_id"], 6, "Wrong Number");
+
+    // A call ServiceTitan never records ends in the DLQ once the horizon passes.
+    s.report(
+        "msg_ghost",
+        outcome("booked", "+15125559999", "2026-11-20T10:00:00Z", None),
+    )
+    .await;
+    let dead = eventually(Duration::from_secs(20), || async {
+        stream_messages(&client, "DLQ")
+            .await
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.payload).contains("call_not_found"))
+    })
+    .await;
+    assert!(dead, "no call_not_found dead letter");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
+    let s = Stack::start().await;
+    let confirmation = |status: &str| {
+        serde_json::json!({"type": "appointment.confirmation", "occurred_at": "2026-11-23T18:30:00Z", "call": {"id": "ag_c"},
+            "status": status, "servicetitan": {"job_id": 1001, "appointment_id": 5001}})
+    };
+    let confirmed = |s: &Stack| {
+        let url = format!("{}/_sim/state", s.sim);
+        let http = s.http.clone();
+        async move {
+            let state: serde_json::Value =
+                http.get(url).send().await.unwrap().json().await.unwrap();
+            state["tenants"][0]["appointments"][0]["confirmed"]
+                .as_bool()
+                .unwrap()
+        }
+    };
+    s.report("msg_conf_1", confirmation("confirmed")).await;
+    assert!(eventually(Duration::from_secs(20), || confirmed(&s)).await);
+    s.report("msg_conf_2", confirmation("confirmed")).await; // already so: no write
+    s.report("msg_conf_3", confirmation("declined")).await;
+    assert!(eventually(Duration::from_secs(20), || async { !confirmed(&s).await }).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.count("confirm appointment").await, 1);
+    assert_eq!(s.count("remove appointment confirmation").await, 1);
+}
