@@ -1,32 +1,10 @@
 //! `switchboard-router [--config PATH]` — see docs/events.md and docs/configuration.md.
 #![forbid(unsafe_code)]
 
-use anyhow::Context as _;
-use std::path::PathBuf;
-
 fn main() -> anyhow::Result<()> {
-    let mut config_path: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" | "-c" => {
-                config_path = Some(args.next().context("--config needs a path")?.into())
-            }
-            "--help" | "-h" => {
-                eprintln!("usage: switchboard-router [--config PATH]   (or SWITCHBOARD_CONFIG)");
-                return Ok(());
-            }
-            other => anyhow::bail!("unknown argument {other:?} (try --help)"),
-        }
-    }
-    switchboard_telemetry::init_tracing();
-    let config = switchboard_config::Config::load(config_path.as_deref())?;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async {
-            let app = switchboard_router::Application::build(config).await?;
-            app.run_until(switchboard_telemetry::shutdown_signal())
-                .await
-        })
+    switchboard_telemetry::service_main("switchboard-router", None, |config| async move {
+        let app = switchboard_router::Application::build(config).await?;
+        app.run_until(switchboard_telemetry::shutdown_signal())
+            .await
+    })
 }

@@ -113,3 +113,54 @@ pub async fn shutdown_signal() {
         () = term => tracing::info!("SIGTERM received: shutting down"),
     }
 }
+
+/// The `main` every service shares: `BINARY [--config PATH] [--check-config]`, config from
+/// `--config` or `SWITCHBOARD_CONFIG`, tracing, a multi-threaded runtime, then `run`.
+/// `check` (if given) is what `--check-config` verifies beyond loading the file.
+pub fn service_main<Fut>(
+    binary: &str,
+    check: Option<fn(&switchboard_config::Config) -> anyhow::Result<()>>,
+    run: impl FnOnce(switchboard_config::Config) -> Fut,
+) -> anyhow::Result<()>
+where
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    use anyhow::Context as _;
+    let mut config_path: Option<std::path::PathBuf> = None;
+    let mut check_only = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" | "-c" => {
+                config_path = Some(args.next().context("--config needs a path")?.into())
+            }
+            "--check-config" => check_only = true,
+            "--help" | "-h" => {
+                eprintln!(
+                    "usage: {binary} [--config PATH] [--check-config]\n\
+                     config file from --config or SWITCHBOARD_CONFIG (see docs/configuration.md)"
+                );
+                return Ok(());
+            }
+            other => anyhow::bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    init_tracing();
+    let config = switchboard_config::Config::load(config_path.as_deref())?;
+    if check_only {
+        if let Some(check) = check {
+            check(&config)?;
+        }
+        eprintln!(
+            "config OK: {} tenant(s), {} source(s)",
+            config.tenants.len(),
+            config.sources().count()
+        );
+        return Ok(());
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(Box::pin(run(config)))
+}
