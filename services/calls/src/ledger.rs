@@ -166,6 +166,13 @@ impl Ledger {
         )
     }
 
+    /// Renews our claim on `key` (a fresh claim time); `None` if it was taken over. Returns
+    /// the new token.
+    pub async fn refresh(&self, key: &str, token: u64) -> Result<Option<u64>, LedgerError> {
+        self.write_if(key, token, format!("claimed:{}", now_ms()))
+            .await
+    }
+
     /// Marks `key` done (only if our claim still holds).
     pub async fn complete(&self, key: &str, token: u64) -> Result<bool, LedgerError> {
         Ok(self.write_if(key, token, "done".into()).await?.is_some())

@@ -439,7 +439,8 @@ impl Worker {
             Claim::Busy => return Settle::Retry(Duration::from_secs(1)),
             Claim::Acquired(t) => t,
         };
-        let settle = self.apply_outcome(ctx, &event, &outcome).await;
+        let mut token = token;
+        let settle = self.apply_outcome(ctx, &event, &outcome, &mut token).await;
         match &settle {
             Settle::Ack => {
                 let _ = self.ledger.complete(&event.id, token).await;
@@ -512,19 +513,31 @@ impl Worker {
         }
     }
 
-    async fn apply_outcome(&self, ctx: &TenantCtx, event: &CloudEvent, o: &OutcomeData) -> Settle {
+    async fn apply_outcome(
+        &self,
+        ctx: &TenantCtx,
+        event: &CloudEvent,
+        o: &OutcomeData,
+        claim: &mut u64,
+    ) -> Settle {
         let call_id = match self.locate(ctx, event, o).await {
             Ok(id) => id,
             Err(settle) => return settle,
         };
         // One writer per call at a time.
         let lock_key = format!("lock.{}.{call_id}", event.tenant);
-        let lock = match self.ledger.claim(&lock_key).await {
+        let mut lock = match self.ledger.claim(&lock_key).await {
             Ok(Claim::Acquired(t)) => t,
             Ok(_) => return Settle::Retry(Duration::from_secs(1)),
             Err(_) => return Settle::Retry(self.retry_delay),
         };
-        let settle = self.reconcile(ctx, event, o, call_id).await;
+        let fence = Fence {
+            event_key: &event.id,
+            claim,
+            lock_key: &lock_key,
+            lock: &mut lock,
+        };
+        let settle = self.reconcile(ctx, event, o, call_id, fence).await;
         let _ = self.ledger.release(&lock_key, lock).await;
         settle
     }
@@ -535,6 +548,7 @@ impl Worker {
         event: &CloudEvent,
         o: &OutcomeData,
         call_id: i64,
+        fence: Fence<'_>,
     ) -> Settle {
         let mut current = None;
         for attempt in 0..2 {
@@ -579,6 +593,12 @@ impl Worker {
                 (EventType::CallConfirmed, before.clone())
             }
             Some(change) => {
+                // Fencing: renew the event claim and the call lock right before writing.
+                // If either was taken over (this worker stalled past lock_stale_secs and
+                // another replica took the work), do not write: the other one will.
+                if !self.renew(fence).await {
+                    return Settle::Retry(self.retry_delay);
+                }
                 if let Err(e) = ctx.client.update_call(&current, &change).await {
                     return st_failure(&e, self.retry_delay);
                 }
@@ -716,6 +736,29 @@ impl Worker {
             }
         }
         settle
+    }
+}
+
+/// The claims a worker must still hold when it writes.
+struct Fence<'a> {
+    event_key: &'a str,
+    claim: &'a mut u64,
+    lock_key: &'a str,
+    lock: &'a mut u64,
+}
+
+impl Worker {
+    /// Renews both claims (compare-and-set on the tokens we hold); false if either is lost.
+    async fn renew(&self, fence: Fence<'_>) -> bool {
+        match self.ledger.refresh(fence.event_key, *fence.claim).await {
+            Ok(Some(t)) => *fence.claim = t,
+            _ => return false,
+        }
+        match self.ledger.refresh(fence.lock_key, *fence.lock).await {
+            Ok(Some(t)) => *fence.lock = t,
+            _ => return false,
+        }
+        true
     }
 }
 

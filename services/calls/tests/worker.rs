@@ -17,9 +17,9 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
     let toml = format!(
         "[nats]\nurl = \"{nats}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 5\n\
+         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 15\n\
          [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
-         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\n\
+         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\nrate_limit_per_sec = 30\n\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
          [tenants.demo.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\n\
          [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\nexcuse_memo = \"Agent: caller hung up\"\n\
@@ -298,4 +298,122 @@ async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.count("confirm appointment").await, 1);
     assert_eq!(s.count("remove appointment confirmation").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_reason_in_the_policy_stops_start_up_naming_it() {
+    let nats = NatsServer::start();
+    let seed_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
+    let sim = switchboard_st_sim::Application::build(
+        switchboard_st_sim::load_seed(&seed_path).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let sim_url = format!("http://{}", sim.local_addr());
+    tokio::spawn(sim.run_until(std::future::pending()));
+    let mut config = config(&nats.url(), &sim_url);
+    config
+        .tenants
+        .values_mut()
+        .next()
+        .unwrap()
+        .calls
+        .outcomes
+        .values_mut()
+        .next()
+        .unwrap()
+        .reason = "Free Pizza".into();
+    let err = switchboard_calls::Application::build(config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tenants.demo.calls.outcomes.booked.reason") && err.contains("Free Pizza"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
+    const N: i64 = 120;
+    let s = Stack::start().await; // one worker already running
+    // N fresh Unbooked calls in ServiceTitan.
+    for i in 0..N {
+        let r = s
+            .http
+            .post(format!("{}/_sim/tenants/1234567/calls", s.sim))
+            .json(&serde_json::json!({"from": format!("+1512556{i:04}"), "to": "+15125550000", "duration_secs": 120,
+                "customer_id": 101, "location_id": 201, "reason_id": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    // Their outcomes, straight onto EVENTS (as the router publishes them), found by id.
+    let client = s.nats.client().await;
+    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
+    for i in 0..N {
+        let call_id = 9011 + i;
+        let event = serde_json::json!({"specversion": "1.0", "id": format!("evt_bulk_{i}"), "source": "/switchboard/demo/agent",
+            "type": "call.outcome", "time": "2026-11-23T15:00:00Z", "datacontenttype": "application/json", "tenant": "demo",
+            "inboundid": format!("demo:agent:bulk{i}"),
+            "data": {"provider": "agent", "provider_call_id": format!("ag_bulk_{i}"), "outcome": "booked",
+                     "servicetitan": {"call_id": call_id}}});
+        let mut headers = switchboard_bus::async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("evt_bulk_{i}").as_str());
+        js.publish_with_headers(
+            "events.demo.call.outcome",
+            headers,
+            serde_json::to_vec(&event).unwrap().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    // A second replica joins; it is killed mid-stream; a third takes over.
+    let sim = s.sim.clone();
+    let second = switchboard_calls::Application::build(config(&s.nats.url(), &sim))
+        .await
+        .unwrap();
+    let second = tokio::spawn(second.run_until(std::future::pending()));
+    let some = eventually(Duration::from_secs(30), || async {
+        s.count("update call").await >= 10
+    })
+    .await;
+    assert!(some);
+    second.abort();
+    let third = switchboard_calls::Application::build(config(&s.nats.url(), &sim))
+        .await
+        .unwrap();
+    tokio::spawn(third.run_until(std::future::pending()));
+
+    let all = eventually(Duration::from_secs(90), || async {
+        let state: serde_json::Value = s
+            .http
+            .get(format!("{}/_sim/state", s.sim))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state["tenants"][0]["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"].as_i64().unwrap() > 9010 && c["call_type"] == "Booked")
+            .count()
+            == N as usize
+    })
+    .await;
+    assert!(all, "not every call was reclassified");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        s.count("update call").await,
+        N as u64,
+        "exactly one write per call that needed one"
+    );
 }

@@ -173,7 +173,7 @@ impl Default for CallsWorkerConfig {
             not_found_horizon_secs: 1800,
             retry_delay_ms: 15_000,
             export_poll_ms: 10_000,
-            lock_stale_secs: 60,
+            lock_stale_secs: 300,
             ack_wait_secs: 60,
             max_deliver: 1000,
             batch: 16,
