@@ -417,3 +417,52 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
         "exactly one write per call that needed one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
+    let s = Stack::start().await;
+    let client = s.nats.client().await;
+    // Two calls from the same caller a minute apart: which one did the agent take? Never guess.
+    for received_on in ["2026-11-22T16:00:00Z", "2026-11-22T16:01:00Z"] {
+        s.http
+            .post(format!("{}/_sim/tenants/1234567/calls", s.sim))
+            .json(&serde_json::json!({"from": "+15125550177", "to": "+15125550000", "duration_secs": 90,
+                "received_on": received_on, "customer_id": 101, "location_id": 201, "reason_id": 1}))
+            .send()
+            .await
+            .unwrap();
+    }
+    s.report(
+        "msg_ambiguous",
+        outcome("booked", "+15125550177", "2026-11-22T16:00:30Z", None),
+    )
+    .await;
+    let dead = eventually(Duration::from_secs(20), || async {
+        stream_messages(&client, "DLQ")
+            .await
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.payload).contains("ambiguous_call"))
+    })
+    .await;
+    assert!(dead, "no ambiguous_call dead letter");
+
+    // ServiceTitan answers 429 to the next 40 requests: the outcome is late, not lost.
+    s.http
+        .post(format!("{}/_sim/faults", s.sim))
+        .json(&serde_json::json!({"force_status": 429, "force_count": 40, "retry_after_secs": 0}))
+        .send()
+        .await
+        .unwrap();
+    s.report(
+        "msg_storm",
+        outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            s.call(9006).await["call_type"] == "NotLead"
+        })
+        .await
+    );
+    assert_eq!(s.count("update call").await, 1);
+}

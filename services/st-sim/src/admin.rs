@@ -140,7 +140,8 @@ pub(crate) async fn add_call(
             agent_id: new.agent_id,
             recording_url: None,
             sid: new.sid.clone(),
-            created_on: stamp.clone(),
+            // The phone system reports a call when it happens: recorded then.
+            created_on: new.received_on.clone().unwrap_or_else(|| stamp.clone()),
             modified_on: stamp.clone(),
             active: true,
             version: *version,
