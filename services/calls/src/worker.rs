@@ -272,6 +272,17 @@ fn age(time: &str) -> Duration {
         .unwrap_or_default()
 }
 
+/// True when RFC 3339 time `a` is strictly before `b` (unparseable: not older).
+fn is_older(a: &str, b: &str) -> bool {
+    match (
+        OffsetDateTime::parse(a, &Rfc3339),
+        OffsetDateTime::parse(b, &Rfc3339),
+    ) {
+        (Ok(a), Ok(b)) => a < b,
+        _ => false,
+    }
+}
+
 fn st_failure(e: &StError, retry: Duration) -> Settle {
     if e.is_transient() {
         return Settle::Retry(retry);
@@ -586,6 +597,18 @@ impl Worker {
         let Some(current) = current else {
             return Settle::Retry(self.retry_delay);
         };
+        // A newer outcome for this call wins over an older one delivered late.
+        let applied_key = format!("applied.{}.{call_id}", event.tenant);
+        let applied = self.ledger.read(&applied_key).await.ok().flatten();
+        if let Some((_, newer)) = &applied
+            && is_older(&event.time, newer)
+        {
+            self.metrics
+                .results
+                .with(&["call.outcome", "superseded"])
+                .inc();
+            return Settle::Ack;
+        }
         let before = state(&current);
         let (kind, after) = match policy::desired_change(&current, o, &ctx.policy) {
             None => {
@@ -622,13 +645,22 @@ impl Worker {
             before,
             after,
         };
-        match self
+        if self
             .publish(event, kind, Some(call_id.to_string()), &data)
             .await
+            .is_err()
         {
-            Ok(()) => Settle::Ack,
-            Err(_) => Settle::Retry(self.retry_delay),
+            return Settle::Retry(self.retry_delay);
         }
+        let _ = self
+            .ledger
+            .write_if(
+                &applied_key,
+                applied.map_or(0, |(seq, _)| seq),
+                event.time.clone(),
+            )
+            .await;
+        Settle::Ack
     }
 
     /// Publishes a follow-up event with an id derived from the triggering event's.

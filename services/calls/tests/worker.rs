@@ -466,3 +466,32 @@ async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
     );
     assert_eq!(s.count("update call").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_outcome_wins_over_an_older_one_delivered_late() {
+    let s = Stack::start().await;
+    // The agent's later verdict (not_lead at 14:50) arrives first; its earlier one (booked at
+    // 14:45) arrives late and must not overwrite it.
+    let mut newer = outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None);
+    newer["occurred_at"] = "2026-11-21T14:50:00Z".into();
+    s.report("msg_newer", newer).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.call(9006).await["call_type"] == "NotLead"
+        })
+        .await
+    );
+    let mut older = outcome("booked", "+15125550106", "2026-11-21T14:42:10Z", None);
+    older["occurred_at"] = "2026-11-21T14:45:00Z".into();
+    s.report("msg_older", older).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.metrics().await.contains(
+                "switchboard_calls_events_total{type=\"call.outcome\",result=\"superseded\"} 1",
+            )
+        })
+        .await
+    );
+    assert_eq!(s.call(9006).await["call_type"], "NotLead");
+    assert_eq!(s.count("update call").await, 1);
+}
