@@ -53,6 +53,7 @@ struct Metrics {
     results: CounterVec,
     writes: Counter,
     skipped_correct: Counter,
+    pending: switchboard_telemetry::GaugeVec,
 }
 
 impl Metrics {
@@ -67,6 +68,11 @@ impl Metrics {
             skipped_correct: r.counter(
                 "switchboard_calls_writes_skipped_total",
                 "Writes not made because ServiceTitan already matched.",
+            ),
+            pending: r.gauge_vec(
+                "switchboard_calls_consumer_pending",
+                "Events waiting for the calls worker (consumer lag), per consumer.",
+                &["consumer"],
             ),
         }
     }
@@ -115,7 +121,18 @@ impl Application {
             client.clone(),
             Duration::from_secs(config.nats.request_timeout_secs),
         );
-        let st = ServiceTitan::from_config(&config)?;
+        let metrics = Metrics::new(&registry);
+        let st_requests = registry.counter_vec(
+            "switchboard_calls_servicetitan_requests_total",
+            "ServiceTitan API requests by operation and final HTTP status (none: no response).",
+            &["operation", "status"],
+        );
+        let observer: switchboard_servicetitan::Observer =
+            Arc::new(move |operation, status, _latency| {
+                let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+                st_requests.with(&[operation, &status]).inc();
+            });
+        let st = ServiceTitan::from_config_observed(&config, Some(observer))?;
         let mut tenants = HashMap::new();
         for (name, tenant) in &config.tenants {
             let Some(st_client) = st.tenant(name.as_str()) else {
@@ -172,7 +189,7 @@ impl Application {
             ack_wait: Duration::from_secs(c.ack_wait_secs),
             max_deliver: c.max_deliver,
             batch: c.batch,
-            metrics: Metrics::new(&registry),
+            metrics,
             ready: AtomicBool::new(false),
         });
         let ready: switchboard_telemetry::ReadyCheck = {
@@ -226,6 +243,7 @@ impl Application {
             r = serve => r.context("ops HTTP server failed")?,
             r = w.consume() => r?,
             _ = followers => {}
+            () = w.watch_lag() => {}
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), w.client.flush()).await;
         Ok(())
@@ -306,6 +324,27 @@ impl Worker {
                 tracing::warn!(tenant, error = %e, "export sync failed; will retry");
             }
             tokio::time::sleep(self.export_poll).await;
+        }
+    }
+
+    /// Keeps `switchboard_calls_consumer_pending` current.
+    async fn watch_lag(&self) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let Ok(events) = self.js.get_stream(switchboard_bus::EVENTS_STREAM).await else {
+                continue;
+            };
+            for suffix in ["outcomes", "appointments"] {
+                let name = format!("{}-{suffix}", self.consumer);
+                if let Ok(mut c) = events.get_consumer::<consumer::pull::Config>(&name).await
+                    && let Ok(info) = c.info().await
+                {
+                    self.metrics
+                        .pending
+                        .with(&[&name])
+                        .set((info.num_pending + info.num_ack_pending as u64) as i64);
+                }
+            }
         }
     }
 

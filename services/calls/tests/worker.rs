@@ -192,6 +192,11 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
     assert_eq!(call["reason_id"], 1, "Service Call");
     assert_eq!(call["excuse_memo"], "", "untouched fields survive");
     assert_eq!(s.count("update call").await, 1);
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains("switchboard_calls_servicetitan_requests_total{operation=\"update call\",status=\"200\"} 1"),
+        "{metrics}"
+    );
     let reclassified = s.events_of("call.reclassified").await;
     assert_eq!(reclassified.len(), 1);
     assert_eq!(reclassified[0]["data"]["before"]["call_type"], "Unbooked");

@@ -109,6 +109,14 @@ pub struct ServiceTitan {
 
 impl ServiceTitan {
     pub fn from_config(config: &Config) -> Result<Self, StError> {
+        Self::from_config_observed(config, None)
+    }
+
+    /// As [`Self::from_config`], with every request reported to `observer`.
+    pub fn from_config_observed(
+        config: &Config,
+        observer: Option<Observer>,
+    ) -> Result<Self, StError> {
         let http = http_client()?;
         let tenants = config
             .tenants
@@ -116,10 +124,9 @@ impl ServiceTitan {
             .filter_map(|(name, t)| t.servicetitan.as_ref().map(|st| (name, st)))
             .map(|(name, st)| {
                 let settings = ClientSettings::from_config(name.as_str(), st);
-                (
-                    name.to_string(),
-                    Arc::new(TenantClient::with_http(http.clone(), settings)),
-                )
+                let mut client = TenantClient::with_http(http.clone(), settings);
+                client.observer.clone_from(&observer);
+                (name.to_string(), Arc::new(client))
             })
             .collect();
         Ok(Self { tenants })
@@ -152,7 +159,12 @@ pub struct TenantClient {
     http: reqwest::Client,
     tokens: TokenCache,
     limiter: RateLimiter,
+    observer: Option<Observer>,
 }
+
+/// Told about every API request when it ends: operation, last HTTP status (`None` when no
+/// response came back) and latency including retries — for the caller's metrics.
+pub type Observer = Arc<dyn Fn(&'static str, Option<u16>, Duration) + Send + Sync>;
 
 impl std::fmt::Debug for TenantClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -178,6 +190,7 @@ impl TenantClient {
             settings,
             http,
             tokens: TokenCache::default(),
+            observer: None,
             limiter,
         }
     }
@@ -271,6 +284,9 @@ impl TenantClient {
             Ok(_) => tracing::debug!("ok"),
             Err(e) => tracing::debug!(error = %e, "failed"),
         });
+        if let Some(observe) = &self.observer {
+            observe(operation, status, started.elapsed());
+        }
         result
     }
 

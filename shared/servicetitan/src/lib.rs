@@ -22,8 +22,8 @@ pub mod models;
 mod update;
 
 pub use client::{
-    ClientSettings, Query, RetryPolicy, ServiceTitan, TenantClient, all_pages, export_all_calls,
-    install_crypto_provider,
+    ClientSettings, Observer, Query, RetryPolicy, ServiceTitan, TenantClient, all_pages,
+    export_all_calls, install_crypto_provider,
 };
 pub use error::{ErrorKind, StError};
 pub use limiter::RateLimiter;
