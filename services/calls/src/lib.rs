@@ -1,4 +1,5 @@
-//! The calls worker (issue 5) — so far its pure core, the part that decides:
+//! `switchboard-calls`: makes every call the agent handled look right in ServiceTitan.
+//! The worker ([`Application`]) is thin wiring around pure or self-contained parts:
 //!
 //! - [`policy`]: a tenant's outcome → ServiceTitan mapping, validated against the tenant's
 //!   real call reasons and tag types (an unknown name is a start-up error naming it), and
@@ -6,16 +7,11 @@
 //!   so a repeated or replayed outcome writes nothing;
 //! - [`matching`]: which ServiceTitan call an agent's call is, by caller and called number
 //!   within a window around its start: one, ambiguous (dead-letter with the candidates) or
-//!   none yet (retry until a horizon: ServiceTitan records lag).
-//!
-//! - [`facts`]: ServiceTitan's call export mirrored into JetStream KV from a persisted
-//!   cursor — the `excuseMemo`, `tag` and location a call update must send back.
-//!
+//!   none yet (retry until a horizon: ServiceTitan records lag);
+//! - [`facts`]: ServiceTitan's call export mirrored into JetStream from a persisted cursor —
+//!   the `excuseMemo`, `tag` and location a call update must send back;
 //! - [`ledger`]: claim → done per event id with compare-and-set on JetStream, so an effect
-//!   is applied once however often its event is delivered or replayed; also a per-call lock.
-//!
-//! The worker around it (consumers, DLQ, metrics, compose) is the rest of issue 5; see
-//! docs/architecture.md.
+//!   is applied once however often its event is delivered or replayed; also per-call locks.
 #![forbid(unsafe_code)]
 
 pub mod facts;

@@ -334,14 +334,7 @@ mod tests {
         assert_eq!(change.job_id, Some(Some(1004)));
         assert_eq!(change.tag.as_deref(), Some("Booked by AI Agent"));
         assert_eq!(change.reason, None, "the reason already matches");
-        let applied = current().update(&change).unwrap();
-        let after = CurrentCall {
-            call_type: applied.call_type,
-            job_id: applied.job_id,
-            tag: applied.tag.clone(),
-            reason: Some(applied.reason.clone()),
-            ..current()
-        };
+        let after = current().apply(&change).unwrap();
         assert_eq!(
             desired_change(&after, &o, &resolved),
             None,

@@ -27,7 +27,6 @@ use switchboard_events::{
     CallSyncData, CloudEvent, ConfirmationData, ConfirmationStatus, EventType, OutcomeData,
     StCallState,
 };
-use switchboard_servicetitan::models::CallType;
 use switchboard_servicetitan::{CurrentCall, ServiceTitan, StError, TenantClient, all_pages};
 use switchboard_telemetry::{Counter, CounterVec, Registry};
 use time::OffsetDateTime;
@@ -470,13 +469,8 @@ impl Worker {
         };
         let claim = match self.ledger.claim(&event.id).await {
             Ok(c) => c,
-            Err(e) => {
-                return Settle::Dead {
-                    reason: "ledger".into(),
-                    error: e.to_string(),
-                }
-                .retry_if_transient(self.retry_delay);
-            }
+            // The ledger lives on NATS: unreachable is transient.
+            Err(_) => return Settle::Retry(self.retry_delay),
         };
         let token = match claim {
             Claim::Done => {
@@ -665,15 +659,7 @@ impl Worker {
                     return st_failure(&e, self.retry_delay);
                 }
                 self.metrics.writes.inc();
-                let body = current.update(&change).expect("validated by update_call");
-                let after = StCallState {
-                    call_type: body.call_type.map(|t: CallType| format!("{t:?}")),
-                    reason: Some(body.reason.name.clone()),
-                    reason_is_lead: Some(body.reason.lead),
-                    tag: body.tag.clone(),
-                    job_id: body.job_id,
-                    excuse_memo: body.excuse_memo.clone(),
-                };
+                let after = state(&current.apply(&change).expect("validated by update_call"));
                 (EventType::CallReclassified, after)
             }
         };
@@ -830,14 +816,5 @@ impl Worker {
             _ => return false,
         }
         true
-    }
-}
-
-impl Settle {
-    fn retry_if_transient(self, delay: Duration) -> Settle {
-        match self {
-            Settle::Dead { reason, .. } if reason == "ledger" => Settle::Retry(delay),
-            other => other,
-        }
     }
 }

@@ -164,14 +164,14 @@ impl CurrentCall {
     }
 
     /// The full update body: the current call with `change` applied.
-    pub fn update(&self, change: &CallChange) -> Result<CallInUpdateModelV2, AssembleError> {
+    /// The call as it will be once `change` is written.
+    pub fn apply(&self, change: &CallChange) -> Result<CurrentCall, AssembleError> {
         let reason = change
             .reason
             .clone()
             .or_else(|| self.reason.clone())
             .ok_or(AssembleError::NoReason(self.id))?;
-        Ok(CallInUpdateModelV2 {
-            call_id: None,
+        Ok(CurrentCall {
             call_type: change.call_type.unwrap_or(self.call_type),
             excuse_memo: change
                 .excuse_memo
@@ -180,10 +180,26 @@ impl CurrentCall {
             campaign_id: change.campaign_id.unwrap_or(self.campaign_id),
             job_id: change.job_id.unwrap_or(self.job_id),
             agent_id: change.agent_id.unwrap_or(self.agent_id),
-            reason,
-            customer: self.customer.clone(),
-            location: self.location.clone(),
+            reason: Some(reason),
             tag: change.tag.clone().unwrap_or_else(|| self.tag.clone()),
+            ..self.clone()
+        })
+    }
+
+    /// The full update body: the current call with `change` applied.
+    pub fn update(&self, change: &CallChange) -> Result<CallInUpdateModelV2, AssembleError> {
+        let after = self.apply(change)?;
+        Ok(CallInUpdateModelV2 {
+            call_id: None,
+            call_type: after.call_type,
+            excuse_memo: after.excuse_memo,
+            campaign_id: after.campaign_id,
+            job_id: after.job_id,
+            agent_id: after.agent_id,
+            reason: after.reason.expect("apply always sets a reason"),
+            customer: after.customer,
+            location: after.location,
+            tag: after.tag,
         })
     }
 }
