@@ -107,7 +107,7 @@ struct Worker {
     max_deliver: i64,
     batch: usize,
     metrics: Metrics,
-    ready: AtomicBool,
+    ready: Arc<AtomicBool>,
 }
 
 impl Application {
@@ -115,7 +115,7 @@ impl Application {
     /// or tag is a start-up error naming it), and binds the ops listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let registry = Registry::default();
-        let client = switchboard_bus::connect(&config.nats, "switchboard-calls", false).await?;
+        let client = switchboard_bus::connect(&config.nats, "switchboard-calls").await?;
         let js = switchboard_bus::jetstream(
             client.clone(),
             Duration::from_secs(config.nats.request_timeout_secs),
@@ -189,23 +189,13 @@ impl Application {
             max_deliver: c.max_deliver,
             batch: c.batch,
             metrics,
-            ready: AtomicBool::new(false),
+            ready: Arc::new(AtomicBool::new(false)),
         });
-        let ready: switchboard_telemetry::ReadyCheck = {
-            let w = worker.clone();
-            Arc::new(move || {
-                let w = w.clone();
-                Box::pin(async move {
-                    if !switchboard_bus::is_connected(&w.client) {
-                        Err("not connected to NATS".to_owned())
-                    } else if !w.ready.load(Ordering::Acquire) {
-                        Err("consumers are not set up yet".to_owned())
-                    } else {
-                        Ok(())
-                    }
-                })
-            })
-        };
+        let ready = switchboard_telemetry::ready_fn(switchboard_bus::ready_when_set_up(
+            client.clone(),
+            worker.ready.clone(),
+            "consumers are not set up yet",
+        ));
         let router = switchboard_telemetry::ops_router(registry, ready);
         let listener = tokio::net::TcpListener::bind(c.listen)
             .await

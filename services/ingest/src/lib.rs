@@ -86,7 +86,7 @@ impl Application {
         let metrics = metrics::IngestMetrics::new(registry.clone());
         let routes = routes::RouteTable::build(&config, &metrics)?;
 
-        let client = switchboard_bus::connect(&config.nats, "switchboard-ingest", false).await?;
+        let client = switchboard_bus::connect(&config.nats, "switchboard-ingest").await?;
         let publish_timeout = Duration::from_millis(config.ingest.publish_timeout_ms);
         let jetstream = switchboard_bus::jetstream(client.clone(), publish_timeout);
         let keeper = Arc::new(streams::StreamKeeper::new(

@@ -73,7 +73,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let registry = switchboard_telemetry::Registry::default();
         let metrics = metrics::RouterMetrics::new(&registry);
-        let client = switchboard_bus::connect(&config.nats, "switchboard-router", false).await?;
+        let client = switchboard_bus::connect(&config.nats, "switchboard-router").await?;
         let js = switchboard_bus::jetstream(
             client.clone(),
             Duration::from_secs(config.nats.request_timeout_secs),
@@ -115,22 +115,11 @@ impl Application {
             metrics,
             ready: Arc::new(AtomicBool::new(false)),
         };
-        let ready = {
-            let (client, ready) = (client.clone(), worker.ready.clone());
-            Arc::new(move || {
-                let (client, ready) = (client.clone(), ready.clone());
-                Box::pin(async move {
-                    if !switchboard_bus::is_connected(&client) {
-                        Err("not connected to NATS".to_owned())
-                    } else if !ready.load(Ordering::Acquire) {
-                        Err("streams and the INBOUND consumer are not set up yet".to_owned())
-                    } else {
-                        Ok(())
-                    }
-                })
-                    as std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
-            }) as switchboard_telemetry::ReadyCheck
-        };
+        let ready = switchboard_telemetry::ready_fn(switchboard_bus::ready_when_set_up(
+            client.clone(),
+            worker.ready.clone(),
+            "streams and the INBOUND consumer are not set up yet",
+        ));
         let router = switchboard_telemetry::ops_router(registry, ready);
         let listener = tokio::net::TcpListener::bind(r.listen)
             .await

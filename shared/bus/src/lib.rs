@@ -49,12 +49,11 @@ pub enum BusError {
 }
 
 /// Connects to NATS. The client keeps reconnecting by itself (forever, with capped
-/// backoff) after any disconnect; with `wait_for_server = false` the first connection is
-/// also made in the background, so a service can start before NATS does.
+/// backoff) after any disconnect, and the first connection is also made in the
+/// background, so a service can start before NATS does.
 pub async fn connect(
     config: &NatsConfig,
     client_name: &str,
-    wait_for_server: bool,
 ) -> Result<async_nats::Client, BusError> {
     let mut options = async_nats::ConnectOptions::new()
         .name(client_name)
@@ -86,9 +85,7 @@ pub async fn connect(
     if let Some(token) = &config.token {
         options = options.token(token.expose_secret().to_owned());
     }
-    if !wait_for_server {
-        options = options.retry_on_initial_connect();
-    }
+    options = options.retry_on_initial_connect();
     options
         .connect(config.url.as_str())
         .await
@@ -151,6 +148,24 @@ pub async fn ensure_stream(
             stream: name,
             reason: err.to_string(),
         })
+}
+
+/// A readiness check: connected to NATS and `set_up` (streams, consumers) is true; else
+/// the reason, with `not_set_up` saying what is missing.
+pub fn ready_when_set_up(
+    client: async_nats::Client,
+    set_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    not_set_up: &'static str,
+) -> impl Fn() -> Result<(), String> + Send + Sync + 'static {
+    move || {
+        if !is_connected(&client) {
+            Err("not connected to NATS".to_owned())
+        } else if !set_up.load(std::sync::atomic::Ordering::Acquire) {
+            Err(not_set_up.to_owned())
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// True while the client holds a live connection.

@@ -51,6 +51,15 @@ pub fn init_tracing() {
 pub type ReadyCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// A readiness probe from a synchronous check.
+pub fn ready_fn(check: impl Fn() -> Result<(), String> + Send + Sync + 'static) -> ReadyCheck {
+    let check = Arc::new(check);
+    Arc::new(move || {
+        let result = check();
+        Box::pin(async move { result })
+    })
+}
+
 /// `GET /healthz` (the process is alive), `GET /readyz` (the probe passes) and
 /// `GET /metrics` (Prometheus text), to merge into a service's router.
 pub fn ops_router<S: Clone + Send + Sync + 'static>(
