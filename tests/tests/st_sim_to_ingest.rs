@@ -21,28 +21,19 @@ async fn st_sim_webhooks_are_verified_by_ingest_and_stored() {
     let ingest_url = format!("http://{}", ingest.local_addr());
     tokio::spawn(ingest.run_until(std::future::pending()));
 
-    let seed_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/st-sim/seed/demo.json");
-    let mut seed = switchboard_st_sim::load_seed(&seed_path).unwrap();
-    for tenant in &mut seed.tenants {
-        tenant.webhook = Some(switchboard_st_sim::seed::Webhook {
-            url: format!("{ingest_url}/v1/hooks/demo/servicetitan"),
-            secret: SECRET.into(),
-            header: None,
-        });
-    }
-    let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let sim_url = format!("http://{}", sim.local_addr());
-    tokio::spawn(sim.run_until(std::future::pending()));
-
-    let http = switchboard_test_support::http_client();
-    let ready = eventually(Duration::from_secs(20), || async {
-        matches!(http.get(format!("{ingest_url}/readyz")).send().await, Ok(r) if r.status() == 200)
+    let sim_url = switchboard_test_support::spawn_st_sim(|seed| {
+        for tenant in &mut seed.tenants {
+            tenant.webhook = Some(switchboard_st_sim::seed::Webhook {
+                url: format!("{ingest_url}/v1/hooks/demo/servicetitan"),
+                secret: SECRET.into(),
+                header: None,
+            });
+        }
     })
     .await;
-    assert!(ready, "ingest not ready");
+
+    let http = switchboard_test_support::http_client();
+    switchboard_test_support::wait_ready(&http, &format!("{ingest_url}/readyz")).await;
 
     // The phone system reports a call to ServiceTitan.
     let response = http

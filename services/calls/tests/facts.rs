@@ -9,15 +9,8 @@ use switchboard_test_support::NatsServer;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor() {
     let nats = NatsServer::start();
-    let seed_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
-    let mut seed = switchboard_st_sim::load_seed(&seed_path).unwrap();
-    seed.settings.export_page_size = 4;
-    let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", sim.local_addr());
-    tokio::spawn(sim.run_until(std::future::pending()));
+    let base =
+        switchboard_test_support::spawn_st_sim(|seed| seed.settings.export_page_size = 4).await;
     let client = TenantClient::new(ClientSettings {
         tenant: "demo".into(),
         tenant_id: 1234567,

@@ -2,7 +2,9 @@
 //! nats-server.
 
 use std::time::Duration;
-use switchboard_test_support::{HookSpec, NatsServer, TestScheme, eventually, stream_messages};
+use switchboard_test_support::{
+    HookSpec, NatsServer, TestScheme, eventually, stream_messages, wait_ready,
+};
 
 struct Stack {
     nats: NatsServer,
@@ -28,27 +30,10 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
     switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
 }
 
-async fn wait_ready(http: &reqwest::Client, url: &str) {
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            matches!(http.get(url).send().await, Ok(r) if r.status() == 200)
-        })
-        .await,
-        "{url} never became ready"
-    );
-}
-
 impl Stack {
     async fn start() -> Self {
         let nats = NatsServer::start();
-        let seed_path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
-        let seed = switchboard_st_sim::load_seed(&seed_path).unwrap();
-        let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        let sim_url = format!("http://{}", sim.local_addr());
-        tokio::spawn(sim.run_until(std::future::pending()));
+        let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
         let http = switchboard_test_support::http_client();
 
         let ingest = switchboard_ingest::Application::build(config(&nats.url(), &sim_url))
@@ -308,16 +293,7 @@ async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_reason_in_the_policy_stops_start_up_naming_it() {
     let nats = NatsServer::start();
-    let seed_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
-    let sim = switchboard_st_sim::Application::build(
-        switchboard_st_sim::load_seed(&seed_path).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    let sim_url = format!("http://{}", sim.local_addr());
-    tokio::spawn(sim.run_until(std::future::pending()));
+    let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
     let mut config = config(&nats.url(), &sim_url);
     config
         .tenants

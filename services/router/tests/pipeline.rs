@@ -4,7 +4,7 @@
 use std::time::Duration;
 use switchboard_signatures::{MacAlgorithm, sign};
 use switchboard_test_support::{
-    Hook, HookSpec, NatsServer, StoredMessage, TestScheme, eventually, stream_messages,
+    Hook, HookSpec, NatsServer, StoredMessage, TestScheme, eventually, stream_messages, wait_ready,
 };
 
 const PUBLIC_URL: &str = "https://hooks.example.com";
@@ -41,14 +41,6 @@ async fn run_router(
         .unwrap();
     let ops = format!("http://{}", app.local_addr());
     (tokio::spawn(app.run_until(std::future::pending())), ops)
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str) {
-    let ready = eventually(Duration::from_secs(20), || async {
-        matches!(http.get(url).send().await, Ok(r) if r.status() == 200)
-    })
-    .await;
-    assert!(ready, "{url} never became ready");
 }
 
 struct Pipeline {

@@ -24,6 +24,29 @@ pub fn http_client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// Polls `url` until it answers 200 (20 s at most) and fails the test otherwise.
+pub async fn wait_ready(http: &reqwest::Client, url: &str) {
+    let ready = eventually(Duration::from_secs(20), || async {
+        matches!(http.get(url).send().await, Ok(r) if r.status() == 200)
+    })
+    .await;
+    assert!(ready, "{url} never became ready");
+}
+
+/// st-sim on a free port with the demo seed, adjusted by `adjust`; returns its base URL.
+pub async fn spawn_st_sim(adjust: impl FnOnce(&mut switchboard_st_sim::Seed)) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../services/st-sim/seed/demo.json");
+    let mut seed = switchboard_st_sim::load_seed(&path).expect("demo seed");
+    adjust(&mut seed);
+    let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("st-sim");
+    let url = format!("http://{}", sim.local_addr());
+    tokio::spawn(sim.run_until(std::future::pending()));
+    url
+}
+
 /// One stored message, as read back from a stream.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
