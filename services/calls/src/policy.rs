@@ -284,6 +284,9 @@ mod tests {
             started_at: None,
             ended_at: None,
             summary: None,
+            agent: None,
+            business_unit: None,
+            campaign: None,
         }
     }
 

@@ -1,7 +1,10 @@
 //! `switchboard-calls`: agent outcomes and appointment confirmations → ServiceTitan.
 //!
-//! Two durable pull consumers on EVENTS (`{consumer}-outcomes` on `events.*.call.outcome`,
-//! `{consumer}-appointments` on `events.*.appointment.confirmation`), shared by replicas.
+//! Four durable pull consumers on EVENTS, shared by replicas: `{consumer}-outcomes`
+//! (`events.*.call.outcome`), `{consumer}-reclassify` (`events.*.call.reclassify.requested`,
+//! analytics' command, applied like an outcome for that call id), `{consumer}-completed`
+//! (`events.*.call.completed`: locate the ServiceTitan call early and remember it, so the
+//! outcome is found by id) and `{consumer}-appointments` (`events.*.appointment.confirmation`).
 //! For each outcome: claim it in the ledger (a replay days later finds it done and writes
 //! nothing), find the ServiceTitan call (by id, else by numbers and time), lock the call,
 //! read it (v2 record + mirrored export facts + CRM), compute the desired record, write only
@@ -24,8 +27,8 @@ use switchboard_bus::async_nats;
 use switchboard_bus::dlq::{DeadLetter, publish_dead_letter};
 use switchboard_config::Config;
 use switchboard_events::{
-    CallSyncData, CloudEvent, ConfirmationData, ConfirmationStatus, EventType, OutcomeData,
-    StCallState,
+    CallData, CallSyncData, CloudEvent, ConfirmationData, ConfirmationStatus, EventType,
+    OutcomeData, ReclassifyRequestData, StCallState, StRefs,
 };
 use switchboard_servicetitan::{CurrentCall, ServiceTitan, StError, TenantClient, all_pages};
 use switchboard_telemetry::{Counter, CounterVec, Registry};
@@ -38,6 +41,79 @@ const CALL_PERMISSIONS: &str = "Calls: Reclassify call, Confirm call, Edit call 
 struct TenantCtx {
     client: Arc<TenantClient>,
     policy: ResolvedPolicy,
+}
+
+/// The events the worker consumes, one durable consumer each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Outcome,
+    Completed,
+    Confirmation,
+    Reclassify,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [
+        Kind::Outcome,
+        Kind::Completed,
+        Kind::Confirmation,
+        Kind::Reclassify,
+    ];
+
+    fn event_type(self) -> &'static str {
+        match self {
+            Kind::Outcome => EventType::CallOutcome,
+            Kind::Completed => EventType::CallCompleted,
+            Kind::Confirmation => EventType::AppointmentConfirmation,
+            Kind::Reclassify => EventType::CallReclassifyRequested,
+        }
+        .as_str()
+    }
+
+    /// The durable consumer is `{calls.consumer}-{suffix}`.
+    fn suffix(self) -> &'static str {
+        match self {
+            Kind::Outcome => "outcomes",
+            Kind::Completed => "completed",
+            Kind::Confirmation => "appointments",
+            Kind::Reclassify => "reclassify",
+        }
+    }
+
+    fn filter(self) -> String {
+        format!("events.*.{}", self.event_type())
+    }
+}
+
+/// A reclassification request is applied exactly like an agent outcome for that call id.
+fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
+    OutcomeData {
+        provider: r.requested_by.clone(),
+        provider_call_id: r
+            .provider_call_id
+            .unwrap_or_else(|| format!("st-{}", r.st_call_id)),
+        outcome: r.outcome,
+        reason: r.reason,
+        tags: r.tags,
+        servicetitan: StRefs {
+            call_id: Some(r.st_call_id),
+            job_id: r.job_id,
+            appointment_id: None,
+        },
+        from: None,
+        to: None,
+        started_at: None,
+        ended_at: None,
+        summary: None,
+        agent: None,
+        business_unit: None,
+        campaign: None,
+    }
+}
+
+/// Ledger key remembering which ServiceTitan call a provider's call is.
+fn correlation_key(tenant: &str, provider: &str, provider_call_id: &str) -> String {
+    format!("corr.{tenant}.{provider}.{provider_call_id}")
 }
 
 /// How a message ends.
@@ -310,7 +386,10 @@ impl Worker {
     async fn follow_export(&self, tenant: &str, ctx: &TenantCtx) {
         loop {
             if let Err(e) = self.facts.sync(tenant, &ctx.client).await {
-                tracing::warn!(tenant, error = %e, "export sync failed; will retry");
+                tracing::warn!(tenant, error = %e, "call export sync failed; will retry");
+            }
+            if let Err(e) = self.facts.sync_locations(tenant, &ctx.client).await {
+                tracing::warn!(tenant, error = %e, "location export sync failed; will retry");
             }
             tokio::time::sleep(self.export_poll).await;
         }
@@ -323,8 +402,8 @@ impl Worker {
             let Ok(events) = self.js.get_stream(switchboard_bus::EVENTS_STREAM).await else {
                 continue;
             };
-            for suffix in ["outcomes", "appointments"] {
-                let name = format!("{}-{suffix}", self.consumer);
+            for kind in Kind::ALL {
+                let name = format!("{}-{}", self.consumer, kind.suffix());
                 if let Ok(mut c) = events.get_consumer::<consumer::pull::Config>(&name).await
                     && let Ok(info) = c.info().await
                 {
@@ -352,22 +431,24 @@ impl Worker {
     }
 
     async fn consume(&self) -> anyhow::Result<()> {
-        let outcomes = self.consumer("outcomes", "events.*.call.outcome").await?;
-        let appointments = self
-            .consumer("appointments", "events.*.appointment.confirmation")
-            .await?;
+        let mut consumers = Vec::new();
+        for kind in Kind::ALL {
+            consumers.push((kind, self.consumer(kind.suffix(), &kind.filter()).await?));
+        }
         self.ready.store(true, Ordering::Release);
-        tokio::try_join!(
-            self.consume_one(&outcomes, true),
-            self.consume_one(&appointments, false)
-        )?;
+        futures_util::future::try_join_all(
+            consumers
+                .iter()
+                .map(|(kind, consumer)| self.consume_one(consumer, *kind)),
+        )
+        .await?;
         Ok(())
     }
 
     async fn consume_one(
         &self,
         consumer: &consumer::PullConsumer,
-        outcomes: bool,
+        kind: Kind,
     ) -> anyhow::Result<()> {
         loop {
             let mut batch = consumer
@@ -378,15 +459,12 @@ impl Worker {
                 .await?;
             while let Some(message) = batch.next().await {
                 let Ok(message) = message else { continue };
-                let (kind, settle) = if outcomes {
-                    ("call.outcome", self.handle_outcome(&message).await)
-                } else {
-                    (
-                        "appointment.confirmation",
-                        self.handle_confirmation(&message).await,
-                    )
+                let settle = match kind {
+                    Kind::Outcome | Kind::Reclassify => self.handle_outcome(&message, kind).await,
+                    Kind::Confirmation => self.handle_confirmation(&message).await,
+                    Kind::Completed => self.handle_completed(&message).await,
                 };
-                self.settle(&message, kind, settle).await;
+                self.settle(&message, kind.event_type(), settle).await;
             }
         }
     }
@@ -437,24 +515,28 @@ impl Worker {
         }
     }
 
-    async fn handle_outcome(&self, message: &jetstream::Message) -> Settle {
+    async fn handle_outcome(&self, message: &jetstream::Message, kind: Kind) -> Settle {
         let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
             return Settle::Dead {
                 reason: "malformed".into(),
                 error: "not a CloudEvent".into(),
             };
         };
-        let Ok(outcome) = serde_json::from_value::<OutcomeData>(event.data.clone()) else {
+        let outcome = match kind {
+            Kind::Reclassify => serde_json::from_value::<ReclassifyRequestData>(event.data.clone())
+                .ok()
+                .map(outcome_of_request),
+            _ => serde_json::from_value::<OutcomeData>(event.data.clone()).ok(),
+        };
+        let Some(outcome) = outcome else {
             return Settle::Dead {
                 reason: "malformed".into(),
-                error: "call.outcome data does not match its schema".into(),
+                error: format!("{} data does not match its schema", kind.event_type()),
             };
         };
+        let kind = kind.event_type();
         let Some(ctx) = self.tenants.get(&event.tenant) else {
-            self.metrics
-                .results
-                .with(&["call.outcome", "skipped"])
-                .inc();
+            self.metrics.results.with(&[kind, "skipped"]).inc();
             return Settle::Ack; // no ServiceTitan or no policy for this tenant
         };
         let claim = match self.ledger.claim(&event.id).await {
@@ -464,10 +546,7 @@ impl Worker {
         };
         let token = match claim {
             Claim::Done => {
-                self.metrics
-                    .results
-                    .with(&["call.outcome", "already_done"])
-                    .inc();
+                self.metrics.results.with(&[kind, "already_done"]).inc();
                 return Settle::Ack;
             }
             Claim::Busy => return Settle::Retry(Duration::from_secs(1)),
@@ -478,10 +557,7 @@ impl Worker {
         match &settle {
             Settle::Ack => {
                 let _ = self.ledger.complete(&event.id, token).await;
-                self.metrics
-                    .results
-                    .with(&["call.outcome", "applied"])
-                    .inc();
+                self.metrics.results.with(&[kind, "applied"]).inc();
             }
             _ => {
                 let _ = self.ledger.release(&event.id, token).await;
@@ -499,6 +575,13 @@ impl Worker {
         if let Some(id) = o.servicetitan.call_id {
             return Ok(id);
         }
+        // A call.completed for the same call may have located it already.
+        let correlation = correlation_key(&event.tenant, &o.provider, &o.provider_call_id);
+        if let Ok(Some((_, id))) = self.ledger.read(&correlation).await
+            && let Ok(id) = id.parse()
+        {
+            return Ok(id);
+        }
         let (Some(from), Some(to), Some(started)) = (&o.from, &o.to, &o.started_at) else {
             return Err(Settle::Dead {
                 reason: "cannot_locate".into(),
@@ -506,6 +589,20 @@ impl Worker {
                     .into(),
             });
         };
+        let id = self.find_by_numbers(ctx, event, from, to, started).await?;
+        let _ = self.ledger.write_if(&correlation, 0, id.to_string()).await;
+        Ok(id)
+    }
+
+    /// The one ServiceTitan call from `from` to `to` near `started` (v3 calls list).
+    async fn find_by_numbers(
+        &self,
+        ctx: &TenantCtx,
+        event: &CloudEvent,
+        from: &str,
+        to: &str,
+        started: &str,
+    ) -> Result<i64, Settle> {
         let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
             return Err(Settle::Dead {
                 reason: "cannot_locate".into(),
@@ -515,7 +612,7 @@ impl Worker {
         let window = time::Duration::seconds(self.window_secs);
         let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
         let query = vec![
-            ("callerPhoneNumber", from.clone()),
+            ("callerPhoneNumber", from.to_owned()),
             ("createdOnOrAfter", fmt(start - window)),
             (
                 "createdBefore",
@@ -605,7 +702,17 @@ impl Worker {
                 }
                 Err(_) => return Settle::Retry(self.retry_delay),
             };
-            match ctx.client.current_call(&export).await {
+            // The mirrored location saves two CRM reads; unknown yet → the client reads it.
+            let location = match &export.location {
+                Some(l) => self
+                    .facts
+                    .location(&event.tenant, l.id)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            match ctx.client.current_call_with(&export, location).await {
                 Ok(c) => {
                     current = Some(c);
                     break;
@@ -628,7 +735,7 @@ impl Worker {
         {
             self.metrics
                 .results
-                .with(&["call.outcome", "superseded"])
+                .with(&[event.kind.as_str(), "superseded"])
                 .inc();
             return Settle::Ack;
         }
@@ -710,6 +817,61 @@ impl Worker {
             .await?
             .await?;
         Ok(())
+    }
+
+    /// `call.completed`: find the ServiceTitan call now (retrying while ServiceTitan's record
+    /// lags) and remember it, so the outcome that follows is found by id. Not finding it is
+    /// not an error here — the outcome locates (or dead-letters) on its own.
+    async fn handle_completed(&self, message: &jetstream::Message) -> Settle {
+        const KIND: &str = "call.completed";
+        let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "not a CloudEvent".into(),
+            };
+        };
+        let Ok(call) = serde_json::from_value::<CallData>(event.data.clone()) else {
+            return Settle::Dead {
+                reason: "malformed".into(),
+                error: "call.completed data does not match its schema".into(),
+            };
+        };
+        let skipped = || {
+            self.metrics.results.with(&[KIND, "skipped"]).inc();
+            Settle::Ack
+        };
+        let Some(ctx) = self.tenants.get(&event.tenant) else {
+            return skipped();
+        };
+        let (Some(from), Some(to), Some(started)) = (&call.from, &call.to, &call.started_at) else {
+            return skipped();
+        };
+        let key = correlation_key(&event.tenant, &call.provider, &call.provider_call_id);
+        match self.ledger.read(&key).await {
+            Ok(Some(_)) => {
+                self.metrics.results.with(&[KIND, "already_done"]).inc();
+                return Settle::Ack;
+            }
+            Ok(None) => {}
+            Err(_) => return Settle::Retry(self.retry_delay),
+        }
+        match self.find_by_numbers(ctx, &event, from, to, started).await {
+            Ok(id) => match self.ledger.write_if(&key, 0, id.to_string()).await {
+                Ok(_) => {
+                    self.metrics.results.with(&[KIND, "applied"]).inc();
+                    Settle::Ack
+                }
+                Err(_) => Settle::Retry(self.retry_delay),
+            },
+            Err(Settle::Dead { reason, error })
+                if reason == "ambiguous_call" || reason == "call_not_found" =>
+            {
+                tracing::info!(%reason, %error, "call.completed: not correlated; the outcome will locate the call itself");
+                self.metrics.results.with(&[KIND, "not_correlated"]).inc();
+                Settle::Ack
+            }
+            Err(other) => other,
+        }
     }
 
     async fn handle_confirmation(&self, message: &jetstream::Message) -> Settle {

@@ -446,6 +446,152 @@ async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
         .await
     );
     assert_eq!(s.count("update call").await, 1);
+
+    // Then a burst of 500s: "excused" for call 9010 (Unbooked, 2026-11-22T18:10Z) still lands,
+    // with the configured memo.
+    s.http
+        .post(format!("{}/_sim/faults", s.sim))
+        .json(&serde_json::json!({"force_status": 500, "force_count": 30}))
+        .send()
+        .await
+        .unwrap();
+    s.report(
+        "msg_burst",
+        outcome("excused", "+15125550106", "2026-11-22T18:10:05Z", None),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            s.call(9010).await["call_type"] == "Excused"
+        })
+        .await,
+        "{}",
+        s.call(9010).await
+    );
+    let call = s.call(9010).await;
+    assert_eq!(call["excuse_memo"], "Agent: caller hung up");
+    assert_eq!(call["reason_id"], 1, "Service Call");
+    assert_eq!(s.count("update call").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_write() {
+    let s = Stack::start().await;
+    // The mirror of the CRM location exports is in place once the worker has followed them.
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.count("export location contacts").await >= 1
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let call = serde_json::json!({"id": "ag_9006", "from": "+15125550106", "to": "+15125550000",
+        "started_at": "2026-11-21T14:42:10Z", "ended_at": "2026-11-21T14:45:10Z", "duration_secs": 180});
+    s.report(
+        "msg_completed",
+        serde_json::json!({"type": "call.completed", "occurred_at": "2026-11-21T14:45:10Z", "call": call}),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.metrics().await.contains(
+                "switchboard_calls_events_total{type=\"call.completed\",result=\"applied\"} 1",
+            )
+        })
+        .await,
+        "{}",
+        s.metrics().await
+    );
+    assert_eq!(s.count("list calls").await, 1, "located by numbers once");
+    s.http
+        .delete(format!("{}/_sim/requests", s.sim))
+        .send()
+        .await
+        .unwrap();
+    // The outcome carries no ServiceTitan id, only the agent's call id: found through the
+    // correlation, then one read and one write.
+    s.report(
+        "msg_outcome_after_completed",
+        serde_json::json!({"type": "call.outcome", "occurred_at": "2026-11-21T14:45:20Z", "call": call,
+            "outcome": "not_lead"}),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.call(9006).await["call_type"] == "NotLead"
+        })
+        .await
+    );
+    for (op, n) in [
+        ("list calls", 0),
+        ("get call", 1),
+        ("get location", 0),
+        ("list location contacts", 0),
+        ("update call", 1),
+    ] {
+        assert_eq!(s.count(op).await, n, "{op}");
+    }
+    // The location went back exactly as ServiceTitan had it.
+    let state: serde_json::Value = s
+        .http
+        .get(format!("{}/_sim/state", s.sim))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let location = state["tenants"][0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == 206)
+        .unwrap()
+        .clone();
+    assert_eq!(location["contacts"].as_array().unwrap().len(), 1);
+    assert!(location["removed_contacts"].is_null(), "{location}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reclassify_request_is_applied_like_an_outcome_and_only_once() {
+    let s = Stack::start().await;
+    let client = s.nats.client().await;
+    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
+    let request = |id: &str| {
+        serde_json::json!({"specversion": "1.0", "id": id, "source": "/switchboard/demo/analytics",
+            "type": "call.reclassify.requested", "subject": "9010", "time": "2026-11-23T12:00:00.000Z",
+            "datacontenttype": "application/json", "tenant": "demo", "inboundid": "",
+            "data": {"st_call_id": 9010, "outcome": "not_lead", "observed_call_type": "Unbooked",
+                     "requested_by": "analytics"}})
+    };
+    for id in ["req-1", "req-2"] {
+        js.publish(
+            "events.demo.call.reclassify.requested",
+            serde_json::to_vec(&request(id)).unwrap().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.events_of("call.confirmed").await.len() == 1
+        })
+        .await
+    );
+    let call = s.call(9010).await;
+    assert_eq!(call["call_type"], "NotLead");
+    assert_eq!(call["reason_id"], 6, "Wrong Number");
+    assert_eq!(
+        s.count("update call").await,
+        1,
+        "the second request found it done"
+    );
+    let reclassified = s.events_of("call.reclassified").await;
+    assert_eq!(reclassified.len(), 1);
+    assert_eq!(reclassified[0]["data"]["outcome_event_id"], "req-1");
+    assert_eq!(reclassified[0]["data"]["after"]["call_type"], "NotLead");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -453,14 +453,21 @@ pub(crate) async fn update_call(
         );
         c.modified_on.clone_from(&stamp);
         let l = &mut t.locations[location];
+        let before: Vec<i64> = l.contacts.iter().map(|c| c.id).collect();
         apply_party(
             &mut l.name,
             &mut l.address,
             &mut l.contacts,
             &update.location,
         );
+        for id in before {
+            if !l.contacts.iter().any(|c| c.id == id) && !l.removed_contacts.contains(&id) {
+                l.removed_contacts.push(id);
+            }
+        }
         l.modified_on.clone_from(&stamp);
         *version += 1;
+        l.version = *version;
         let call = &mut t.calls[index];
         call.call_type = update.call_type;
         call.excuse_memo.clone_from(&update.excuse_memo);
@@ -583,6 +590,142 @@ pub(crate) async fn export_calls(
             has_more,
             continue_from,
             data: changed.into_iter().map(|c| export_call(t, c)).collect(),
+        })
+    })
+}
+
+/// The `from` cursor of a version-ordered export: absent → from the start.
+fn export_cursor(p: &HashMap<String, String>) -> Result<u64, Response> {
+    match p.get("from").map(|f| f.parse::<u64>()) {
+        None => Ok(0),
+        Some(Ok(v)) => Ok(v),
+        Some(Err(_)) => Err(validation(
+            "Invalid query parameter",
+            "from",
+            "not a continuation token from this export".into(),
+        )),
+    }
+}
+
+fn crm_address(a: &Address) -> st::CrmAddress {
+    st::CrmAddress {
+        street: a.street.clone(),
+        unit: (!a.unit.is_empty()).then(|| a.unit.clone()),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        zip: a.zip.clone(),
+        country: a.country.clone(),
+        latitude: a.latitude,
+        longitude: a.longitude,
+    }
+}
+
+/// Locations changed after `from`, oldest change first, whole locations per page.
+fn changed_locations(t: &TenantData, from: u64) -> Vec<&seed::Location> {
+    let mut changed: Vec<&seed::Location> =
+        t.locations.iter().filter(|l| l.version > from).collect();
+    changed.sort_by_key(|l| l.version);
+    changed
+}
+
+fn export_page_size(s: &Shared) -> usize {
+    s.sim.lock().seed.settings.export_page_size.max(1)
+}
+
+/// `GET /crm/v2/tenant/{t}/export/locations`: every location changed since `from`.
+pub(crate) async fn export_locations(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Query(p): Params,
+) -> Response {
+    let tid = admit!(s.sim, "export locations", headers, tenant);
+    let from = match export_cursor(&p) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let page_size = export_page_size(&s);
+    s.sim.with_tenant(tid, |t, _| {
+        let mut changed = changed_locations(t, from);
+        let has_more = changed.len() > page_size;
+        changed.truncate(page_size);
+        let continue_from = changed.last().map_or(from, |l| l.version).to_string();
+        let data: Vec<_> = changed
+            .into_iter()
+            .map(|l| {
+                with_required(
+                    &st::Location {
+                        id: l.id,
+                        customer_id: l.customer_id,
+                        active: true,
+                        name: l.name.clone(),
+                        address: crm_address(&l.address),
+                        created_on: String::new(),
+                        modified_on: l.modified_on.clone(),
+                    },
+                    serde_json::json!({"taxZoneId": null, "customFields": [], "createdById": 0, "mergedToId": null, "zoneId": null, "taxExempt": false, "tagTypeIds": [], "externalData": []}),
+                )
+            })
+            .collect();
+        json(&st::ExportPage {
+            has_more,
+            continue_from,
+            data,
+        })
+    })
+}
+
+/// `GET /crm/v2/tenant/{t}/export/locations/contacts`: the contacts of every location
+/// changed since `from` (removed ones as `active: false`), whole locations per page.
+pub(crate) async fn export_location_contacts(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Query(p): Params,
+) -> Response {
+    let tid = admit!(s.sim, "export location contacts", headers, tenant);
+    let from = match export_cursor(&p) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let page_size = export_page_size(&s);
+    s.sim.with_tenant(tid, |t, _| {
+        let mut data = Vec::new();
+        let mut continue_from = from;
+        let changed = changed_locations(t, from);
+        let mut has_more = false;
+        for (i, l) in changed.iter().enumerate() {
+            if data.len() >= page_size {
+                has_more = i < changed.len();
+                break;
+            }
+            let contact = |id: i64, kind: &str, value: &str, memo: &str, active: bool| {
+                with_required(
+                    &st::ExportLocationContact {
+                        id,
+                        kind: kind.to_owned(),
+                        value: value.to_owned(),
+                        memo: (!memo.is_empty()).then(|| memo.to_owned()),
+                        modified_on: l.modified_on.clone(),
+                        created_on: String::new(),
+                        location_id: l.id,
+                        active,
+                    },
+                    serde_json::json!({"phoneSettings": null, "preferences": null}),
+                )
+            };
+            for c in &l.contacts {
+                data.push(contact(c.id, &c.kind, &c.value, &c.memo, true));
+            }
+            for id in &l.removed_contacts {
+                data.push(contact(*id, "Phone", "", "", false));
+            }
+            continue_from = l.version;
+        }
+        json(&st::ExportPage {
+            has_more,
+            continue_from: continue_from.to_string(),
+            data,
         })
     })
 }
@@ -904,16 +1047,7 @@ pub(crate) async fn get_location(
                 customer_id: l.customer_id,
                 active: true,
                 name: l.name.clone(),
-                address: st::CrmAddress {
-                    street: l.address.street.clone(),
-                    unit: (!l.address.unit.is_empty()).then(|| l.address.unit.clone()),
-                    city: l.address.city.clone(),
-                    state: l.address.state.clone(),
-                    zip: l.address.zip.clone(),
-                    country: l.address.country.clone(),
-                    latitude: l.address.latitude,
-                    longitude: l.address.longitude,
-                },
+                address: crm_address(&l.address),
                 created_on: String::new(),
                 modified_on: l.modified_on.clone(),
             }, serde_json::json!({"customFields": [], "createdById": 0, "taxExempt": false, "tagTypeIds": [], "externalData": []}))),

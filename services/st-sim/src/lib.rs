@@ -143,6 +143,14 @@ fn router(shared: Shared) -> Router {
             &format!("/crm/v2{t}/locations/{{id}}/contacts"),
             get(api::location_contacts),
         )
+        .route(
+            &format!("/crm/v2{t}/export/locations"),
+            get(api::export_locations),
+        )
+        .route(
+            &format!("/crm/v2{t}/export/locations/contacts"),
+            get(api::export_location_contacts),
+        )
         .route("/_sim/state", get(admin::state))
         .route("/_sim/seed", post(admin::seed))
         .route(

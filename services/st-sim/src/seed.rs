@@ -170,6 +170,13 @@ pub struct Location {
     pub contacts: Vec<Contact>,
     #[serde(default)]
     pub modified_on: String,
+    /// Export order: bumped on every change (not part of ServiceTitan's shape); 0 in a
+    /// seed means "number it when loaded".
+    #[serde(default)]
+    pub version: u64,
+    /// Contacts a call update removed; the contacts export shows them as inactive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_contacts: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -68,8 +68,8 @@ pub fn validation(title: &str, field: &str, message: String) -> Response {
 }
 
 impl Sim {
-    pub fn new(seed: Seed) -> Self {
-        let version = max_version(&seed);
+    pub fn new(mut seed: Seed) -> Self {
+        let version = number_locations(&mut seed);
         Self {
             inner: Mutex::new(Inner {
                 seed,
@@ -90,9 +90,9 @@ impl Sim {
     }
 
     /// Replaces all data and settings; issued tokens stay valid.
-    pub fn reseed(&self, seed: Seed) {
+    pub fn reseed(&self, mut seed: Seed) {
         let mut inner = self.lock();
-        inner.version = max_version(&seed);
+        inner.version = number_locations(&mut seed);
         inner.seed = seed;
         inner.windows.clear();
     }
@@ -279,9 +279,27 @@ impl Sim {
 fn max_version(seed: &Seed) -> u64 {
     seed.tenants
         .iter()
-        .flat_map(|t| t.calls.iter().map(|c| c.version))
+        .flat_map(|t| {
+            t.calls
+                .iter()
+                .map(|c| c.version)
+                .chain(t.locations.iter().map(|l| l.version))
+        })
         .max()
         .unwrap_or(0)
+}
+
+/// Gives every seeded location without an export version one (after all existing
+/// versions, so the locations export shows it); returns the highest version in use.
+fn number_locations(seed: &mut Seed) -> u64 {
+    let mut version = max_version(seed);
+    for location in seed.tenants.iter_mut().flat_map(|t| t.locations.iter_mut()) {
+        if location.version == 0 {
+            version += 1;
+            location.version = version;
+        }
+    }
+    version
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

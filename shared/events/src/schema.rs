@@ -22,6 +22,7 @@ pub fn data_schema(kind: EventType) -> serde_json::Value {
         }
         EventType::WebhookUnrecognized => schema_for!(UnrecognizedData),
         EventType::CallConfirmed | EventType::CallReclassified => schema_for!(CallSyncData),
+        EventType::CallReclassifyRequested => schema_for!(ReclassifyRequestData),
     };
     let mut value = serde_json::to_value(schema).expect("schema serializes");
     if let Some(obj) = value.as_object_mut() {

@@ -32,10 +32,12 @@ pub enum EventType {
     CallConfirmed,
     #[serde(rename = "call.reclassified")]
     CallReclassified,
+    #[serde(rename = "call.reclassify.requested")]
+    CallReclassifyRequested,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         Self::CallStarted,
         Self::CallAnswered,
         Self::CallCompleted,
@@ -48,6 +50,7 @@ impl EventType {
         Self::WebhookUnrecognized,
         Self::CallConfirmed,
         Self::CallReclassified,
+        Self::CallReclassifyRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +67,7 @@ impl EventType {
             Self::WebhookUnrecognized => "webhook.unrecognized",
             Self::CallConfirmed => "call.confirmed",
             Self::CallReclassified => "call.reclassified",
+            Self::CallReclassifyRequested => "call.reclassify.requested",
         }
     }
 }
@@ -158,6 +162,15 @@ pub struct OutcomeData {
     pub ended_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Which AI agent (or agent configuration) handled the call, for breakdowns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The ServiceTitan business unit the call was for, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_unit: Option<String>,
+    /// The marketing campaign the call came in on (tracking number's campaign), by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -237,4 +250,28 @@ pub struct CallSyncData {
     pub st_call_id: i64,
     pub before: StCallState,
     pub after: StCallState,
+}
+
+/// `call.reclassify.requested`: a command to the calls worker — make ServiceTitan call
+/// `st_call_id` look like `outcome` (mapped through the tenant's policy, as an agent
+/// outcome would be). Sent by analytics when the agent's view is authoritative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReclassifyRequestData {
+    pub st_call_id: i64,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The job the call booked (for `booked`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
+    /// The agent's call this is about, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_call_id: Option<String>,
+    /// ServiceTitan's class when the request was made (absent: unclassified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_call_type: Option<String>,
+    /// Who asked, e.g. `analytics`.
+    pub requested_by: String,
 }

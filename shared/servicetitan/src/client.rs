@@ -477,13 +477,25 @@ impl TenantClient {
     /// Reads everything a call update must send back: the call record, the location and
     /// its contacts. `export` is the call's latest export record (workers keep it).
     pub async fn current_call(&self, export: &ExportCall) -> Result<CurrentCall, StError> {
+        self.current_call_with(export, None).await
+    }
+
+    /// [`Self::current_call`] with the location and its contacts already known (e.g. from a
+    /// mirror of the CRM exports): one request, the v2 call record. A `known` location that
+    /// is not the export's is ignored and read from CRM.
+    pub async fn current_call_with(
+        &self,
+        export: &ExportCall,
+        known: Option<(Location, Vec<LocationContact>)>,
+    ) -> Result<CurrentCall, StError> {
         let record = self.get_call(export.id).await?;
-        let location = match &export.location {
-            Some(l) => Some((
+        let location = match (&export.location, known) {
+            (Some(l), Some(known)) if known.0.id == l.id => Some(known),
+            (Some(l), _) => Some((
                 self.get_location(l.id).await?,
                 self.location_contacts(l.id).await?,
             )),
-            None => None,
+            (None, _) => None,
         };
         CurrentCall::assemble(
             &record,
@@ -575,6 +587,35 @@ impl TenantClient {
             "get location",
             self.path("crm", "v2", &format!("locations/{id}")),
             Vec::new(),
+        )
+        .await
+    }
+
+    /// `GET /crm/v2/tenant/{t}/export/locations`: locations changed since `from`.
+    pub async fn export_locations(
+        &self,
+        from: Option<&str>,
+    ) -> Result<ExportPage<Location>, StError> {
+        let query: Query = from.map(|f| ("from", f.to_owned())).into_iter().collect();
+        self.get(
+            "export locations",
+            self.path("crm", "v2", "export/locations"),
+            query,
+        )
+        .await
+    }
+
+    /// `GET /crm/v2/tenant/{t}/export/locations/contacts`: location contacts changed since
+    /// `from` (removed ones with `active: false`).
+    pub async fn export_location_contacts(
+        &self,
+        from: Option<&str>,
+    ) -> Result<ExportPage<ExportLocationContact>, StError> {
+        let query: Query = from.map(|f| ("from", f.to_owned())).into_iter().collect();
+        self.get(
+            "export location contacts",
+            self.path("crm", "v2", "export/locations/contacts"),
+            query,
         )
         .await
     }
@@ -717,21 +758,41 @@ pub async fn export_all_calls(
     client: &TenantClient,
     from: Option<String>,
 ) -> Result<(Vec<ExportCall>, String), StError> {
+    export_all(
+        from,
+        |c| async move { client.export_calls(c.as_deref(), true).await },
+        |r| r.id,
+    )
+    .await
+}
+
+/// Follows an export from `from` to its end: the latest record per id (in first-seen
+/// order) and the cursor to resume from. Stops on `hasMore` without progress, so a stuck
+/// export cannot loop forever; the next run resumes.
+pub async fn export_all<T, F, Fut>(
+    from: Option<String>,
+    mut fetch: F,
+    id_of: impl Fn(&T) -> i64,
+) -> Result<(Vec<T>, String), StError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<ExportPage<T>, StError>>,
+{
     let mut cursor = from;
-    let mut latest: HashMap<i64, ExportCall> = HashMap::new();
+    let mut latest: HashMap<i64, T> = HashMap::new();
     let mut order = Vec::new();
     loop {
-        let page = client.export_calls(cursor.as_deref(), true).await?;
+        let page = fetch(cursor.clone()).await?;
         let advanced = cursor.as_deref() != Some(page.continue_from.as_str());
         let empty = page.data.is_empty();
-        for call in page.data {
-            if !latest.contains_key(&call.id) {
-                order.push(call.id);
+        for record in page.data {
+            let id = id_of(&record);
+            if !latest.contains_key(&id) {
+                order.push(id);
             }
-            latest.insert(call.id, call);
+            latest.insert(id, record);
         }
         cursor = Some(page.continue_from);
-        // `hasMore` with no progress would loop forever: stop and let the next run resume.
         if !page.has_more || (empty && !advanced) {
             let records = order
                 .into_iter()

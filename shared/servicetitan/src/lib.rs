@@ -23,7 +23,7 @@ mod update;
 
 pub use client::{
     ClientSettings, Observer, Query, RetryPolicy, ServiceTitan, TenantClient, all_pages,
-    export_all_calls, install_crypto_provider,
+    export_all, export_all_calls, install_crypto_provider,
 };
 pub use error::{ErrorKind, StError};
 pub use limiter::RateLimiter;

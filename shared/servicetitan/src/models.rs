@@ -579,6 +579,40 @@ pub struct LocationContact {
     pub created_on: String,
 }
 
+/// `Crm.V2.ExportLocationContactResponse` (the fields Switchboard uses): one contact of
+/// one location in the location-contacts export; a removed contact shows `active: false`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportLocationContact {
+    pub id: i64,
+    /// `Phone`, `Email`, `Fax` or `MobilePhone`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+    #[serde(default)]
+    pub memo: Option<String>,
+    #[serde(default)]
+    pub modified_on: String,
+    #[serde(default)]
+    pub created_on: String,
+    pub location_id: i64,
+    pub active: bool,
+}
+
+impl ExportLocationContact {
+    /// The contact as the per-location contacts list shows it.
+    pub fn contact(&self) -> LocationContact {
+        LocationContact {
+            id: self.id,
+            kind: self.kind.clone(),
+            value: self.value.clone(),
+            memo: self.memo.clone(),
+            modified_on: self.modified_on.clone(),
+            created_on: self.created_on.clone(),
+        }
+    }
+}
+
 /// `ApiErrorResponse` (RFC 7807 problem details).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -3,7 +3,7 @@
 use crate::helpers::{TENANT_ID, spawn_sim};
 use std::time::{Duration, Instant};
 use switchboard_servicetitan::models::{CallType, CapacityRequest, ReasonInput};
-use switchboard_servicetitan::{CallChange, ErrorKind, all_pages, export_all_calls};
+use switchboard_servicetitan::{CallChange, ErrorKind, all_pages, export_all, export_all_calls};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_token_serves_1000_calls_from_50_tasks() {
@@ -357,4 +357,50 @@ async fn an_update_from_a_stale_export_is_refused_and_a_fresh_one_keeps_the_new_
         "the new job link survived the update"
     );
     assert_eq!(stored["call_type"], "Booked");
+}
+
+#[tokio::test]
+async fn the_crm_exports_show_every_location_then_only_what_changed_with_removed_contacts() {
+    let sim = spawn_sim(|s| s.settings.export_page_size = 4).await;
+    let client = sim.client(1000);
+    let fetch_locations = |c: Option<String>| {
+        let client = client.clone();
+        async move { client.export_locations(c.as_deref()).await }
+    };
+    let fetch_contacts = |c: Option<String>| {
+        let client = client.clone();
+        async move { client.export_location_contacts(c.as_deref()).await }
+    };
+    let (locations, cursor) = export_all(None, fetch_locations, |l| l.id).await.unwrap();
+    assert_eq!(locations.len(), 6, "every seeded location, across pages");
+    let (contacts, contacts_cursor) = export_all(None, fetch_contacts, |c| c.id).await.unwrap();
+    assert_eq!(contacts.len(), 6);
+    assert!(contacts.iter().all(|c| c.active));
+
+    // A call update that drops location 203's contact: both exports show the change.
+    let (export, _) = export_all_calls(&client, None).await.unwrap();
+    let current = client
+        .current_call(export.iter().find(|c| c.id == 9003).unwrap())
+        .await
+        .unwrap();
+    let mut without_contacts = current.clone();
+    without_contacts.location.contacts.clear();
+    client
+        .update_call(&without_contacts, &CallChange::default())
+        .await
+        .unwrap();
+    let (changed, _) = export_all(Some(cursor), fetch_locations, |l| l.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [203],
+        "only what changed"
+    );
+    let (changed, _) = export_all(Some(contacts_cursor), fetch_contacts, |c| c.id)
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].location_id, 203);
+    assert!(!changed[0].active, "a removed contact shows as inactive");
 }

@@ -8,7 +8,8 @@
 //!           "started_at": "…", "ended_at": "…"},
 //!  "outcome": "booked", "reason": "Service Call", "tags": ["Booked by AI Agent"],
 //!  "servicetitan": {"call_id": 9001, "job_id": 1001, "appointment_id": 5001},
-//!  "summary": "AC not cooling; booked Tue 9-11"}
+//!  "summary": "AC not cooling; booked Tue 9-11",
+//!  "agent": "ava-hvac", "business_unit": "HVAC Service", "campaign": "Google Ads"}
 //! {"type": "appointment.confirmation", "occurred_at": "…", "call": {"id": "ag_124"},
 //!  "status": "confirmed" | "declined" | "rescheduled",
 //!  "servicetitan": {"job_id": 1001, "appointment_id": 5001}, "new_start": "…", "new_end": "…"}
@@ -38,6 +39,9 @@ struct Report {
     #[serde(default)]
     servicetitan: StRefs,
     summary: Option<String>,
+    agent: Option<String>,
+    business_unit: Option<String>,
+    campaign: Option<String>,
     status: Option<ConfirmationStatus>,
     new_start: Option<String>,
     new_end: Option<String>,
@@ -115,6 +119,9 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
                 started_at: base.started_at,
                 ended_at: base.ended_at,
                 summary: r.summary,
+                agent: r.agent,
+                business_unit: r.business_unit,
+                campaign: r.campaign,
             };
             Draft::new(EventType::CallOutcome, subject, time, &data)
         }

@@ -65,6 +65,9 @@ fn outcome_from_analysis(
         started_at: base.started_at.clone(),
         ended_at: base.ended_at.clone(),
         summary,
+        agent: str_at(analysis, "/agent"),
+        business_unit: str_at(analysis, "/business_unit"),
+        campaign: str_at(analysis, "/campaign"),
     }))
 }
 
