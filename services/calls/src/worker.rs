@@ -445,28 +445,32 @@ impl Worker {
         Ok(())
     }
 
+    /// Up to `calls.batch` events in flight per consumer: ServiceTitan's per-tenant pacing,
+    /// not this loop, sets the pace, and one slow call does not hold up the others. Events
+    /// for the same call are serialised by the per-call lock.
     async fn consume_one(
         &self,
         consumer: &consumer::PullConsumer,
         kind: Kind,
     ) -> anyhow::Result<()> {
-        loop {
-            let mut batch = consumer
-                .fetch()
-                .max_messages(self.batch)
-                .expires(Duration::from_secs(2))
-                .messages()
-                .await?;
-            while let Some(message) = batch.next().await {
-                let Ok(message) = message else { continue };
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(self.batch)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await?;
+        messages
+            .for_each_concurrent(self.batch, |message| async move {
+                let Ok(message) = message else { return };
                 let settle = match kind {
                     Kind::Outcome | Kind::Reclassify => self.handle_outcome(&message, kind).await,
                     Kind::Confirmation => self.handle_confirmation(&message).await,
                     Kind::Completed => self.handle_completed(&message).await,
                 };
                 self.settle(&message, kind.event_type(), settle).await;
-            }
-        }
+            })
+            .await;
+        anyhow::bail!("the {} consumer's message stream ended", kind.suffix())
     }
 
     async fn settle(&self, message: &jetstream::Message, kind: &str, settle: Settle) {
@@ -907,30 +911,18 @@ impl Worker {
             Ok(Claim::Done) => return Settle::Ack,
             Ok(Claim::Busy) | Err(_) => return Settle::Retry(Duration::from_secs(1)),
         };
-        // The state Switchboard last set; write only when it changes.
-        let state_key = format!("appt.{}.{appointment}", event.tenant);
-        let want = if confirmed { "confirmed" } else { "declined" };
-        let known = self.ledger.read(&state_key).await.ok().flatten();
-        let settle = if known.as_ref().is_some_and(|(_, v)| v == want) {
-            self.metrics.skipped_correct.inc();
-            Settle::Ack
-        } else {
-            let result = if confirmed {
-                ctx.client.confirm_appointment(appointment).await
-            } else {
-                ctx.client.unconfirm_appointment(appointment).await
-            };
-            match result {
-                Ok(()) => {
-                    self.metrics.writes.inc();
-                    let _ = self
-                        .ledger
-                        .write_if(&state_key, known.map_or(0, |(seq, _)| seq), want.into())
-                        .await;
-                    Settle::Ack
-                }
-                Err(e) => st_failure(&e, self.retry_delay),
+        // One writer per appointment at a time.
+        let lock_key = format!("lock.{}.appt.{appointment}", event.tenant);
+        let settle = match self.ledger.claim(&lock_key).await {
+            Ok(Claim::Acquired(lock)) => {
+                let settle = self
+                    .apply_confirmation(ctx, &event, appointment, confirmed)
+                    .await;
+                let _ = self.ledger.release(&lock_key, lock).await;
+                settle
             }
+            Ok(_) => Settle::Retry(Duration::from_secs(1)),
+            Err(_) => Settle::Retry(self.retry_delay),
         };
         match &settle {
             Settle::Ack => {
@@ -945,6 +937,61 @@ impl Worker {
             }
         }
         settle
+    }
+}
+
+impl Worker {
+    /// Confirms or un-confirms, only when that changes what Switchboard last set, and never
+    /// on behalf of an answer older than the one last applied (redeliveries reorder).
+    async fn apply_confirmation(
+        &self,
+        ctx: &TenantCtx,
+        event: &CloudEvent,
+        appointment: i64,
+        confirmed: bool,
+    ) -> Settle {
+        // Value: "{confirmed|declined} {event time}".
+        let state_key = format!("appt.{}.{appointment}", event.tenant);
+        let want = if confirmed { "confirmed" } else { "declined" };
+        let known = match self.ledger.read(&state_key).await {
+            Ok(k) => k,
+            Err(_) => return Settle::Retry(self.retry_delay),
+        };
+        let (known_state, known_time) = known
+            .as_ref()
+            .map(|(_, v)| v.split_once(' ').unwrap_or((v.as_str(), "")))
+            .unwrap_or(("", ""));
+        if is_older(&event.time, known_time) {
+            self.metrics
+                .results
+                .with(&["appointment.confirmation", "superseded"])
+                .inc();
+            return Settle::Ack;
+        }
+        if known_state == want {
+            self.metrics.skipped_correct.inc();
+            return Settle::Ack;
+        }
+        let result = if confirmed {
+            ctx.client.confirm_appointment(appointment).await
+        } else {
+            ctx.client.unconfirm_appointment(appointment).await
+        };
+        match result {
+            Ok(()) => {
+                self.metrics.writes.inc();
+                let _ = self
+                    .ledger
+                    .write_if(
+                        &state_key,
+                        known.map_or(0, |(seq, _)| seq),
+                        format!("{want} {}", event.time),
+                    )
+                    .await;
+                Settle::Ack
+            }
+            Err(e) => st_failure(&e, self.retry_delay),
+        }
     }
 }
 

@@ -265,8 +265,8 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
     let s = Stack::start().await;
-    let confirmation = |status: &str| {
-        serde_json::json!({"type": "appointment.confirmation", "occurred_at": "2026-11-23T18:30:00Z", "call": {"id": "ag_c"},
+    let confirmation = |status: &str, minute: u32| {
+        serde_json::json!({"type": "appointment.confirmation", "occurred_at": format!("2026-11-23T18:{minute:02}:00Z"), "call": {"id": "ag_c"},
             "status": status, "servicetitan": {"job_id": 1001, "appointment_id": 5001}})
     };
     let confirmed = |s: &Stack| {
@@ -280,10 +280,10 @@ async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
                 .unwrap()
         }
     };
-    s.report("msg_conf_1", confirmation("confirmed")).await;
+    s.report("msg_conf_1", confirmation("confirmed", 30)).await;
     assert!(eventually(Duration::from_secs(20), || confirmed(&s)).await);
-    s.report("msg_conf_2", confirmation("confirmed")).await; // already so: no write
-    s.report("msg_conf_3", confirmation("declined")).await;
+    s.report("msg_conf_2", confirmation("confirmed", 31)).await; // already so: no write
+    s.report("msg_conf_3", confirmation("declined", 32)).await;
     assert!(eventually(Duration::from_secs(20), || async { !confirmed(&s).await }).await);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.count("confirm appointment").await, 1);
