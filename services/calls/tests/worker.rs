@@ -318,7 +318,7 @@ async fn an_unknown_reason_in_the_policy_stops_start_up_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
-    const N: i64 = 120;
+    const N: i64 = 240;
     let s = Stack::start().await; // one worker already running
     // N fresh Unbooked calls in ServiceTitan.
     for i in 0..N {
@@ -371,7 +371,7 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
         .unwrap();
     tokio::spawn(third.run_until(std::future::pending()));
 
-    let all = eventually(Duration::from_secs(90), || async {
+    let all = eventually(Duration::from_secs(120), || async {
         let state: serde_json::Value = s
             .http
             .get(format!("{}/_sim/state", s.sim))
