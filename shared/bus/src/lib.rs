@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dlq;
+pub mod kv;
 
 use async_nats::jetstream::{self, stream};
 use secrecy::ExposeSecret;

@@ -25,6 +25,8 @@ pub const CONFIG_ENV: &str = "SWITCHBOARD_CONFIG";
 pub const NATS_URL_ENV: &str = "SWITCHBOARD_NATS_URL";
 /// Overrides `ingest.listen`.
 pub const INGEST_LISTEN_ENV: &str = "SWITCHBOARD_INGEST_LISTEN";
+/// Overrides `analytics.listen`.
+pub const ANALYTICS_LISTEN_ENV: &str = "SWITCHBOARD_ANALYTICS_LISTEN";
 /// Overrides `router.listen`.
 pub const ROUTER_LISTEN_ENV: &str = "SWITCHBOARD_ROUTER_LISTEN";
 
@@ -104,6 +106,12 @@ impl Config {
                 message: format!("`{listen}` is not a socket address like 0.0.0.0:8080"),
             })?;
         }
+        if let Some(listen) = env.var(ANALYTICS_LISTEN_ENV).filter(|v| !v.is_empty()) {
+            self.analytics.listen = listen.parse().map_err(|_| ConfigError::Invalid {
+                key: format!("analytics.listen (from {ANALYTICS_LISTEN_ENV})"),
+                message: format!("`{listen}` is not a socket address like 0.0.0.0:8083"),
+            })?;
+        }
         if let Some(listen) = env.var(ROUTER_LISTEN_ENV).filter(|v| !v.is_empty()) {
             self.router.listen = listen.parse().map_err(|_| ConfigError::Invalid {
                 key: format!("router.listen (from {ROUTER_LISTEN_ENV})"),
@@ -114,6 +122,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        fn valid_consumer(name: &str) -> bool {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
         let invalid = |key: &str, message: String| ConfigError::Invalid {
             key: key.into(),
             message,
@@ -162,13 +176,7 @@ impl Config {
         if self.ingest.max_in_flight == 0 {
             return Err(invalid("ingest.max_in_flight", "must be > 0".into()));
         }
-        if self.router.consumer.is_empty()
-            || !self
-                .router
-                .consumer
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !valid_consumer(&self.router.consumer) {
             return Err(invalid(
                 "router.consumer",
                 "use letters, digits, - and _".into(),
@@ -179,6 +187,28 @@ impl Config {
                 "router",
                 "max_deliver, batch and ack_wait_secs must be > 0".into(),
             ));
+        }
+        let a = &self.analytics;
+        if a.max_deliver < 1
+            || a.batch == 0
+            || a.ack_wait_secs == 0
+            || a.sweep_secs == 0
+            || !valid_consumer(&a.consumer)
+        {
+            return Err(invalid(
+                "analytics",
+                "max_deliver, batch, ack_wait_secs and sweep_secs must be > 0; consumer: letters, digits, - and _".into(),
+            ));
+        }
+        for (tenant, t) in &self.tenants {
+            if t.analytics.auto_reclassify != AutoReclassify::Off && t.servicetitan.is_none() {
+                return Err(invalid(
+                    &format!("tenants.{tenant}.analytics.auto_reclassify"),
+                    format!(
+                        "needs [tenants.{tenant}.servicetitan]: the calls worker applies the requests there"
+                    ),
+                ));
+            }
         }
         if let Some(url) = &self.ingest.public_url {
             parse_public_url(url).map_err(|m| invalid("ingest.public_url", m))?;

@@ -20,6 +20,8 @@ pub struct Config {
     #[serde(default)]
     pub calls: CallsWorkerConfig,
     #[serde(default)]
+    pub analytics: AnalyticsConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
 }
 
@@ -181,6 +183,57 @@ impl Default for CallsWorkerConfig {
     }
 }
 
+/// `switchboard-analytics`: booking-rate reconciliation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// The read API, the page at `/`, and `/healthz`, `/readyz`, `/metrics`.
+    pub listen: SocketAddr,
+    /// Durable consumer (on EVENTS) shared by every replica.
+    pub consumer: String,
+    /// Changes are published at most this often per tenant-day (they coalesce meanwhile).
+    pub debounce_ms: u64,
+    /// How often each tenant's ServiceTitan call export is swept.
+    pub sweep_secs: u64,
+    pub ack_wait_secs: u64,
+    pub max_deliver: i64,
+    pub batch: usize,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8083)),
+            consumer: "analytics".into(),
+            debounce_ms: 2000,
+            sweep_secs: 60,
+            ack_wait_secs: 30,
+            max_deliver: 1000,
+            batch: 256,
+        }
+    }
+}
+
+/// What analytics does about a discrepancy where the agent's view is authoritative.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoReclassify {
+    /// Only report it.
+    #[default]
+    Off,
+    /// Publish the request it would send on `analytics.{tenant}.reclassify.dry_run`.
+    DryRun,
+    /// Send `call.reclassify.requested` on EVENTS for the calls worker.
+    On,
+}
+
+/// Per-tenant analytics settings (`[tenants.x.analytics]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantAnalytics {
+    pub auto_reclassify: AutoReclassify,
+}
+
 /// `switchboard-router`: INBOUND → EVENTS.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -223,6 +276,9 @@ pub struct TenantConfig {
     /// How the calls worker classifies this tenant's calls in ServiceTitan.
     #[serde(default)]
     pub calls: CallsPolicy,
+    /// Booking-rate reconciliation settings.
+    #[serde(default)]
+    pub analytics: TenantAnalytics,
     #[serde(default)]
     pub sources: BTreeMap<Name, SourceConfig>,
 }

@@ -348,3 +348,30 @@ fn a_tenant_can_carry_a_calls_policy() {
         "{msg}"
     );
 }
+
+#[test]
+fn analytics_defaults_and_auto_reclassify_choices() {
+    let config = Config::from_toml_str("", &|_: &str| None).unwrap();
+    assert_eq!(config.analytics.listen.port(), 8083);
+    assert_eq!(config.analytics.debounce_ms, 2000);
+    let toml = "[tenants.acme.analytics]\nauto_reclassify = \"sometimes\"\n";
+    let err = Config::from_toml_str(toml, &|_: &str| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tenants.acme.analytics.auto_reclassify"),
+        "{err}"
+    );
+    assert!(err.contains("dry-run"), "lists the choices: {err}");
+    let toml = "[tenants.acme.analytics]\nauto_reclassify = \"on\"\n";
+    let err = Config::from_toml_str(toml, &|_: &str| None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs [tenants.acme.servicetitan]"), "{err}");
+    let toml = "[tenants.acme.analytics]\nauto_reclassify = \"dry-run\"\n[tenants.acme.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1\nclient_id = \"c\"\nclient_secret = \"s\"\napp_key = \"k\"\n";
+    let config = Config::from_toml_str(toml, &|_: &str| None).unwrap();
+    assert_eq!(
+        config.tenants["acme"].analytics.auto_reclassify,
+        AutoReclassify::DryRun
+    );
+}
