@@ -1,5 +1,8 @@
-//! `switchboard-analytics`: the pure core of booking-rate reconciliation — what the AI agent
-//! said about each call against what ServiceTitan says, per tenant-local day.
+//! `switchboard-analytics`: booking-rate reconciliation — what the AI agent said about each
+//! call against what ServiceTitan says, per tenant-local day. The pure core ([`facts`],
+//! [`rates`], [`Engine`], [`translate`], [`page`]) is described below; the service around
+//! it ([`Application`]: EVENTS and the export sweep → facts bucket → projection →
+//! debounced publishing, plus the read API and the page) is described in `service.rs`.
 //!
 //! # Why it is shaped this way: derived, never incremented
 //!
@@ -46,8 +49,11 @@
 
 mod engine;
 pub mod facts;
+pub mod page;
 pub mod rates;
+mod service;
 mod store;
+pub mod translate;
 pub mod zone;
 
 pub use engine::Engine;
@@ -55,5 +61,9 @@ pub use facts::{AgentView, CallFacts, CallKey, Class, Facts, StView, Update};
 pub use rates::{
     Breakdown, Discrepancy, Figures, NONE_LABEL, Snapshot, batch_discrepancies, batch_snapshots,
     booking_rate,
+};
+pub use service::{
+    ANALYTICS_STREAM, Application, DiscrepancyMessage, FACTS_BUCKET, SNAPSHOTS_BUCKET,
+    STATE_BUCKET, analytics_stream_config, discrepancy_subject, dry_run_subject, snapshot_subject,
 };
 pub use zone::{TenantZone, ZoneError};

@@ -36,9 +36,7 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
-    let mut toml = format!(
-        "[nats]\nurl = \"{nats}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n"
-    );
+    let mut toml = format!("[nats]\nurl = \"{nats}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n");
     for i in 0..TENANTS {
         toml.push_str(&format!(
             "[tenants.t{i}.servicetitan]\nenvironment = \"integration\"\ntenant_id = {}\nclient_id = \"cid.bench-{i}\"\n\

@@ -483,27 +483,13 @@ impl Worker {
                 let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
             }
             Settle::Dead { reason, error } => {
-                let (seq, deliveries) = message
-                    .info()
-                    .map(|i| (i.stream_sequence, i.delivered as u64))
-                    .unwrap_or((0, 1));
-                let letter = DeadLetter {
+                let letter = DeadLetter::for_message(
+                    message,
+                    switchboard_bus::EVENTS_STREAM,
+                    &self.consumer,
                     reason,
                     error,
-                    stream: switchboard_bus::EVENTS_STREAM.into(),
-                    stream_seq: seq,
-                    subject: message.subject.to_string(),
-                    consumer: self.consumer.clone(),
-                    deliveries,
-                    failed_at: switchboard_bus::rfc3339_millis(
-                        (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
-                    ),
-                    original_msg_id: message
-                        .headers
-                        .as_ref()
-                        .and_then(|h| h.get("Nats-Msg-Id"))
-                        .map(|v| v.to_string()),
-                };
+                );
                 match publish_dead_letter(&self.js, &letter).await {
                     Ok(()) => {
                         self.metrics.results.with(&[kind, "dead_lettered"]).inc();
@@ -686,6 +672,7 @@ impl Worker {
         fence: Fence<'_>,
     ) -> Settle {
         let mut current = None;
+        let mut modified_on = None;
         for attempt in 0..2 {
             let export = match self.facts.get(&event.tenant, call_id).await {
                 Ok(Some(e)) => e,
@@ -719,6 +706,7 @@ impl Worker {
             match ctx.client.current_call_with(&export, location).await {
                 Ok(c) => {
                     current = Some(c);
+                    modified_on = Some(export.modified_on.clone());
                     break;
                 }
                 // A stale export record: follow the export and read again.
@@ -756,8 +744,9 @@ impl Worker {
                 if !self.renew(fence).await {
                     return Settle::Retry(self.retry_delay);
                 }
-                if let Err(e) = ctx.client.update_call(&current, &change).await {
-                    return st_failure(&e, self.retry_delay);
+                match ctx.client.update_call(&current, &change).await {
+                    Ok(written) => modified_on = Some(written.modified_on),
+                    Err(e) => return st_failure(&e, self.retry_delay),
                 }
                 self.metrics.writes.inc();
                 let after = state(&current.apply(&change).expect("validated by update_call"));
@@ -770,6 +759,7 @@ impl Worker {
             st_call_id: call_id,
             before,
             after,
+            st_modified_on: modified_on,
         };
         if self
             .publish(event, kind, Some(call_id.to_string()), &data)

@@ -38,6 +38,39 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// The dead letter for `message`, delivered on `stream` to `consumer`.
+    pub fn for_message(
+        message: &jetstream::Message,
+        stream: &str,
+        consumer: &str,
+        reason: String,
+        error: String,
+    ) -> Self {
+        let (stream_seq, deliveries) = message
+            .info()
+            .map(|i| (i.stream_sequence, i.delivered as u64))
+            .unwrap_or((0, 1));
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Self {
+            reason,
+            error,
+            stream: stream.into(),
+            stream_seq,
+            subject: message.subject.to_string(),
+            consumer: consumer.into(),
+            deliveries,
+            failed_at: crate::rfc3339_millis(now_ms),
+            original_msg_id: message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.to_string()),
+        }
+    }
+
     /// The dedup id: one dead letter per original message and consumer, however often the
     /// recording is retried.
     pub fn msg_id(&self) -> String {

@@ -250,6 +250,11 @@ pub struct CallSyncData {
     pub st_call_id: i64,
     pub before: StCallState,
     pub after: StCallState,
+    /// ServiceTitan's `modifiedOn` of the call in the `after` state (from the PUT's answer,
+    /// or of the record read when nothing was written): lets consumers order this against
+    /// ServiceTitan's own export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub st_modified_on: Option<String>,
 }
 
 /// `call.reclassify.requested`: a command to the calls worker — make ServiceTitan call

@@ -1,0 +1,417 @@
+//! Events and ServiceTitan records → fact changes. Pure: a function of the event only.
+//!
+//! Calls are keyed by the agent's call id (`provider_call_id`), because the agent's view is
+//! what counts a call. ServiceTitan's view always lands on `st:{ServiceTitan call id}`; the
+//! link between the two (an outcome carrying `servicetitan.call_id`, or the calls worker's
+//! `call.confirmed` / `call.reclassified`) is recorded on the agent's key, and the service
+//! copies ServiceTitan's view across it (see `service.rs`). That way neither side has to
+//! arrive first.
+
+use crate::facts::{AgentView, CallFacts, Class, StView};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use switchboard_events::{
+    CallData, CallSyncData, CloudEvent, EventType, Outcome, OutcomeData, StChangeData,
+};
+use switchboard_servicetitan::models::{CallType, ExportCall};
+
+/// The facts of one call as stored in the `ANALYTICS_FACTS` bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFacts {
+    /// The call key (`provider_call_id`, or `st:{id}` for ServiceTitan's side of a call).
+    pub call: String,
+    /// The ServiceTitan call, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub st_call_id: Option<i64>,
+    #[serde(flatten)]
+    pub facts: CallFacts,
+}
+
+/// What one event says about one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactChange {
+    pub call: String,
+    pub st_call_id: Option<i64>,
+    pub agent: Option<AgentView>,
+    pub servicetitan: Option<StView>,
+}
+
+impl FactChange {
+    /// Merges into `stored`; true if anything changed. Commutative and idempotent, like
+    /// the views' own merge.
+    pub fn merge_into(&self, stored: &mut StoredFacts) -> bool {
+        let mut changed = false;
+        if stored.call.is_empty() {
+            stored.call.clone_from(&self.call);
+            changed = true;
+        }
+        if let Some(id) = self.st_call_id
+            && stored.st_call_id.is_none_or(|cur| id > cur)
+        {
+            // Two ids for one agent call is a data error upstream; the greater wins so
+            // that every replica picks the same one.
+            stored.st_call_id = Some(id);
+            changed = true;
+        }
+        if let Some(view) = &self.agent {
+            changed |= stored.facts.merge_agent(view.clone());
+        }
+        if let Some(view) = &self.servicetitan {
+            changed |= stored.facts.merge_servicetitan(view.clone());
+        }
+        changed
+    }
+}
+
+/// Why an event could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+/// The key of ServiceTitan's side of call `id`.
+pub fn st_key(id: i64) -> String {
+    format!("st:{id}")
+}
+
+pub fn class_of_outcome(o: Outcome) -> Class {
+    match o {
+        Outcome::Booked => Class::Booked,
+        Outcome::Unbooked => Class::Unbooked,
+        Outcome::Excused => Class::Excused,
+        Outcome::NotLead => Class::NotLead,
+        Outcome::Abandoned => Class::Abandoned,
+    }
+}
+
+pub fn class_of_call_type(t: CallType) -> Class {
+    match t {
+        CallType::Booked => Class::Booked,
+        CallType::Unbooked => Class::Unbooked,
+        CallType::Excused => Class::Excused,
+        CallType::NotLead => Class::NotLead,
+        CallType::Abandoned => Class::Abandoned,
+    }
+}
+
+/// ServiceTitan's spelling (`Booked`, `NotLead`, …); `None` for anything else.
+pub fn class_of_st_name(name: &str) -> Option<Class> {
+    serde_json::from_value::<CallType>(serde_json::Value::String(name.to_owned()))
+        .ok()
+        .map(class_of_call_type)
+}
+
+/// RFC 3339, or ServiceTitan's offset-less form (UTC).
+pub fn parse_time(s: &str) -> Option<Timestamp> {
+    s.parse::<Timestamp>().ok().or_else(|| {
+        s.parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+    })
+}
+
+fn time_of(event: &CloudEvent) -> Result<Timestamp, Malformed> {
+    parse_time(&event.time)
+        .ok_or_else(|| Malformed(format!("time `{}` is not RFC 3339", event.time)))
+}
+
+fn data<T: serde::de::DeserializeOwned>(event: &CloudEvent) -> Result<T, Malformed> {
+    serde_json::from_value(event.data.clone())
+        .map_err(|e| Malformed(format!("{} data: {e}", event.kind)))
+}
+
+/// What `event` says, if it is one analytics uses (`Ok(None)` for the others).
+pub fn from_event(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
+    let Ok(kind) =
+        serde_json::from_value::<EventType>(serde_json::Value::String(event.kind.clone()))
+    else {
+        return Ok(None);
+    };
+    match kind {
+        EventType::CallOutcome => {
+            let o: OutcomeData = data(event)?;
+            let observed_at = time_of(event)?;
+            let started_at = o
+                .started_at
+                .as_deref()
+                .and_then(parse_time)
+                .unwrap_or(observed_at);
+            Ok(Some(FactChange {
+                call: o.provider_call_id,
+                st_call_id: o.servicetitan.call_id,
+                agent: Some(AgentView {
+                    class: class_of_outcome(o.outcome),
+                    reason: o.reason,
+                    job_id: o.servicetitan.job_id,
+                    agent: o.agent,
+                    business_unit: o.business_unit,
+                    campaign: o.campaign,
+                    started_at,
+                    observed_at,
+                }),
+                servicetitan: None,
+            }))
+        }
+        // The AI agent's own report of a call nobody answered is its verdict: abandoned.
+        // (Telephony providers' ids differ from the agent's, so their reports would count
+        // the same call twice; only the agent's own are used.)
+        EventType::CallCompleted => {
+            let c: CallData = data(event)?;
+            let unanswered = c.answered_at.is_none()
+                && matches!(
+                    c.end_reason.as_deref(),
+                    Some("no-answer" | "busy" | "canceled" | "failed" | "abandoned")
+                );
+            if c.provider != "agent" || !unanswered {
+                return Ok(None);
+            }
+            let observed_at = time_of(event)?;
+            Ok(Some(FactChange {
+                call: c.provider_call_id,
+                st_call_id: None,
+                agent: Some(AgentView {
+                    class: Class::Abandoned,
+                    reason: c.end_reason,
+                    job_id: None,
+                    agent: None,
+                    business_unit: None,
+                    campaign: None,
+                    started_at: c
+                        .started_at
+                        .as_deref()
+                        .and_then(parse_time)
+                        .unwrap_or(observed_at),
+                    observed_at,
+                }),
+                servicetitan: None,
+            }))
+        }
+        // The calls worker's answer: the link between the agent's call and ServiceTitan's,
+        // and ServiceTitan's state after its write. The ServiceTitan side is stored under
+        // `st:{id}` by `st_side`; this change records the link on the agent's key.
+        EventType::CallConfirmed | EventType::CallReclassified => {
+            let d: CallSyncData = data(event)?;
+            Ok(Some(FactChange {
+                call: d.provider_call_id,
+                st_call_id: Some(d.st_call_id),
+                agent: None,
+                servicetitan: None,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// ServiceTitan's side of the call an event reports on, if it carries it.
+pub fn st_side(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
+    match event.kind.as_str() {
+        "call.confirmed" | "call.reclassified" => {
+            let d: CallSyncData = data(event)?;
+            let observed_at = d
+                .st_modified_on
+                .as_deref()
+                .and_then(parse_time)
+                .map_or_else(|| time_of(event), Ok)?;
+            let class = d.after.call_type.as_deref().and_then(class_of_st_name);
+            Ok(Some(FactChange {
+                call: st_key(d.st_call_id),
+                st_call_id: Some(d.st_call_id),
+                agent: None,
+                servicetitan: Some(StView {
+                    class,
+                    started_at: observed_at,
+                    observed_at,
+                }),
+            }))
+        }
+        // ServiceTitan's webhook shapes are undocumented: use the record when it has what
+        // we need (id, type, modifiedOn); the export sweep covers the rest.
+        "st.call.changed" => {
+            let d: StChangeData = data(event)?;
+            let r = &d.record;
+            let id = d.id.or_else(|| r.get("id").and_then(|v| v.as_i64()));
+            let modified = r
+                .get("modifiedOn")
+                .and_then(|v| v.as_str())
+                .and_then(parse_time);
+            let (Some(id), Some(modified)) = (id, modified) else {
+                return Ok(None);
+            };
+            let class = ["type", "callType"]
+                .iter()
+                .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
+                .and_then(class_of_st_name);
+            let created = ["createdOn", "receivedOn"]
+                .iter()
+                .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
+                .and_then(parse_time)
+                .unwrap_or(modified);
+            Ok(Some(FactChange {
+                call: st_key(id),
+                st_call_id: Some(id),
+                agent: None,
+                servicetitan: Some(StView {
+                    class,
+                    started_at: created,
+                    observed_at: modified,
+                }),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// One record of ServiceTitan's call export.
+pub fn from_export(call: &ExportCall) -> Option<FactChange> {
+    let observed_at = parse_time(&call.modified_on)?;
+    Some(FactChange {
+        call: st_key(call.id),
+        st_call_id: Some(call.id),
+        agent: None,
+        servicetitan: Some(StView {
+            class: call.call_type.map(class_of_call_type),
+            started_at: parse_time(&call.created_on).unwrap_or(observed_at),
+            observed_at,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, time: &str, data: serde_json::Value) -> CloudEvent {
+        CloudEvent {
+            specversion: "1.0".into(),
+            id: "e1".into(),
+            source: "/switchboard/demo/agent".into(),
+            kind: kind.into(),
+            subject: None,
+            time: time.into(),
+            datacontenttype: "application/json".into(),
+            tenant: "demo".into(),
+            inboundid: String::new(),
+            data,
+        }
+    }
+
+    #[test]
+    fn an_outcome_is_the_agents_view_keyed_by_its_call_id() {
+        let e = event(
+            "call.outcome",
+            "2026-11-20T17:30:00Z",
+            serde_json::json!({"provider": "agent", "provider_call_id": "ag_1", "outcome": "booked",
+                "servicetitan": {"call_id": 9003, "job_id": 1004}, "started_at": "2026-11-20T17:21:00Z",
+                "agent": "ava", "campaign": "Google"}),
+        );
+        let change = from_event(&e).unwrap().unwrap();
+        assert_eq!(change.call, "ag_1");
+        assert_eq!(change.st_call_id, Some(9003));
+        let view = change.agent.unwrap();
+        assert_eq!(view.class, Class::Booked);
+        assert_eq!(view.job_id, Some(1004));
+        assert_eq!(view.agent.as_deref(), Some("ava"));
+        assert_eq!(view.started_at.to_string(), "2026-11-20T17:21:00Z");
+        assert_eq!(view.observed_at.to_string(), "2026-11-20T17:30:00Z");
+        assert_eq!(st_side(&e).unwrap(), None);
+    }
+
+    #[test]
+    fn the_calls_workers_answer_links_and_carries_servicetitans_state() {
+        let e = event(
+            "call.reclassified",
+            "2026-11-20T17:30:00Z",
+            serde_json::json!({"outcome_event_id": "x", "provider_call_id": "ag_1", "st_call_id": 9003,
+                "before": {"call_type": "Unbooked", "tag": "", "excuse_memo": ""},
+                "after": {"call_type": "Booked", "tag": "", "excuse_memo": ""},
+                "st_modified_on": "2026-11-20T17:31:00.5Z"}),
+        );
+        let link = from_event(&e).unwrap().unwrap();
+        assert_eq!((link.call.as_str(), link.st_call_id), ("ag_1", Some(9003)));
+        assert!(link.agent.is_none() && link.servicetitan.is_none());
+        let st = st_side(&e).unwrap().unwrap();
+        assert_eq!(st.call, "st:9003");
+        let view = st.servicetitan.unwrap();
+        assert_eq!(view.class, Some(Class::Booked));
+        assert_eq!(view.observed_at.to_string(), "2026-11-20T17:31:00.5Z");
+    }
+
+    #[test]
+    fn other_events_are_ignored_and_bad_data_is_malformed() {
+        let e = event(
+            "call.started",
+            "2026-11-20T17:30:00Z",
+            serde_json::json!({}),
+        );
+        assert_eq!(from_event(&e).unwrap(), None);
+        let e = event(
+            "call.outcome",
+            "2026-11-20T17:30:00Z",
+            serde_json::json!({"outcome": "booked"}),
+        );
+        assert!(from_event(&e).is_err());
+        let e = event("future.type", "not a time", serde_json::json!(null));
+        assert_eq!(from_event(&e).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unanswered_agent_call_is_abandoned_and_telephony_reports_are_not_counted() {
+        let data = |provider: &str| {
+            serde_json::json!({"provider": provider, "provider_call_id": "c1", "end_reason": "no-answer",
+                "started_at": "2026-11-20T17:00:00Z"})
+        };
+        let e = event("call.completed", "2026-11-20T17:01:00Z", data("agent"));
+        let change = from_event(&e).unwrap().unwrap();
+        assert_eq!(change.agent.unwrap().class, Class::Abandoned);
+        let e = event("call.completed", "2026-11-20T17:01:00Z", data("twilio"));
+        assert_eq!(from_event(&e).unwrap(), None);
+    }
+
+    #[test]
+    fn merging_changes_is_order_independent() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let agent = FactChange {
+            call: "ag_1".into(),
+            st_call_id: Some(5),
+            agent: Some(AgentView {
+                class: Class::Booked,
+                reason: None,
+                job_id: None,
+                agent: None,
+                business_unit: None,
+                campaign: None,
+                started_at: t("2026-11-20T17:00:00Z"),
+                observed_at: t("2026-11-20T17:05:00Z"),
+            }),
+            servicetitan: None,
+        };
+        let st = FactChange {
+            call: "ag_1".into(),
+            st_call_id: None,
+            agent: None,
+            servicetitan: Some(StView {
+                class: Some(Class::Unbooked),
+                started_at: t("2026-11-20T17:00:00Z"),
+                observed_at: t("2026-11-20T17:06:00Z"),
+            }),
+        };
+        let mut a = StoredFacts::default();
+        assert!(agent.merge_into(&mut a));
+        assert!(st.merge_into(&mut a));
+        assert!(!st.merge_into(&mut a), "idempotent");
+        let mut b = StoredFacts::default();
+        st.merge_into(&mut b);
+        agent.merge_into(&mut b);
+        assert_eq!(a, b);
+        assert_eq!(a.st_call_id, Some(5));
+    }
+
+    #[test]
+    fn servicetitan_times_parse_with_or_without_an_offset() {
+        assert_eq!(
+            parse_time("2026-11-20T17:00:00").unwrap(),
+            parse_time("2026-11-20T17:00:00Z").unwrap()
+        );
+        assert!(parse_time("yesterday").is_none());
+    }
+}
