@@ -95,11 +95,13 @@ fn chart(days: &[Snapshot]) -> String {
     }
     let n = days.len().max(2) as f64;
     for (i, d) in days.iter().enumerate() {
-        if i % 7 == 0 || i + 1 == days.len() {
+        // Weekly labels counted back from today, so the last day is always labelled.
+        if (days.len() - 1 - i) % 7 == 0 {
             let x = LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1.0);
+            let anchor = if i + 1 == days.len() { "end" } else { "middle" };
             let _ = write!(
                 svg,
-                "<text class=\"axis\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                "<text class=\"axis\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
                 H - BOTTOM + 18.0,
                 d.date.strftime("%b %-d")
             );

@@ -113,9 +113,17 @@ struct TenantState {
     /// Days to republish.
     dirty: BTreeSet<Date>,
     /// Open discrepancies as last published, by call.
-    published: HashMap<String, Discrepancy>,
+    published: HashMap<String, Opened>,
     /// The call state each reclassification request was made for, by call.
     asked: HashMap<String, String>,
+}
+
+/// An open discrepancy as published, and when this service first saw it open (the
+/// reclassification grace period runs from then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Opened {
+    discrepancy: Discrepancy,
+    opened_at: jiff::Timestamp,
 }
 
 struct Tenant {
@@ -196,6 +204,7 @@ struct Service {
     consumer: String,
     debounce: Duration,
     sweep_every: Duration,
+    grace: Duration,
     ack_wait: Duration,
     max_deliver: i64,
     batch: usize,
@@ -343,6 +352,7 @@ impl Application {
             consumer: a.consumer.clone(),
             debounce: Duration::from_millis(a.debounce_ms),
             sweep_every: Duration::from_secs(a.sweep_secs),
+            grace: Duration::from_secs(a.reclassify_grace_secs),
             ack_wait: Duration::from_secs(a.ack_wait_secs),
             max_deliver: a.max_deliver,
             batch: a.batch,
@@ -704,8 +714,9 @@ impl Service {
                     {
                         let mut st = tenant.lock();
                         if is_disc {
-                            if let Ok(d) = serde_json::from_slice::<Discrepancy>(&value) {
-                                st.published.insert(d.call.as_str().to_owned(), d);
+                            if let Ok(o) = serde_json::from_slice::<Opened>(&value) {
+                                st.published
+                                    .insert(o.discrepancy.call.as_str().to_owned(), o);
                             }
                         } else if let Some((call, signature)) =
                             String::from_utf8_lossy(&value).split_once('\n')
@@ -745,10 +756,45 @@ impl Service {
                 self.metrics
                     .publish_latency
                     .observe(started.elapsed().as_secs_f64());
+                if let Err(e) = self.ask_due(tenant).await {
+                    tracing::warn!(tenant = %tenant.name, error = %e, "reclassification request failed; will retry");
+                }
             }
-            self.changed.notified().await;
-            tokio::time::sleep(self.debounce).await;
+            // Woken by a change, or once a second so grace periods expire on time.
+            if tokio::time::timeout(Duration::from_secs(1), self.changed.notified())
+                .await
+                .is_ok()
+            {
+                tokio::time::sleep(self.debounce).await;
+            }
         }
+    }
+
+    /// Requests for the open discrepancies whose grace period has passed.
+    async fn ask_due(&self, tenant: &Tenant) -> anyhow::Result<()> {
+        if tenant.auto == AutoReclassify::Off {
+            return Ok(());
+        }
+        let now = jiff::Timestamp::now();
+        let due: Vec<(Discrepancy, i64)> = {
+            let st = tenant.lock();
+            st.published
+                .values()
+                .filter(|o| {
+                    now.duration_since(o.opened_at)
+                        .try_into()
+                        .is_ok_and(|age: Duration| age >= self.grace)
+                })
+                .filter_map(|o| {
+                    let call = o.discrepancy.call.as_str();
+                    st.st_ids.get(call).map(|id| (o.discrepancy.clone(), *id))
+                })
+                .collect()
+        };
+        for (d, id) in due {
+            self.maybe_request(tenant, &d, id).await?;
+        }
+        Ok(())
     }
 
     /// Recomputes the tenant's changed days and publishes what changed.
@@ -771,13 +817,13 @@ impl Service {
                     .map(|d| (d.call.as_str().to_owned(), d))
                     .collect();
                 for (call, d) in &now {
-                    if st.published.get(call) != Some(d) {
+                    if st.published.get(call).map(|o| &o.discrepancy) != Some(d) {
                         opened.push((d.clone(), st.st_ids.get(call).copied()));
                     }
                 }
-                for (call, d) in &st.published {
-                    if d.date == *day && !now.contains_key(call) {
-                        resolved.push((d.clone(), st.st_ids.get(call).copied()));
+                for (call, o) in &st.published {
+                    if o.discrepancy.date == *day && !now.contains_key(call) {
+                        resolved.push((o.discrepancy.clone(), st.st_ids.get(call).copied()));
                     }
                 }
             }
@@ -842,27 +888,33 @@ impl Service {
                 fnv(&body)
             );
             self.publish(discrepancy_subject(name), id, body).await?;
+            let opened = Opened {
+                discrepancy: d.clone(),
+                opened_at: tenant
+                    .lock()
+                    .published
+                    .get(d.call.as_str())
+                    .map_or_else(jiff::Timestamp::now, |o| o.opened_at),
+            };
             self.state
                 .put(
                     &format!("disc.{name}.{}", key_token(d.call.as_str())),
-                    serde_json::to_vec(d)?,
+                    serde_json::to_vec(&opened)?,
                 )
                 .await?;
             tenant
                 .lock()
                 .published
-                .insert(d.call.as_str().to_owned(), d.clone());
+                .insert(d.call.as_str().to_owned(), opened);
             self.metrics.discrepancies.with(&["open"]).inc();
-            if let Some(id) = st_call_id {
-                self.maybe_request(tenant, d, *id).await?;
-            }
         }
         Ok(())
     }
 
     /// Asks the calls worker to make ServiceTitan match the agent — per the tenant's
-    /// `auto_reclassify`, only where the agent's view is authoritative (its class is one the
-    /// tenant's calls policy maps), and never twice for the same call state.
+    /// `auto_reclassify`, once the discrepancy has outlived the grace period, only where
+    /// the agent's view is authoritative (its class is one the tenant's calls policy maps),
+    /// and never twice for the same call state.
     async fn maybe_request(
         &self,
         tenant: &Tenant,

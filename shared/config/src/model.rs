@@ -195,6 +195,9 @@ pub struct AnalyticsConfig {
     pub debounce_ms: u64,
     /// How often each tenant's ServiceTitan call export is swept.
     pub sweep_secs: u64,
+    /// A discrepancy must stay open this long before `auto_reclassify` acts on it: the
+    /// calls worker is usually still applying the agent's outcome when one first appears.
+    pub reclassify_grace_secs: u64,
     pub ack_wait_secs: u64,
     pub max_deliver: i64,
     pub batch: usize,
@@ -207,6 +210,7 @@ impl Default for AnalyticsConfig {
             consumer: "analytics".into(),
             debounce_ms: 2000,
             sweep_secs: 60,
+            reclassify_grace_secs: 300,
             ack_wait_secs: 30,
             max_deliver: 1000,
             batch: 256,

@@ -1,0 +1,556 @@
+//! End to end: signed agent reports → ingest → router → calls worker and analytics → st-sim,
+//! with a real nats-server; and analytics on its own for the sweep, dry-run and the page.
+
+use futures_util::StreamExt;
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_test_support::{HookSpec, NatsServer, TestScheme, eventually, wait_ready};
+
+const TENANT_ID: u64 = 1234567;
+
+fn config(nats: &str, sim: &str, auto: &str) -> switchboard_config::Config {
+    let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let toml = format!(
+        "[nats]\nurl = \"{nats}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
+         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nack_wait_secs = 5\n\
+         [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n\
+         [tenants.demo]\ntimezone = \"America/Chicago\"\n\
+         [tenants.demo.analytics]\nauto_reclassify = \"{auto}\"\n\
+         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = {TENANT_ID}\nclient_id = \"cid.demo-hvac\"\n\
+         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\n\
+         [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\n\
+         [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\n\
+         [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
+    );
+    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+}
+
+struct Analytics {
+    url: String,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start_analytics(config: switchboard_config::Config) -> Analytics {
+    let app = switchboard_analytics::Application::build(config)
+        .await
+        .unwrap();
+    let url = format!("http://{}", app.local_addr());
+    let task = tokio::spawn(app.run_until(std::future::pending()));
+    wait_ready(
+        &switchboard_test_support::http_client(),
+        &format!("{url}/readyz"),
+    )
+    .await;
+    Analytics { url, task }
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// An agent report, signed and delivered through ingest.
+async fn report(http: &reqwest::Client, ingest: &str, id: &str, report: serde_json::Value) {
+    let body = serde_json::to_vec(&report).unwrap();
+    let scheme = TestScheme::StandardWebhooks;
+    let spec = HookSpec {
+        public_url: "",
+        tenant: "demo",
+        source: "agent",
+        body: &body,
+        timestamp: switchboard_signatures::system_now_ms() / 1000,
+        id,
+    };
+    let hook = scheme.sign(&scheme.secret(1), &spec);
+    let mut request = http
+        .post(format!("{ingest}{}", hook.path_and_query))
+        .body(hook.body.clone());
+    for (k, v) in &hook.headers {
+        request = request.header(k, v);
+    }
+    assert_eq!(request.send().await.unwrap().status(), 200);
+}
+
+fn outcome(call: &str, outcome: &str, st_call: i64, started_at: &str) -> serde_json::Value {
+    serde_json::json!({"type": "call.outcome", "occurred_at": started_at,
+        "call": {"id": call, "from": "+15125550100", "to": "+15125550000", "started_at": started_at},
+        "outcome": outcome, "servicetitan": {"call_id": st_call}, "agent": "ava", "campaign": "Google Ads"})
+}
+
+fn rate(day: &serde_json::Value, view: &str) -> (u64, u64, u64, u64, Option<f64>) {
+    let f = &day[view];
+    (
+        f["booked"].as_u64().unwrap(),
+        f["unbooked"].as_u64().unwrap(),
+        f["excused"].as_u64().unwrap(),
+        f["abandoned"].as_u64().unwrap(),
+        f["booking_rate"].as_f64(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_day_gives_both_rates_and_a_drifted_call_is_fixed_and_resolved() {
+    let nats = NatsServer::start();
+    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let http = switchboard_test_support::http_client();
+    // A call just before local midnight: 2026-11-20 22:30 in Chicago, 04:30 UTC the next day.
+    let late: serde_json::Value = http
+        .post(format!("{sim}/_sim/tenants/{TENANT_ID}/calls"))
+        .json(&serde_json::json!({"from": "+15125550188", "to": "+15125550000", "duration_secs": 60,
+            "received_on": "2026-11-21T04:30:00Z", "customer_id": 101, "location_id": 201, "reason_id": 1,
+            "call_type": "Unbooked"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let late_id = late["id"].as_i64().unwrap();
+
+    let c = || config(&nats.url(), &sim, "on");
+    let ingest = switchboard_ingest::Application::build(c()).await.unwrap();
+    let ingest_url = format!("http://{}", ingest.local_addr());
+    tokio::spawn(ingest.run_until(std::future::pending()));
+    let router = switchboard_router::Application::build(c()).await.unwrap();
+    tokio::spawn(router.run_until(std::future::pending()));
+    let calls = switchboard_calls::Application::build(c()).await.unwrap();
+    tokio::spawn(calls.run_until(std::future::pending()));
+    let analytics = start_analytics(c()).await;
+    wait_ready(&http, &format!("{ingest_url}/readyz")).await;
+    let client = nats.client().await;
+
+    // The scripted day. 2026-11-20 (Chicago): 9001, 9002 booked (ServiceTitan: Booked),
+    // 9003 booked (ServiceTitan: Unbooked → the calls worker books it), the late call
+    // unbooked (ServiceTitan agrees). 2026-11-21: 9004 excused, 9005 booked, 9006 unbooked,
+    // 9007 abandoned — ServiceTitan agrees on each.
+    let script = [
+        ("ag_1", "booked", 9001, "2026-11-20T15:07:10Z"),
+        ("ag_2", "booked", 9002, "2026-11-20T16:14:10Z"),
+        ("ag_3", "booked", 9003, "2026-11-20T17:21:10Z"),
+        ("ag_late", "unbooked", late_id, "2026-11-21T04:30:10Z"),
+        ("ag_4", "excused", 9004, "2026-11-21T18:28:10Z"),
+        ("ag_5", "booked", 9005, "2026-11-21T19:35:10Z"),
+        ("ag_6", "unbooked", 9006, "2026-11-21T14:42:10Z"),
+        ("ag_7", "abandoned", 9007, "2026-11-21T15:49:10Z"),
+    ];
+    for (call, verdict, st, at) in script {
+        report(
+            &http,
+            &ingest_url,
+            &format!("msg_{call}"),
+            outcome(call, verdict, st, at),
+        )
+        .await;
+    }
+    let range = format!(
+        "{}/v1/tenants/demo/booking-rate?from=2026-11-20&to=2026-11-21",
+        analytics.url
+    );
+    let expected = |body: &serde_json::Value| {
+        rate(&body["days"][0], "agent") == (3, 1, 0, 0, Some(0.75))
+            && rate(&body["days"][0], "servicetitan") == (3, 1, 0, 0, Some(0.75))
+            && rate(&body["days"][1], "agent") == (1, 1, 1, 1, Some(0.5))
+            && rate(&body["days"][1], "servicetitan") == (1, 1, 1, 1, Some(0.5))
+    };
+    let settled = eventually(Duration::from_secs(30), || async {
+        expected(&get_json(&http, &range).await)
+    })
+    .await;
+    let body = get_json(&http, &range).await;
+    assert!(settled, "not the hand-computed rates: {body:#}");
+    assert_eq!(body["totals"]["agent"]["booked"], 4);
+    assert_eq!(body["breakdowns"]["by_agent"]["ava"]["agent"]["calls"], 8);
+    assert_eq!(body["days"][0]["date"], "2026-11-20");
+    // The snapshot is on ANALYTICS too (latest per subject).
+    let js = async_nats::jetstream::new(client.clone());
+    let stream = js.get_stream("ANALYTICS").await.unwrap();
+    let published = eventually(Duration::from_secs(10), || async {
+        let Ok(m) = stream
+            .get_last_raw_message_by_subject("analytics.demo.booking_rate.2026-11-20")
+            .await
+        else {
+            return false;
+        };
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        v["agent"]["booking_rate"] == 0.75 && v["servicetitan"]["booking_rate"] == 0.75
+    })
+    .await;
+    assert!(published, "no agreeing snapshot on ANALYTICS");
+
+    // While the calls worker was applying the outcomes, ServiceTitan briefly disagreed
+    // (call 9003): that closed within the grace period, so nothing was asked.
+    let closed = eventually(Duration::from_secs(10), || async {
+        get_json(
+            &http,
+            &format!("{}/v1/tenants/demo/discrepancies", analytics.url),
+        )
+        .await["count"]
+            == 0
+    })
+    .await;
+    assert!(closed);
+    let mut discrepancies = client
+        .subscribe("analytics.demo.discrepancy")
+        .await
+        .unwrap();
+
+    // A CSR reclassifies call 9003 back to Unbooked in ServiceTitan: the sweep shows it,
+    // it is a discrepancy, analytics asks the calls worker, the worker books it again, the
+    // next sweep resolves it and the rates agree again.
+    let st = switchboard_servicetitan::ServiceTitan::from_config(&c()).unwrap();
+    let csr = st.tenant("demo").unwrap();
+    let (export, _) = switchboard_servicetitan::export_all_calls(csr, None)
+        .await
+        .unwrap();
+    let current = csr
+        .current_call(export.iter().find(|x| x.id == 9003).unwrap())
+        .await
+        .unwrap();
+    let change = switchboard_servicetitan::CallChange {
+        call_type: Some(Some(switchboard_servicetitan::models::CallType::Unbooked)),
+        ..Default::default()
+    };
+    csr.update_call(&current, &change).await.unwrap();
+
+    let mut statuses = Vec::new();
+    let resolved = tokio::time::timeout(Duration::from_secs(40), async {
+        while let Some(m) = discrepancies.next().await {
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            if v["call"] == "ag_3" && (v["status"] == "open" || !statuses.is_empty()) {
+                statuses.push((
+                    v["status"].as_str().unwrap().to_owned(),
+                    v["servicetitan"].clone(),
+                ));
+                if v["status"] == "resolved" {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(resolved.is_ok(), "never resolved: {statuses:?}");
+    assert_eq!(
+        statuses[0],
+        ("open".to_owned(), serde_json::json!("unbooked"))
+    );
+    let call: serde_json::Value =
+        get_json(&http, &format!("{sim}/_sim/tenants/{TENANT_ID}/calls/9003")).await;
+    assert_eq!(call["call_type"], "Booked", "the calls worker fixed it");
+    let agree = eventually(Duration::from_secs(20), || async {
+        expected(&get_json(&http, &range).await)
+    })
+    .await;
+    assert!(agree, "{:#}", get_json(&http, &range).await);
+    let requests: Vec<_> = switchboard_test_support::stream_messages(&client, "EVENTS")
+        .await
+        .into_iter()
+        .filter(|m| m.subject == "events.demo.call.reclassify.requested")
+        .collect();
+    assert_eq!(requests.len(), 1, "asked once for that call state");
+    let open = get_json(
+        &http,
+        &format!("{}/v1/tenants/demo/discrepancies", analytics.url),
+    )
+    .await;
+    assert_eq!(open["count"], 0, "{open:#}");
+    analytics.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_only_publishes_what_it_would_ask_and_bad_requests_are_explained() {
+    let nats = NatsServer::start();
+    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let http = switchboard_test_support::http_client();
+    let analytics = start_analytics(config(&nats.url(), &sim, "dry-run")).await;
+    let client = nats.client().await;
+    let js = async_nats::jetstream::new(client.clone());
+    // The agent booked call 9003; ServiceTitan (seed, via the sweep) says Unbooked.
+    let event = serde_json::json!({"specversion": "1.0", "id": "evt_dry", "source": "/switchboard/demo/agent",
+        "type": "call.outcome", "time": "2026-11-20T17:30:00Z", "datacontenttype": "application/json",
+        "tenant": "demo", "inboundid": "x",
+        "data": {"provider": "agent", "provider_call_id": "ag_3", "outcome": "booked",
+                 "servicetitan": {"call_id": 9003, "job_id": 1004}, "started_at": "2026-11-20T17:21:00Z"}});
+    js.publish(
+        "events.demo.call.outcome",
+        serde_json::to_vec(&event).unwrap().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let stream = js.get_stream("ANALYTICS").await.unwrap();
+    let asked = eventually(Duration::from_secs(20), || async {
+        stream
+            .get_last_raw_message_by_subject("analytics.demo.reclassify.dry_run")
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(asked, "no dry-run request");
+    let m = stream
+        .get_last_raw_message_by_subject("analytics.demo.reclassify.dry_run")
+        .await
+        .unwrap();
+    let request: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+    assert_eq!(request["type"], "call.reclassify.requested");
+    assert_eq!(request["data"]["st_call_id"], 9003);
+    assert_eq!(request["data"]["outcome"], "booked");
+    assert_eq!(request["data"]["observed_call_type"], "Unbooked");
+    let on_events = switchboard_test_support::stream_messages(&client, "EVENTS")
+        .await
+        .into_iter()
+        .filter(|m| m.subject.ends_with("call.reclassify.requested"))
+        .count();
+    assert_eq!(on_events, 0, "dry-run never commands the calls worker");
+    let list = get_json(
+        &http,
+        &format!(
+            "{}/v1/tenants/demo/discrepancies?date=2026-11-20",
+            analytics.url
+        ),
+    )
+    .await;
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["discrepancies"][0]["st_call_id"], 9003);
+    assert_eq!(list["discrepancies"][0]["servicetitan"], "unbooked");
+
+    for (path, status, needle) in [
+        (
+            "/v1/tenants/nope/booking-rate",
+            404,
+            "unknown tenant `nope`",
+        ),
+        (
+            "/v1/tenants/demo/booking-rate?from=yesterday",
+            400,
+            "`from` must be a date",
+        ),
+        (
+            "/v1/tenants/demo/booking-rate?from=2026-11-21&to=2026-11-20",
+            400,
+            "is after",
+        ),
+        (
+            "/v1/tenants/demo/booking-rate?from=2020-01-01&to=2026-01-01",
+            400,
+            "at most 366",
+        ),
+    ] {
+        let r = http
+            .get(format!("{}{path}", analytics.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains(needle),
+            "{path}: {body}"
+        );
+    }
+    analytics.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
+    const EXTRA: i64 = 600;
+    let nats = NatsServer::start();
+    let sim = switchboard_test_support::spawn_st_sim(|seed| {
+        seed.settings.export_page_size = 20;
+        seed.faults.latency_ms = 40;
+        let t = &mut seed.tenants[0];
+        let template = t.calls.iter().find(|c| c.id == 9003).unwrap().clone();
+        for k in 0..EXTRA {
+            let mut c = template.clone();
+            c.id = 20_000 + k;
+            c.version = 100 + k as u64;
+            t.calls.push(c);
+        }
+    })
+    .await;
+    let http = switchboard_test_support::http_client();
+    let count = |op: &'static str| {
+        let (http, sim) = (http.clone(), sim.clone());
+        async move {
+            get_json(&http, &format!("{sim}/_sim/requests")).await["counts"][op]
+                .as_u64()
+                .unwrap_or(0)
+        }
+    };
+    let pages = (EXTRA as u64 + 10).div_ceil(20);
+    let first = start_analytics(config(&nats.url(), &sim, "off")).await;
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            count("export calls").await >= pages / 3
+        })
+        .await
+    );
+    first.task.abort();
+    let before = count("export calls").await;
+    assert!(
+        before < pages,
+        "the first run finished the sweep ({before} of {pages} pages)"
+    );
+
+    let second = start_analytics(config(&nats.url(), &sim, "off")).await;
+    let client = nats.client().await;
+    let js = async_nats::jetstream::new(client.clone());
+    let facts = switchboard_bus::kv::KvBucket::open(&js, "ANALYTICS_FACTS", "", 1)
+        .await
+        .unwrap();
+    let all_stored = eventually(Duration::from_secs(60), || async {
+        facts.get("demo.st=3A20599").await.unwrap().0.is_some()
+    })
+    .await;
+    assert!(all_stored, "the sweep never reached the last record");
+    let total = count("export calls").await;
+    assert!(
+        total <= pages + 3,
+        "resumed from the cursor: {total} export pages in all for {pages} (first run {before})"
+    );
+    second.task.abort();
+}
+
+/// The page renders in a real browser: headless Chromium (Debian's `chromium`; scripts/test
+/// installs it). Set `SCREENSHOT=path` to keep the screenshot (docs/analytics-page.png).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_renders_in_headless_chromium() {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("headless Chromium is needed for this test: apt-get install -y chromium (scripts/test does)");
+    let nats = NatsServer::start();
+    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let analytics = start_analytics(config(&nats.url(), &sim, "off")).await;
+    let client = nats.client().await;
+    let js = async_nats::jetstream::new(client.clone());
+    // A week of outcomes ending today, so the chart has lines to draw.
+    let today =
+        jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("America/Chicago").unwrap());
+    for d in 0..7i64 {
+        for (i, verdict) in [
+            "booked",
+            "booked",
+            "unbooked",
+            if d % 2 == 0 { "booked" } else { "excused" },
+        ]
+        .iter()
+        .enumerate()
+        {
+            let at = today
+                .checked_sub(jiff::Span::new().days(d).hours(i as i64))
+                .unwrap()
+                .timestamp()
+                .to_string();
+            let event = serde_json::json!({"specversion": "1.0", "id": format!("evt_{d}_{i}"), "source": "/switchboard/demo/agent",
+                "type": "call.outcome", "time": at, "datacontenttype": "application/json", "tenant": "demo", "inboundid": "x",
+                "data": {"provider": "agent", "provider_call_id": format!("ag_{d}_{i}"), "outcome": verdict,
+                         "started_at": at, "agent": "ava"}});
+            js.publish(
+                "events.demo.call.outcome",
+                serde_json::to_vec(&event).unwrap().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+            // ServiceTitan's side, as the calls worker reports it: it agrees except on one
+            // call a day, which it holds as Unbooked.
+            let st_type = match (i, *verdict) {
+                (0, _) => "Unbooked",
+                (_, "booked") => "Booked",
+                (_, "unbooked") => "Unbooked",
+                _ => "Excused",
+            };
+            let st_id = 30_000 + d * 10 + i as i64;
+            let sync = serde_json::json!({"specversion": "1.0", "id": format!("evt_sync_{d}_{i}"), "source": "/switchboard/demo/calls",
+                "type": "call.confirmed", "time": at, "datacontenttype": "application/json", "tenant": "demo", "inboundid": "x",
+                "data": {"outcome_event_id": format!("evt_{d}_{i}"), "provider_call_id": format!("ag_{d}_{i}"), "st_call_id": st_id,
+                         "before": {"call_type": st_type, "tag": "", "excuse_memo": ""},
+                         "after": {"call_type": st_type, "tag": "", "excuse_memo": ""}, "st_modified_on": at}});
+            js.publish(
+                "events.demo.call.confirmed",
+                serde_json::to_vec(&sync).unwrap().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    }
+    let http = switchboard_test_support::http_client();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            get_json(
+                &http,
+                &format!("{}/v1/tenants/demo/booking-rate", analytics.url),
+            )
+            .await["totals"]["agent"]["calls"]
+                == 28
+        })
+        .await
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_owned();
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(chromium);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", dir.display()),
+        ]);
+        cmd.args(extra).arg(format!("{}/", analytics.url));
+        cmd.output().unwrap()
+    };
+    let dom = run(&["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    assert!(
+        dom.contains("Booking rate — agent vs ServiceTitan"),
+        "{dom}"
+    );
+    assert!(dom.contains("id=\"tenant-demo\""));
+    assert!(
+        dom.contains("<polyline class=\"line agent\""),
+        "the agent line is drawn"
+    );
+    assert!(
+        dom.contains("<polyline class=\"line servicetitan\""),
+        "and ServiceTitan's"
+    );
+    assert_eq!(
+        dom.matches("<tr class=\"discrepancy\">").count(),
+        1,
+        "today's one discrepancy"
+    );
+    assert!(dom.contains("<b class=\"agent-rate\">"));
+    let shot = std::env::var("SCREENSHOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.join("page.png"));
+    let out = run(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1100,900",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
+    analytics.task.abort();
+}
