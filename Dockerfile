@@ -9,7 +9,7 @@ COPY tests ./tests
 RUN cargo build --release --locked --bins \
  && mkdir -p /out \
  && cp target/release/switchboard-ingest target/release/switchboard-router target/release/switchboard-calls \
-       target/release/switchboard target/release/st-sim /out/
+       target/release/switchboard-analytics target/release/switchboard target/release/st-sim /out/
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard

@@ -79,12 +79,22 @@ pub fn asyncapi_yaml() -> String {
         ));
     }
     y.push_str(
+        "  analytics_booking_rate:\n    address: 'analytics.{tenant}.booking_rate.{date}'\n    description: One tenant-local day's booking rate in both views (stream ANALYTICS, latest per subject kept; also in KV bucket ANALYTICS_SNAPSHOTS as {tenant}.{date}). See docs/analytics.md.\n    parameters:\n      tenant:\n        description: Tenant name.\n      date:\n        description: Local day, YYYY-MM-DD.\n    messages:\n      analytics_booking_rate:\n        $ref: '#/components/messages/analytics_booking_rate'\n\
+         \x20 analytics_discrepancy:\n    address: 'analytics.{tenant}.discrepancy'\n    description: Each new, changed or resolved discrepancy (stream ANALYTICS; the current list is at GET /v1/tenants/{tenant}/discrepancies).\n    parameters:\n      tenant:\n        description: Tenant name.\n    messages:\n      analytics_discrepancy:\n        $ref: '#/components/messages/analytics_discrepancy'\n\
+         \x20 analytics_reclassify_dry_run:\n    address: 'analytics.{tenant}.reclassify.dry_run'\n    description: What analytics would ask the calls worker with auto_reclassify = dry-run (a call.reclassify.requested CloudEvent, never acted on).\n    parameters:\n      tenant:\n        description: Tenant name.\n    messages:\n      call_reclassify_requested:\n        $ref: '#/components/messages/call_reclassify_requested'\n",
+    );
+    y.push_str(
         "  inbound:\n    address: 'inbound.{tenant}.{source}'\n    description: Every verified webhook delivery, body verbatim (stream INBOUND). Headers Nats-Msg-Id, Switchboard-Tenant, Switchboard-Source, Switchboard-Scheme, Switchboard-Received-At, Content-Type.\n    parameters:\n      tenant:\n        description: Tenant name.\n      source:\n        description: Source name.\n    messages:\n      delivery:\n        $ref: '#/components/messages/delivery'\n\
          \x20 dlq:\n    address: 'dlq.{stream}.{consumer}'\n    description: Messages a consumer could not process (stream DLQ).\n    parameters:\n      stream:\n        description: The original's stream.\n      consumer:\n        description: The consumer that gave up.\n    messages:\n      dead_letter:\n        $ref: '#/components/messages/dead_letter'\n",
     );
     y.push_str("operations:\n");
-    for kind in EventType::ALL {
-        let id = kind.as_str().replace('.', "_");
+    let ids = EventType::ALL.iter().map(|k| k.as_str().replace('.', "_"));
+    let analytics = [
+        "analytics_booking_rate",
+        "analytics_discrepancy",
+        "analytics_reclassify_dry_run",
+    ];
+    for id in ids.chain(analytics.iter().map(|s| (*s).to_owned())) {
         y.push_str(&format!(
             "  receive_{id}:\n    action: receive\n    channel:\n      $ref: '#/channels/{id}'\n"
         ));
@@ -99,6 +109,8 @@ pub fn asyncapi_yaml() -> String {
     }
     y.push_str(
         "    delivery:\n      name: delivery\n      title: Verified webhook delivery\n      contentType: application/octet-stream\n      payload:\n        type: string\n        description: The provider's request body, byte for byte.\n\
+         \x20   analytics_booking_rate:\n      name: analytics_booking_rate\n      title: Booking-rate snapshot\n      contentType: application/json\n      payload:\n        $ref: './schemas/analytics/booking_rate.json'\n\
+         \x20   analytics_discrepancy:\n      name: analytics_discrepancy\n      title: Discrepancy opened or resolved\n      contentType: application/json\n      payload:\n        $ref: './schemas/analytics/discrepancy.json'\n\
          \x20   dead_letter:\n      name: dead_letter\n      title: Dead letter\n      contentType: application/json\n      payload:\n        type: object\n        required: [reason, error, stream, stream_seq, subject, consumer, deliveries, failed_at]\n        properties:\n          reason: {type: string, description: 'malformed | max_deliveries'}\n          error: {type: string}\n          stream: {type: string}\n          stream_seq: {type: integer}\n          subject: {type: string}\n          consumer: {type: string}\n          deliveries: {type: integer}\n          failed_at: {type: string, format: date-time}\n          original_msg_id: {type: string}\n",
     );
     y
