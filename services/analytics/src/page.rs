@@ -96,7 +96,7 @@ fn chart(days: &[Snapshot]) -> String {
     let n = days.len().max(2) as f64;
     for (i, d) in days.iter().enumerate() {
         // Weekly labels counted back from today, so the last day is always labelled.
-        if (days.len() - 1 - i) % 7 == 0 {
+        if (days.len() - 1 - i).is_multiple_of(7) {
             let x = LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1.0);
             let anchor = if i + 1 == days.len() { "end" } else { "middle" };
             let _ = write!(

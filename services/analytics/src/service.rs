@@ -107,9 +107,13 @@ pub struct DiscrepancyMessage {
 
 struct TenantState {
     engine: Engine,
-    /// Agent call key → ServiceTitan call id, and back.
-    st_ids: HashMap<String, i64>,
-    links: HashMap<i64, String>,
+    /// Agent call key → ServiceTitan call id, and back (one shared string per call).
+    st_ids: HashMap<Arc<str>, i64>,
+    links: HashMap<i64, Arc<str>>,
+    /// ServiceTitan's view of calls not (yet) linked to an agent call: ServiceTitan-only
+    /// calls, or the link has not arrived. Linked views live in the engine, on the agent's
+    /// call; these never count, so they stay out of it.
+    unlinked: HashMap<i64, crate::StView>,
     /// Days to republish.
     dirty: BTreeSet<Date>,
     /// Open discrepancies as last published, by call.
@@ -300,6 +304,7 @@ impl Application {
                     engine: Engine::new(name.to_string(), zone),
                     st_ids: HashMap::new(),
                     links: HashMap::new(),
+                    unlinked: HashMap::new(),
                     dirty: BTreeSet::new(),
                     published: HashMap::new(),
                     asked: HashMap::new(),
@@ -604,7 +609,18 @@ impl Service {
 
     // ---- projection ----
 
+    /// Follows the facts bucket for ever; a broken watch (NATS restarted, say) is
+    /// re-opened, which re-reads the current facts — harmless, merges are idempotent.
     async fn project(&self) -> anyhow::Result<()> {
+        loop {
+            if let Err(e) = self.project_once().await {
+                tracing::warn!(error = %e, "the facts watch broke; re-opening it");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    async fn project_once(&self) -> anyhow::Result<()> {
         let mut watch = self.facts.watch("").await?;
         loop {
             let step = watch.next().await?;
@@ -638,6 +654,46 @@ impl Service {
     /// ServiceTitan's view onto the agent's key when the link and the view met here.
     fn apply(tenant: &Tenant, stored: StoredFacts) -> Vec<FactChange> {
         let mut st = tenant.lock();
+        let st = &mut *st;
+        let copy = |agent_key: &str, id: i64, view: crate::StView| FactChange {
+            call: agent_key.to_owned(),
+            st_call_id: Some(id),
+            agent: None,
+            servicetitan: Some(view),
+        };
+        let newer_than_agents = |engine: &Engine, agent_key: &str, view: &crate::StView| {
+            engine
+                .get(&CallKey::new(agent_key))
+                .and_then(|f| f.servicetitan)
+                .is_none_or(|current| view.supersedes(&current))
+        };
+        let mut repairs = Vec::new();
+        if let Some(id) = stored.st_call_id
+            && stored.call == st_key(id)
+        {
+            // ServiceTitan's side: onto the linked agent call if newer there, else kept
+            // until a link arrives.
+            let Some(view) = stored.facts.servicetitan else {
+                return repairs;
+            };
+            match st.links.get(&id) {
+                Some(agent_key) => {
+                    if newer_than_agents(&st.engine, agent_key, &view) {
+                        repairs.push(copy(agent_key, id, view));
+                    }
+                }
+                None => {
+                    let keep = st
+                        .unlinked
+                        .get(&id)
+                        .is_none_or(|current| view.supersedes(current));
+                    if keep {
+                        st.unlinked.insert(id, view);
+                    }
+                }
+            }
+            return repairs;
+        }
         let key = CallKey::new(stored.call.clone());
         let mut days = Vec::new();
         if let Some(view) = stored.facts.agent.clone() {
@@ -647,52 +703,19 @@ impl Service {
             }));
         }
         if let Some(view) = stored.facts.servicetitan.clone() {
-            days.extend(st.engine.apply(Update::ServiceTitan {
-                call: key.clone(),
-                view,
-            }));
+            days.extend(st.engine.apply(Update::ServiceTitan { call: key, view }));
         }
         st.dirty.extend(days);
-        let mut repairs = Vec::new();
-        let Some(id) = stored.st_call_id else {
-            return repairs;
-        };
-        if stored.call == st_key(id) {
-            // ServiceTitan's side: copy onto the linked agent call if newer there.
-            if let (Some(agent_key), Some(view)) = (st.links.get(&id), &stored.facts.servicetitan) {
-                let current = st
-                    .engine
-                    .get(&CallKey::new(agent_key.clone()))
-                    .and_then(|f| f.servicetitan);
-                if current.is_none_or(|c| view.supersedes(&c)) {
-                    repairs.push(FactChange {
-                        call: agent_key.clone(),
-                        st_call_id: Some(id),
-                        agent: None,
-                        servicetitan: Some(view.clone()),
-                    });
-                }
+        if let Some(id) = stored.st_call_id {
+            if st.st_ids.get(stored.call.as_str()) != Some(&id) {
+                let shared: Arc<str> = Arc::from(stored.call.as_str());
+                st.st_ids.insert(shared.clone(), id);
+                st.links.insert(id, shared);
             }
-        } else {
-            st.st_ids.insert(stored.call.clone(), id);
-            st.links.insert(id, stored.call.clone());
-            let theirs = st
-                .engine
-                .get(&CallKey::new(st_key(id)))
-                .and_then(|f| f.servicetitan);
-            if let Some(view) = theirs
-                && stored
-                    .facts
-                    .servicetitan
-                    .as_ref()
-                    .is_none_or(|mine| view.supersedes(mine))
+            if let Some(view) = st.unlinked.remove(&id)
+                && newer_than_agents(&st.engine, &stored.call, &view)
             {
-                repairs.push(FactChange {
-                    call: stored.call,
-                    st_call_id: Some(id),
-                    agent: None,
-                    servicetitan: Some(view),
-                });
+                repairs.push(copy(&stored.call, id, view));
             }
         }
         repairs
@@ -818,12 +841,13 @@ impl Service {
                     .collect();
                 for (call, d) in &now {
                     if st.published.get(call).map(|o| &o.discrepancy) != Some(d) {
-                        opened.push((d.clone(), st.st_ids.get(call).copied()));
+                        opened.push((d.clone(), st.st_ids.get(call.as_str()).copied()));
                     }
                 }
                 for (call, o) in &st.published {
                     if o.discrepancy.date == *day && !now.contains_key(call) {
-                        resolved.push((o.discrepancy.clone(), st.st_ids.get(call).copied()));
+                        resolved
+                            .push((o.discrepancy.clone(), st.st_ids.get(call.as_str()).copied()));
                     }
                 }
             }
