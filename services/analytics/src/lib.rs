@@ -60,7 +60,7 @@ pub use engine::Engine;
 pub use facts::{AgentView, CallFacts, CallKey, Class, Facts, StView, Update};
 pub use rates::{
     Breakdown, Discrepancy, Figures, NONE_LABEL, Snapshot, batch_discrepancies, batch_snapshots,
-    booking_rate,
+    booking_rate, discrepancy_of,
 };
 pub use service::{
     ANALYTICS_STREAM, Application, DiscrepancyMessage, FACTS_BUCKET, SNAPSHOTS_BUCKET,

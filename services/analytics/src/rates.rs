@@ -143,7 +143,8 @@ pub(crate) fn sort_discrepancies(list: &mut [Discrepancy]) {
 }
 
 /// The discrepancy of one call, if its views differ. `None` for calls without an agent view.
-fn discrepancy_of(zone: &TenantZone, call: &CallKey, facts: &CallFacts) -> Option<Discrepancy> {
+/// The discrepancy of one call, if its views disagree (the definition every list uses).
+pub fn discrepancy_of(zone: &TenantZone, call: &CallKey, facts: &CallFacts) -> Option<Discrepancy> {
     let agent = facts.agent.as_ref()?;
     let st = facts.servicetitan.as_ref();
     let st_class = st.and_then(|s| s.class);

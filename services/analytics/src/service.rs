@@ -116,6 +116,11 @@ struct TenantState {
     unlinked: HashMap<i64, crate::StView>,
     /// Days to republish.
     dirty: BTreeSet<Date>,
+    /// Agent calls whose facts changed since the last publish (their discrepancy may have
+    /// opened, changed or closed) — unless `full`, when every dirty day is scanned instead
+    /// (after loading the whole bucket).
+    changed: HashSet<Arc<str>>,
+    full: bool,
     /// Open discrepancies as last published, by call.
     published: HashMap<String, Opened>,
     /// The call state each reclassification request was made for, by call.
@@ -306,6 +311,8 @@ impl Application {
                     links: HashMap::new(),
                     unlinked: HashMap::new(),
                     dirty: BTreeSet::new(),
+                    changed: HashSet::new(),
+                    full: true,
                     published: HashMap::new(),
                     asked: HashMap::new(),
                 }),
@@ -622,6 +629,9 @@ impl Service {
 
     async fn project_once(&self) -> anyhow::Result<()> {
         let mut watch = self.facts.watch("").await?;
+        for tenant in self.tenants.values() {
+            tenant.lock().full = true; // everything is read again: scan whole days
+        }
         loop {
             let step = watch.next().await?;
             if let Some(entry) = step.entry
@@ -705,6 +715,9 @@ impl Service {
         if let Some(view) = stored.facts.servicetitan.clone() {
             days.extend(st.engine.apply(Update::ServiceTitan { call: key, view }));
         }
+        if !days.is_empty() && !st.full {
+            st.changed.insert(Arc::from(stored.call.as_str()));
+        }
         st.dirty.extend(days);
         if let Some(id) = stored.st_call_id {
             if st.st_ids.get(stored.call.as_str()) != Some(&id) {
@@ -787,6 +800,7 @@ impl Service {
             if tokio::time::timeout(Duration::from_secs(1), self.changed.notified())
                 .await
                 .is_ok()
+                && !self.debounce.is_zero()
             {
                 tokio::time::sleep(self.debounce).await;
             }
@@ -822,42 +836,65 @@ impl Service {
 
     /// Recomputes the tenant's changed days and publishes what changed.
     pub(crate) async fn publish_tenant(&self, tenant: &Tenant) -> anyhow::Result<()> {
-        let (days, snapshots, opened, resolved) = {
-            let mut st = tenant.lock();
+        let (days, changed, full, snapshots, opened, resolved) = {
+            let mut guard = tenant.lock();
+            let st = &mut *guard;
             let days = std::mem::take(&mut st.dirty);
-            if days.is_empty() {
+            let changed = std::mem::take(&mut st.changed);
+            let full = std::mem::replace(&mut st.full, false);
+            if days.is_empty() && changed.is_empty() {
                 return Ok(());
             }
-            let mut snapshots = Vec::new();
+            let snapshots: Vec<Snapshot> = days.iter().map(|d| st.engine.snapshot(*d)).collect();
             let mut opened = Vec::new();
             let mut resolved = Vec::new();
-            for day in &days {
-                snapshots.push(st.engine.snapshot(*day));
-                let now: HashMap<String, Discrepancy> = st
-                    .engine
-                    .discrepancies(*day)
-                    .into_iter()
-                    .map(|d| (d.call.as_str().to_owned(), d))
-                    .collect();
-                for (call, d) in &now {
-                    if st.published.get(call).map(|o| &o.discrepancy) != Some(d) {
-                        opened.push((d.clone(), st.st_ids.get(call.as_str()).copied()));
+            let st_id = |call: &str| st.st_ids.get(call).copied();
+            if full {
+                // Every call of every dirty day against what was published.
+                for day in &days {
+                    let now: HashMap<String, Discrepancy> = st
+                        .engine
+                        .discrepancies(*day)
+                        .into_iter()
+                        .map(|d| (d.call.as_str().to_owned(), d))
+                        .collect();
+                    for (call, d) in &now {
+                        if st.published.get(call).map(|o| &o.discrepancy) != Some(d) {
+                            opened.push((d.clone(), st_id(call)));
+                        }
+                    }
+                    for (call, o) in &st.published {
+                        if o.discrepancy.date == *day && !now.contains_key(call) {
+                            resolved.push((o.discrepancy.clone(), st_id(call)));
+                        }
                     }
                 }
-                for (call, o) in &st.published {
-                    if o.discrepancy.date == *day && !now.contains_key(call) {
-                        resolved
-                            .push((o.discrepancy.clone(), st.st_ids.get(call.as_str()).copied()));
+            } else {
+                // Only the calls that changed.
+                for call in &changed {
+                    let key = CallKey::new(&**call);
+                    let now = st
+                        .engine
+                        .get(&key)
+                        .and_then(|f| crate::discrepancy_of(&tenant.zone, &key, &f));
+                    match (now, st.published.get(&**call)) {
+                        (Some(d), Some(o)) if o.discrepancy == d => {}
+                        (Some(d), _) => opened.push((d, st_id(call))),
+                        (None, Some(o)) => resolved.push((o.discrepancy.clone(), st_id(call))),
+                        (None, None) => {}
                     }
                 }
             }
-            (days, snapshots, opened, resolved)
+            (days, changed, full, snapshots, opened, resolved)
         };
         let result = self
             .publish_changes(tenant, &snapshots, &opened, &resolved)
             .await;
         if result.is_err() {
-            tenant.lock().dirty.extend(days);
+            let mut st = tenant.lock();
+            st.dirty.extend(days);
+            st.changed.extend(changed);
+            st.full |= full;
         }
         result
     }
@@ -873,11 +910,13 @@ impl Service {
         for snapshot in snapshots {
             let body = serde_json::to_vec(snapshot)?;
             let id = format!("{name}.{}.{:016x}", snapshot.date, fnv(&body));
-            self.publish(snapshot_subject(name, snapshot.date), id, body.clone())
-                .await?;
-            self.snapshots
-                .put(&format!("{name}.{}", snapshot.date), body)
-                .await?;
+            let key = format!("{name}.{}", snapshot.date);
+            let (published, stored) = tokio::join!(
+                self.publish(snapshot_subject(name, snapshot.date), id, body.clone()),
+                self.snapshots.put(&key, body)
+            );
+            published?;
+            stored?;
             self.metrics.snapshots.inc();
         }
         for (d, st_call_id) in resolved {
