@@ -205,7 +205,9 @@ async fn a_call_update_keeps_every_field_it_did_not_mean_to_change() {
     let strip = |v: &serde_json::Value, key: &str| {
         let mut list = v["tenants"][0][key].clone();
         for item in list.as_array_mut().unwrap() {
+            // modifiedOn and st-sim's export order change on every write.
             item.as_object_mut().unwrap().remove("modified_on");
+            item.as_object_mut().unwrap().remove("version");
         }
         list
     };
