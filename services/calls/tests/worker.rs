@@ -622,3 +622,87 @@ async fn a_newer_outcome_wins_over_an_older_one_delivered_late() {
     assert_eq!(s.call(9006).await["call_type"], "NotLead");
     assert_eq!(s.count("update call").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reason_renamed_in_servicetitan_after_start_up_is_dead_lettered_as_a_bad_mapping() {
+    let s = Stack::start().await;
+    // Someone renames "Service Call" in ServiceTitan while the worker runs: its policy now
+    // names a reason ServiceTitan refuses.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
+    let mut seed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for reason in seed["tenants"][0]["call_reasons"].as_array_mut().unwrap() {
+        if reason["name"] == "Service Call" {
+            reason["name"] = "Service Call (old)".into();
+        }
+    }
+    let r = s
+        .http
+        .post(format!("{}/_sim/seed", s.sim))
+        .json(&seed)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    s.report(
+        "msg_renamed",
+        outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None),
+    )
+    .await;
+    let client = s.nats.client().await;
+    let dead = eventually(Duration::from_secs(30), || async {
+        stream_messages(&client, "DLQ").await.iter().any(|m| {
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            v["reason"] == "bad_mapping" && v["error"].as_str().unwrap_or("").contains("reason")
+        })
+    })
+    .await;
+    assert!(
+        dead,
+        "no bad_mapping dead letter: {:?}",
+        stream_messages(&client, "DLQ")
+            .await
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.count("update call").await,
+        1,
+        "one refused attempt, not retried"
+    );
+    assert_eq!(s.call(9003).await["call_type"], "Unbooked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_is_dead_lettered_naming_the_permission_to_grant() {
+    let s = Stack::start().await;
+    // Wait for the mirror so the next requests are the outcome's own.
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.count("export location contacts").await >= 1
+        })
+        .await
+    );
+    s.http
+        .post(format!("{}/_sim/faults", s.sim))
+        .json(&serde_json::json!({"force_status": 403, "force_count": 50}))
+        .send()
+        .await
+        .unwrap();
+    let mut report = outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None);
+    report["servicetitan"]["call_id"] = 9003.into();
+    s.report("msg_forbidden", report).await;
+    let client = s.nats.client().await;
+    let dead = eventually(Duration::from_secs(30), || async {
+        stream_messages(&client, "DLQ").await.iter().any(|m| {
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            v["reason"].as_str().is_some_and(|r| {
+                r.starts_with("missing_permission") && r.contains("Reclassify call")
+            })
+        })
+    })
+    .await;
+    assert!(dead, "no missing_permission dead letter");
+    assert_eq!(s.count("update call").await, 0);
+}
