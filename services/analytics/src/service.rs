@@ -43,10 +43,14 @@ use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::dlq::{DeadLetter, publish_dead_letter};
 use switchboard_bus::kv::{KvBucket, key_token};
-use switchboard_config::{AgentOutcome, AutoReclassify, Config};
+use switchboard_config::{AgentOutcome, AutoReclassify, Config, StCallType};
 use switchboard_events::{CloudEvent, EventType, Outcome, ReclassifyRequestData};
 use switchboard_servicetitan::{ServiceTitan, TenantClient};
 use switchboard_telemetry::{Counter, CounterVec, Registry};
+
+/// ServiceTitan calls older than this many days are not kept from the export sweep (the
+/// API answers at most a year).
+const HISTORY_DAYS: i64 = 400;
 
 /// Per-call facts, `{tenant}.{call}`.
 pub const FACTS_BUCKET: &str = "ANALYTICS_FACTS";
@@ -139,8 +143,8 @@ struct Tenant {
     name: String,
     zone: TenantZone,
     auto: AutoReclassify,
-    /// Agent classes the tenant's calls policy maps (what the calls worker can apply).
-    mapped: HashSet<Class>,
+    /// Agent classes the tenant's calls policy maps, to the ServiceTitan class it writes.
+    mapped: HashMap<Class, Class>,
     st: Option<Arc<TenantClient>>,
     state: Mutex<TenantState>,
 }
@@ -263,6 +267,16 @@ fn class_of_agent_outcome(o: AgentOutcome) -> Class {
     }
 }
 
+fn class_of_st_type(t: StCallType) -> Class {
+    match t {
+        StCallType::Booked => Class::Booked,
+        StCallType::Unbooked => Class::Unbooked,
+        StCallType::Excused => Class::Excused,
+        StCallType::NotLead => Class::NotLead,
+        StCallType::Abandoned => Class::Abandoned,
+    }
+}
+
 fn st_name(class: Option<Class>) -> Option<String> {
     class.map(|c| {
         match c {
@@ -301,8 +315,11 @@ impl Application {
                 mapped: t
                     .calls
                     .outcomes
-                    .keys()
-                    .map(|o| class_of_agent_outcome(*o))
+                    .iter()
+                    .map(|(o, rule)| {
+                        let class = class_of_agent_outcome(*o);
+                        (class, rule.call_type.map_or(class, class_of_st_type))
+                    })
                     .collect(),
                 st: st.tenant(name.as_str()).cloned(),
                 state: Mutex::new(TenantState {
@@ -527,11 +544,24 @@ impl Service {
         }
         for change in &changes {
             if let Err(e) = self.merge(&event.tenant, change).await {
+                let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+                if delivered >= self.max_deliver {
+                    // The last delivery: keep it where an operator can replay it.
+                    return self
+                        .dead_letter(
+                            message,
+                            kind,
+                            "max_deliveries",
+                            format!("could not store its facts: {e}"),
+                        )
+                        .await;
+                }
                 tracing::warn!(error = %e, "could not store facts; will retry");
                 self.metrics.events.with(&[kind, "retried"]).inc();
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
+                // 1 s, 2 s, 4 s … up to a minute.
+                let delay = Duration::from_secs(1u64 << delivered.clamp(1, 7).saturating_sub(1))
+                    .min(Duration::from_secs(60));
+                let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
                 return;
             }
         }
@@ -594,8 +624,17 @@ impl Service {
         loop {
             let page = client.export_calls(cursor.as_deref(), true).await?;
             let advanced = cursor.as_deref() != Some(page.continue_from.as_str());
+            // The first sweep walks the whole export history; calls older than the API can
+            // show are not kept.
+            let oldest =
+                jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * HISTORY_DAYS);
             for call in &page.data {
-                if let Some(change) = translate::from_export(call) {
+                if let Some(change) = translate::from_export(call)
+                    && change
+                        .servicetitan
+                        .as_ref()
+                        .is_some_and(|v| v.started_at >= oldest)
+                {
                     self.merge(tenant, &change).await?;
                 }
             }
@@ -648,7 +687,15 @@ impl Service {
                 let repairs = Self::apply(tenant, stored);
                 for change in repairs {
                     if let Err(e) = self.merge(&tenant.name, &change).await {
-                        tracing::warn!(error = %e, "could not copy ServiceTitan's view across a link");
+                        tracing::warn!(error = %e, "could not copy ServiceTitan's view across a link; will retry");
+                        // Keep the view so the next record of either side tries again.
+                        if let (Some(id), Some(view)) = (change.st_call_id, change.servicetitan) {
+                            let mut st = tenant.lock();
+                            let keep = st.unlinked.get(&id).is_none_or(|c| view.supersedes(c));
+                            if keep {
+                                st.unlinked.insert(id, view);
+                            }
+                        }
                     }
                 }
                 self.changed.notify_one();
@@ -909,10 +956,11 @@ impl Service {
         let name = &tenant.name;
         for snapshot in snapshots {
             let body = serde_json::to_vec(snapshot)?;
-            let id = format!("{name}.{}.{:016x}", snapshot.date, fnv(&body));
+            // No message id: a day can legitimately go A → B → A, and the stream keeps the
+            // latest per subject, so a repeated publish must never be dropped as a duplicate.
             let key = format!("{name}.{}", snapshot.date);
             let (published, stored) = tokio::join!(
-                self.publish(snapshot_subject(name, snapshot.date), id, body.clone()),
+                self.publish(snapshot_subject(name, snapshot.date), None, body.clone()),
                 self.snapshots.put(&key, body)
             );
             published?;
@@ -927,12 +975,23 @@ impl Service {
                 st_call_id: *st_call_id,
                 resolved_at: Some(now_rfc3339()),
             };
+            // `since` moves on every change of either view, so a flap is never a duplicate.
             let id = format!("{name}.{}.resolved.{}", key_token(d.call.as_str()), d.since);
-            self.publish(discrepancy_subject(name), id, serde_json::to_vec(&message)?)
-                .await?;
+            self.publish(
+                discrepancy_subject(name),
+                Some(id),
+                serde_json::to_vec(&message)?,
+            )
+            .await?;
             self.state
                 .delete(&format!("disc.{name}.{}", key_token(d.call.as_str())))
                 .await?;
+            let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
+            if asked {
+                self.state
+                    .delete(&format!("asked.{name}.{}", key_token(d.call.as_str())))
+                    .await?;
+            }
             tenant.lock().published.remove(d.call.as_str());
             self.metrics.discrepancies.with(&["resolved"]).inc();
         }
@@ -950,7 +1009,8 @@ impl Service {
                 key_token(d.call.as_str()),
                 fnv(&body)
             );
-            self.publish(discrepancy_subject(name), id, body).await?;
+            self.publish(discrepancy_subject(name), Some(id), body)
+                .await?;
             let opened = Opened {
                 discrepancy: d.clone(),
                 opened_at: tenant
@@ -984,11 +1044,23 @@ impl Service {
         d: &Discrepancy,
         st_call_id: i64,
     ) -> anyhow::Result<()> {
-        if tenant.auto == AutoReclassify::Off || !tenant.mapped.contains(&d.agent) {
+        if tenant.auto == AutoReclassify::Off {
             return Ok(());
         }
+        // Authoritative only if the calls policy maps the agent's class — and pointless if
+        // ServiceTitan already has what that mapping would write (a `call_type` override).
+        match tenant.mapped.get(&d.agent) {
+            None => return Ok(()),
+            Some(target) if d.servicetitan == Some(*target) => return Ok(()),
+            Some(_) => {}
+        }
         let call = d.call.as_str();
-        let signature = format!("{:?}|{:?}|{}", d.agent, d.servicetitan, d.since);
+        // The mode is part of the state: previewing a request (dry-run) must not stop the
+        // real one once the tenant is switched on.
+        let signature = format!(
+            "{:?}|{:?}|{:?}|{}",
+            tenant.auto, d.agent, d.servicetitan, d.since
+        );
         if tenant.lock().asked.get(call) == Some(&signature) {
             return Ok(());
         }
@@ -1020,13 +1092,13 @@ impl Service {
         let mode = if tenant.auto == AutoReclassify::On {
             self.publish(
                 switchboard_bus::events_subject(name, EventType::CallReclassifyRequested.as_str()),
-                id,
+                Some(id),
                 body,
             )
             .await?;
             "on"
         } else {
-            self.publish(dry_run_subject(name), id, body).await?;
+            self.publish(dry_run_subject(name), Some(id), body).await?;
             "dry-run"
         };
         self.state
@@ -1040,10 +1112,18 @@ impl Service {
         Ok(())
     }
 
-    async fn publish(&self, subject: String, msg_id: String, body: Vec<u8>) -> anyhow::Result<()> {
-        let publish = jetstream::message::PublishMessage::build()
-            .payload(body.into())
-            .message_id(msg_id);
+    /// Publishes and waits for the ack; `msg_id` (if any) lets JetStream drop a duplicate
+    /// published by another replica within the dedup window.
+    async fn publish(
+        &self,
+        subject: String,
+        msg_id: Option<String>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<()> {
+        let mut publish = jetstream::message::PublishMessage::build().payload(body.into());
+        if let Some(id) = msg_id {
+            publish = publish.message_id(id);
+        }
         self.js
             .send_publish(subject, publish)
             .await
@@ -1055,6 +1135,9 @@ impl Service {
 }
 
 // ---- HTTP ----
+
+/// The longest range the booking-rate API answers in one request.
+const MAX_DAYS: usize = 366;
 
 #[derive(Debug, Deserialize)]
 struct RangeQuery {
@@ -1132,10 +1215,11 @@ fn today(tenant: &Tenant) -> Date {
     tenant.zone.local_date(jiff::Timestamp::now())
 }
 
+/// The days from `from` to `to`, at most `MAX_DAYS + 1` of them (the caller refuses more).
 fn days_between(from: Date, to: Date) -> Vec<Date> {
     let mut days = Vec::new();
     let mut d = from;
-    while d <= to {
+    while d <= to && days.len() <= MAX_DAYS {
         days.push(d);
         match d.tomorrow() {
             Ok(next) => d = next,
@@ -1168,13 +1252,10 @@ async fn booking_rate_handler(
         ));
     }
     let days = days_between(from, to);
-    if days.len() > 366 {
+    if days.len() > MAX_DAYS {
         return Err(error(
             StatusCode::BAD_REQUEST,
-            format!(
-                "{} days asked for; ask for at most 366 at a time",
-                days.len()
-            ),
+            format!("more than {MAX_DAYS} days asked for; ask for at most {MAX_DAYS} at a time"),
         ));
     }
     let snapshots: Vec<Snapshot> = {

@@ -237,10 +237,11 @@ pub fn st_side(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
             let (Some(id), Some(modified)) = (id, modified) else {
                 return Ok(None);
             };
-            let class = ["type", "callType"]
-                .iter()
-                .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
-                .and_then(class_of_st_name);
+            // No type field at all: the payload does not say (not "unclassified").
+            let Some(kind) = ["type", "callType"].iter().find_map(|k| r.get(*k)) else {
+                return Ok(None);
+            };
+            let class = kind.as_str().and_then(class_of_st_name);
             let created = ["createdOn", "receivedOn"]
                 .iter()
                 .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
@@ -404,6 +405,27 @@ mod tests {
         agent.merge_into(&mut b);
         assert_eq!(a, b);
         assert_eq!(a.st_call_id, Some(5));
+    }
+
+    #[test]
+    fn a_servicetitan_webhook_without_a_type_says_nothing_about_the_class() {
+        let record = |r: serde_json::Value| {
+            event(
+                "st.call.changed",
+                "2026-11-20T17:30:00Z",
+                serde_json::json!({"st_event": "CallUpdated", "id": 9003, "record": r}),
+            )
+        };
+        let e = record(serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z"}));
+        assert_eq!(st_side(&e).unwrap(), None, "unknown, not unclassified");
+        let e = record(serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z", "type": null}));
+        let view = st_side(&e).unwrap().unwrap().servicetitan.unwrap();
+        assert_eq!(view.class, None, "explicitly unclassified");
+        let e = record(
+            serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z", "callType": "NotLead"}),
+        );
+        let view = st_side(&e).unwrap().unwrap().servicetitan.unwrap();
+        assert_eq!(view.class, Some(Class::NotLead));
     }
 
     #[test]
