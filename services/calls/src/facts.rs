@@ -19,6 +19,7 @@
 use async_nats::jetstream::{self, context::PublishErrorKind, stream};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use switchboard_bus::async_nats;
 use switchboard_servicetitan::models::{
     ExportCall, ExportLocationContact, Location, LocationContact,
@@ -130,6 +131,9 @@ fn store_err(stream: &'static str) -> impl Fn(String) -> FactsError {
 #[derive(Clone)]
 pub struct ExportFacts {
     js: jetstream::Context,
+    /// One sync per tenant and export at a time in this process: concurrent handlers that
+    /// all miss a call would otherwise each walk the export (and spend the rate limit).
+    syncing: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl std::fmt::Debug for ExportFacts {
@@ -175,7 +179,10 @@ impl ExportFacts {
                     reason: e.to_string(),
                 })?;
         }
-        Ok(Self { js: js.clone() })
+        Ok(Self {
+            js: js.clone(),
+            syncing: Arc::default(),
+        })
     }
 
     async fn last(
@@ -233,21 +240,15 @@ impl ExportFacts {
     /// One pass for one tenant: from the saved cursor to the end of the export. Returns the
     /// number of records stored. The cursor is saved only after every record is.
     pub async fn sync(&self, tenant: &str, client: &TenantClient) -> Result<usize, FactsError> {
+        let gate = self.gate(&format!("{tenant}.calls"));
+        let _one_at_a_time = gate.lock().await;
         let cursor = self
             .last(CURSORS_STREAM, format!("stcursor.{tenant}"))
             .await?
             .and_then(|b| String::from_utf8(b).ok());
         let (records, next) = export_all_calls(client, cursor.clone()).await?;
         for record in &records {
-            let value = serde_json::to_vec(record)
-                .map_err(|e| e.to_string())
-                .map_err(store_err(CALLS_STREAM))?;
-            self.put(
-                CALLS_STREAM,
-                format!("stcalls.{tenant}.{}", record.id),
-                value,
-            )
-            .await?;
+            self.put_call_if_newer(tenant, record).await?;
         }
         if cursor.as_deref() != Some(next.as_str()) {
             self.put(
@@ -266,6 +267,8 @@ impl ExportFacts {
         tenant: &str,
         client: &TenantClient,
     ) -> Result<usize, FactsError> {
+        let gate = self.gate(&format!("{tenant}.locations"));
+        let _one_at_a_time = gate.lock().await;
         let mut stored = 0;
         for export in ["locations", "contacts"] {
             let cursor_subject = format!("stcursor.{tenant}.{export}");
@@ -372,6 +375,53 @@ impl ExportFacts {
                 .map_err(store_err(LOCATIONS_STREAM)),
             None => Ok(None),
         }
+    }
+
+    fn gate(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.syncing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Stores `record` unless the mirror already has a newer one (another replica's sync
+    /// got further): compare-and-set on the subject, so an older write never wins.
+    async fn put_call_if_newer(&self, tenant: &str, record: &ExportCall) -> Result<(), FactsError> {
+        let subject = format!("stcalls.{tenant}.{}", record.id);
+        let err = store_err(CALLS_STREAM);
+        let value = serde_json::to_vec(record).map_err(|e| err(e.to_string()))?;
+        for _ in 0..10 {
+            let current = self.last_with_seq(CALLS_STREAM, &subject).await?;
+            let revision = match &current {
+                Some((seq, bytes)) => {
+                    let newer_there = serde_json::from_slice::<ExportCall>(bytes)
+                        .is_ok_and(|there| !not_older(&record.modified_on, &there.modified_on));
+                    if newer_there {
+                        return Ok(());
+                    }
+                    *seq
+                }
+                None => 0,
+            };
+            let publish = jetstream::message::PublishMessage::build()
+                .payload(value.clone().into())
+                .expected_last_subject_sequence(revision);
+            let ack = match self.js.send_publish(subject.clone(), publish).await {
+                Ok(ack) => ack.await,
+                Err(e) => Err(e),
+            };
+            match ack {
+                Ok(_) => return Ok(()),
+                Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence) => continue,
+                Err(e) => return Err(err(e.to_string())),
+            }
+        }
+        Err(err(format!(
+            "call {}: too many concurrent writers",
+            record.id
+        )))
     }
 
     /// The latest export record of `call_id`, if the export has shown it yet.

@@ -579,9 +579,45 @@ impl Worker {
                     .into(),
             });
         };
-        let id = self.find_by_numbers(ctx, event, from, to, started).await?;
-        let _ = self.ledger.write_if(&correlation, 0, id.to_string()).await;
-        Ok(id)
+        let me = format!("{}.{}", o.provider, o.provider_call_id);
+        let id = self
+            .find_by_numbers(ctx, event, from, to, started, &me)
+            .await?;
+        match self.bind(&event.tenant, &me, &correlation, id).await {
+            Ok(true) => Ok(id),
+            // Another of the agent's calls took it first: look again later.
+            Ok(false) | Err(_) => Err(Settle::Retry(self.retry_delay)),
+        }
+    }
+
+    /// Records that provider call `me` is ServiceTitan call `id` — unless `id` is already
+    /// another provider call's (say, the caller's previous call, found because ServiceTitan
+    /// had not recorded this one yet). Both directions, compare-and-set.
+    async fn bind(
+        &self,
+        tenant: &str,
+        me: &str,
+        correlation: &str,
+        id: i64,
+    ) -> Result<bool, crate::ledger::LedgerError> {
+        let reverse = format!("corrst.{tenant}.{id}");
+        let owner = match self.ledger.read(&reverse).await? {
+            Some((_, owner)) => owner,
+            None => match self.ledger.write_if(&reverse, 0, me.to_owned()).await? {
+                Some(_) => me.to_owned(),
+                None => self
+                    .ledger
+                    .read(&reverse)
+                    .await?
+                    .map(|(_, o)| o)
+                    .unwrap_or_default(),
+            },
+        };
+        if owner != me {
+            return Ok(false);
+        }
+        self.ledger.write_if(correlation, 0, id.to_string()).await?;
+        Ok(true)
     }
 
     /// The one ServiceTitan call from `from` to `to` near `started` (v3 calls list).
@@ -592,6 +628,7 @@ impl Worker {
         from: &str,
         to: &str,
         started: &str,
+        me: &str,
     ) -> Result<i64, Settle> {
         let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
             return Err(Settle::Dead {
@@ -615,7 +652,19 @@ impl Worker {
             .list_calls(query)
             .await
             .map_err(|e| st_failure(&e, self.retry_delay))?;
-        match matching::find(&page.data, from, to, started, self.window_secs) {
+        // Calls already bound to another of the agent's calls are not candidates.
+        let mut candidates = Vec::with_capacity(page.data.len());
+        for call in page.data {
+            let owner = self
+                .ledger
+                .read(&format!("corrst.{}.{}", event.tenant, call.lead_call.id))
+                .await
+                .map_err(|_| Settle::Retry(self.retry_delay))?;
+            if owner.is_none_or(|(_, o)| o == me) {
+                candidates.push(call);
+            }
+        }
+        match matching::find(&candidates, from, to, started, self.window_secs) {
             Match::One(id) => Ok(id),
             Match::Ambiguous(ids) => Err(Settle::Dead {
                 reason: "ambiguous_call".into(),
@@ -849,13 +898,17 @@ impl Worker {
             Ok(None) => {}
             Err(_) => return Settle::Retry(self.retry_delay),
         }
-        match self.find_by_numbers(ctx, &event, from, to, started).await {
-            Ok(id) => match self.ledger.write_if(&key, 0, id.to_string()).await {
-                Ok(_) => {
+        let me = format!("{}.{}", call.provider, call.provider_call_id);
+        match self
+            .find_by_numbers(ctx, &event, from, to, started, &me)
+            .await
+        {
+            Ok(id) => match self.bind(&event.tenant, &me, &key, id).await {
+                Ok(true) => {
                     self.metrics.results.with(&[KIND, "applied"]).inc();
                     Settle::Ack
                 }
-                Err(_) => Settle::Retry(self.retry_delay),
+                Ok(false) | Err(_) => Settle::Retry(self.retry_delay),
             },
             Err(Settle::Dead { reason, error })
                 if reason == "ambiguous_call" || reason == "call_not_found" =>
@@ -959,6 +1012,14 @@ impl Worker {
             return Settle::Ack;
         }
         if known_state == want {
+            // Already so; remember this newer answer's time, so an older opposite answer
+            // redelivered later cannot undo it.
+            if let Some((seq, _)) = &known {
+                let _ = self
+                    .ledger
+                    .write_if(&state_key, *seq, format!("{want} {}", event.time))
+                    .await;
+            }
             self.metrics.skipped_correct.inc();
             return Settle::Ack;
         }

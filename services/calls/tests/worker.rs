@@ -706,3 +706,74 @@ async fn a_403_is_dead_lettered_naming_the_permission_to_grant() {
     assert!(dead, "no missing_permission dead letter");
     assert_eq!(s.count("update call").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redial_is_not_matched_to_the_callers_previous_call() {
+    let s = Stack::start().await;
+    let add_call = |received_on: &'static str| {
+        let (http, sim) = (s.http.clone(), s.sim.clone());
+        async move {
+            let v: serde_json::Value = http
+                .post(format!("{sim}/_sim/tenants/1234567/calls"))
+                .json(&serde_json::json!({"from": "+15125550155", "to": "+15125550000", "duration_secs": 60,
+                    "received_on": received_on, "customer_id": 101, "location_id": 201, "reason_id": 1,
+                    "call_type": "Unbooked"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["id"].as_i64().unwrap()
+        }
+    };
+    let completed = |id: &str, started_at: &str| {
+        serde_json::json!({"type": "call.completed", "occurred_at": started_at,
+            "call": {"id": id, "from": "+15125550155", "to": "+15125550000", "started_at": started_at}})
+    };
+    let applied = |n: u64| {
+        let s = &s;
+        async move {
+            s.metrics().await.contains(&format!(
+                "switchboard_calls_events_total{{type=\"call.completed\",result=\"applied\"}} {n}"
+            ))
+        }
+    };
+    let first = add_call("2026-11-22T16:00:00Z").await;
+    s.report("msg_first", completed("ag_first", "2026-11-22T16:00:05Z"))
+        .await;
+    assert!(eventually(Duration::from_secs(20), || applied(1)).await);
+    // The caller rings again five minutes later; ServiceTitan has not recorded it yet, and
+    // the only call in the window is the first one — already the agent's other call.
+    s.report("msg_redial", completed("ag_redial", "2026-11-22T16:05:05Z"))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        applied(1).await,
+        "the redial must not bind to the first call"
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.metrics().await.contains(
+                "switchboard_calls_events_total{type=\"call.completed\",result=\"not_correlated\"} 1",
+            )
+        })
+        .await
+    );
+    let second = add_call("2026-11-22T16:05:00Z").await;
+    // The redial's outcome (no ServiceTitan id) lands on the second call, not the first.
+    s.report(
+        "msg_redial_outcome",
+        serde_json::json!({"type": "call.outcome", "occurred_at": "2026-11-22T16:09:00Z",
+            "call": {"id": "ag_redial", "from": "+15125550155", "to": "+15125550000", "started_at": "2026-11-22T16:05:05Z"},
+            "outcome": "not_lead"}),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.call(second).await["call_type"] == "NotLead"
+        })
+        .await
+    );
+    assert_eq!(s.call(first).await["call_type"], "Unbooked");
+}
