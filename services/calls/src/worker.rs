@@ -984,8 +984,8 @@ impl Worker {
 }
 
 impl Worker {
-    /// Confirms or un-confirms, only when that changes what Switchboard last set, and never
-    /// on behalf of an answer older than the one last applied (redeliveries reorder).
+    /// Confirms or un-confirms, only when ServiceTitan's appointment differs, and never on
+    /// behalf of an answer older than the one last applied (redeliveries reorder).
     async fn apply_confirmation(
         &self,
         ctx: &TenantCtx,
@@ -1000,10 +1000,10 @@ impl Worker {
             Ok(k) => k,
             Err(_) => return Settle::Retry(self.retry_delay),
         };
-        let (known_state, known_time) = known
+        let known_time = known
             .as_ref()
-            .map(|(_, v)| v.split_once(' ').unwrap_or((v.as_str(), "")))
-            .unwrap_or(("", ""));
+            .and_then(|(_, v)| v.split_once(' ').map(|(_, t)| t))
+            .unwrap_or("");
         if is_older(&event.time, known_time) {
             self.metrics
                 .results
@@ -1011,15 +1011,17 @@ impl Worker {
                 .inc();
             return Settle::Ack;
         }
-        if known_state == want {
-            // Already so; remember this newer answer's time, so an older opposite answer
+        // What ServiceTitan has now (a CSR may have confirmed it already).
+        let current = match ctx.client.get_appointment(appointment).await {
+            Ok(a) => a,
+            Err(e) => return st_failure(&e, self.retry_delay),
+        };
+        let record = format!("{want} {}", event.time);
+        let revision = known.as_ref().map_or(0, |(seq, _)| *seq);
+        if current.is_confirmed == confirmed {
+            // Already so; remember this answer's time, so an older opposite answer
             // redelivered later cannot undo it.
-            if let Some((seq, _)) = &known {
-                let _ = self
-                    .ledger
-                    .write_if(&state_key, *seq, format!("{want} {}", event.time))
-                    .await;
-            }
+            let _ = self.ledger.write_if(&state_key, revision, record).await;
             self.metrics.skipped_correct.inc();
             return Settle::Ack;
         }
@@ -1031,14 +1033,7 @@ impl Worker {
         match result {
             Ok(()) => {
                 self.metrics.writes.inc();
-                let _ = self
-                    .ledger
-                    .write_if(
-                        &state_key,
-                        known.map_or(0, |(seq, _)| seq),
-                        format!("{want} {}", event.time),
-                    )
-                    .await;
+                let _ = self.ledger.write_if(&state_key, revision, record).await;
                 Settle::Ack
             }
             Err(e) => st_failure(&e, self.retry_delay),

@@ -777,3 +777,36 @@ async fn a_redial_is_not_matched_to_the_callers_previous_call() {
     );
     assert_eq!(s.call(first).await["call_type"], "Unbooked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appointment_a_csr_already_confirmed_is_not_written_again() {
+    let s = Stack::start().await;
+    // A CSR confirmed appointment 5002 in ServiceTitan before the caller did.
+    let st = switchboard_servicetitan::ServiceTitan::from_config(&config(&s.nats.url(), &s.sim))
+        .unwrap();
+    st.tenant("demo")
+        .unwrap()
+        .confirm_appointment(5002)
+        .await
+        .unwrap();
+    s.report(
+        "msg_conf_csr",
+        serde_json::json!({"type": "appointment.confirmation", "occurred_at": "2026-11-23T18:30:00Z",
+            "call": {"id": "ag_d"}, "status": "confirmed", "servicetitan": {"job_id": 1002, "appointment_id": 5002}}),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.metrics().await.contains(
+                "switchboard_calls_events_total{type=\"appointment.confirmation\",result=\"applied\"} 1",
+            )
+        })
+        .await
+    );
+    assert_eq!(
+        s.count("get appointment").await,
+        1,
+        "read what ServiceTitan has"
+    );
+    assert_eq!(s.count("confirm appointment").await, 1, "only the CSR's");
+}

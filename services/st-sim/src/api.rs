@@ -866,6 +866,42 @@ pub(crate) async fn list_jobs(
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))
 }
 
+/// `GET /jpm/v2/tenant/{t}/appointments/{id}`.
+pub(crate) async fn get_appointment(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path((tenant, id)): Path<(String, i64)>,
+) -> Response {
+    let tid = admit!(s.sim, "get appointment", headers, tenant);
+    s.sim.with_tenant(tid, |t, _| {
+        match t.appointments.iter().find(|a| a.id == id) {
+            Some(a) => {
+                let customer_id = t
+                    .jobs
+                    .iter()
+                    .find(|j| j.id == a.job_id)
+                    .map_or(0, |j| j.customer_id);
+                json(&with_required(
+                    &st::Appointment {
+                        id: a.id,
+                        job_id: a.job_id,
+                        start: a.start.clone(),
+                        end: a.end.clone(),
+                        status: "Scheduled".into(),
+                        is_confirmed: a.confirmed,
+                        active: true,
+                        modified_on: a.modified_on.clone(),
+                    },
+                    serde_json::json!({"appointmentNumber": format!("{}-1", a.job_id), "arrivalWindowStart": null,
+                        "arrivalWindowEnd": null, "specialInstructions": "", "createdOn": a.modified_on,
+                        "customerId": customer_id, "unused": false, "createdById": 0, "appointmentSummaries": null}),
+                ))
+            }
+            None => problem(StatusCode::NOT_FOUND, "Appointment not found"),
+        }
+    })
+}
+
 async fn set_confirmation(
     s: Shared,
     headers: HeaderMap,

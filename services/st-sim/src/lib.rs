@@ -127,6 +127,10 @@ fn router(shared: Shared) -> Router {
         .route(&format!("/jpm/v2{t}/jobs"), get(api::list_jobs))
         .route(&format!("/jpm/v2{t}/jobs/{{id}}"), get(api::get_job))
         .route(
+            &format!("/jpm/v2{t}/appointments/{{id}}"),
+            get(api::get_appointment),
+        )
+        .route(
             &format!("/jpm/v2{t}/appointments/{{id}}/confirmation"),
             put(api::confirm).delete(api::unconfirm),
         )

@@ -650,6 +650,16 @@ impl TenantClient {
             .await
     }
 
+    /// `GET /jpm/v2/tenant/{t}/appointments/{id}`.
+    pub async fn get_appointment(&self, id: i64) -> Result<Appointment, StError> {
+        self.get(
+            "get appointment",
+            self.path("jpm", "v2", &format!("appointments/{id}")),
+            Vec::new(),
+        )
+        .await
+    }
+
     /// `PUT /jpm/v2/tenant/{t}/appointments/{id}/confirmation`.
     pub async fn confirm_appointment(&self, id: i64) -> Result<(), StError> {
         let url = self.path("jpm", "v2", &format!("appointments/{id}/confirmation"));

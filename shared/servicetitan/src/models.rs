@@ -579,6 +579,21 @@ pub struct LocationContact {
     pub created_on: String,
 }
 
+/// `Jpm.V2.AppointmentResponse` (the fields Switchboard uses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub id: i64,
+    pub job_id: i64,
+    pub start: String,
+    pub end: String,
+    pub status: String,
+    pub is_confirmed: bool,
+    pub active: bool,
+    #[serde(default)]
+    pub modified_on: String,
+}
+
 /// `Crm.V2.ExportLocationContactResponse` (the fields Switchboard uses): one contact of
 /// one location in the location-contacts export; a removed contact shows `active: false`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
