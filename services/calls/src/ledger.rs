@@ -3,22 +3,23 @@
 //! Events are redelivered after crashes and replayed after fixes — sometimes days later,
 //! far past any stream's dedup window — and ServiceTitan writes are not idempotent by
 //! themselves. The ledger records, per event id, that work was *claimed* and then *done*,
-//! with compare-and-set semantics: a claim is a publish to `ledger.{key}` that JetStream
-//! accepts only if the subject's last sequence is what the claimer saw
-//! (`Nats-Expected-Last-Subject-Sequence`). Two replicas racing for the same key: exactly
-//! one wins. A claim whose holder died is taken over once it is older than `stale_after`.
+//! with compare-and-set semantics: a claim is a KV update that JetStream accepts only if
+//! the key's revision is what the claimer saw (`Nats-Expected-Last-Subject-Sequence`).
+//! Two replicas racing for the same key: exactly one wins. A claim whose holder died is taken over once it is older than `stale_after`.
 //!
 //! The same primitive serves as a per-call lock (key `lock.{tenant}.{call}`), so events for
 //! one call are never applied concurrently.
 //!
-//! Built on a plain stream with one message kept per subject — what JetStream KV is
-//! underneath — so it runs on every nats-server version the project supports.
+//! It is a JetStream KV bucket (`CALLS_LEDGER`), spoken at the stream level by
+//! `switchboard_bus::kv` so it runs on every nats-server version the project supports.
 
-use async_nats::jetstream::{self, context::PublishErrorKind, stream};
+use async_nats::jetstream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_bus::async_nats;
+use switchboard_bus::kv::KvBucket;
 
-pub const LEDGER_STREAM: &str = "CALLS_LEDGER";
+/// The KV bucket (stream `KV_CALLS_LEDGER`, readable with `nats kv`).
+pub const LEDGER_BUCKET: &str = "CALLS_LEDGER";
 
 #[derive(Debug, thiserror::Error)]
 #[error("ledger: {0}")]
@@ -37,7 +38,7 @@ pub enum Claim {
 
 #[derive(Clone)]
 pub struct Ledger {
-    js: jetstream::Context,
+    kv: KvBucket,
     stale_after: Duration,
 }
 
@@ -56,19 +57,13 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Subject-safe key: `[A-Za-z0-9_-]` and dots as separators.
-fn subject(key: &str) -> String {
-    let safe: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("ledger.{safe}")
+/// A valid KV key: dot-separated tokens kept, anything outside `[A-Za-z0-9_-]` in a token
+/// escaped as `=XX` (injective, so two distinct keys never share an entry).
+fn kv_key(key: &str) -> String {
+    key.split('.')
+        .map(switchboard_bus::kv::key_token)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 impl Ledger {
@@ -77,46 +72,28 @@ impl Ledger {
         replicas: usize,
         stale_after: Duration,
     ) -> Result<Self, LedgerError> {
-        let config = stream::Config {
-            name: LEDGER_STREAM.into(),
-            description: Some(
-                "Switchboard calls worker: claimed/done per event, per-call locks".into(),
-            ),
-            subjects: vec!["ledger.>".into()],
-            storage: stream::StorageType::File,
-            num_replicas: replicas,
-            max_messages_per_subject: 1,
-            ..Default::default()
-        };
-        switchboard_bus::ensure_stream(js, config)
-            .await
-            .map_err(|e| LedgerError(e.to_string()))?;
-        Ok(Self {
-            js: js.clone(),
-            stale_after,
-        })
+        let kv = KvBucket::open(
+            js,
+            LEDGER_BUCKET,
+            "Switchboard calls worker: claimed/done per event, per-call locks",
+            replicas,
+        )
+        .await
+        .map_err(|e| LedgerError(e.to_string()))?;
+        Ok(Self { kv, stale_after })
     }
 
-    /// The current state of `key`: (last subject sequence, value) or `None`.
+    /// The current state of `key`: (revision, value) or `None`.
     pub async fn read(&self, key: &str) -> Result<Option<(u64, String)>, LedgerError> {
-        let stream = self
-            .js
-            .get_stream(LEDGER_STREAM)
+        let (value, revision) = self
+            .kv
+            .get(&kv_key(key))
             .await
             .map_err(|e| LedgerError(e.to_string()))?;
-        match stream.get_last_raw_message_by_subject(&subject(key)).await {
-            Ok(m) => Ok(Some((
-                m.sequence,
-                String::from_utf8_lossy(&m.payload).into_owned(),
-            ))),
-            Err(e) if matches!(e.kind(), stream::LastRawMessageErrorKind::NoMessageFound) => {
-                Ok(None)
-            }
-            Err(e) => Err(LedgerError(e.to_string())),
-        }
+        Ok(value.map(|v| (revision, String::from_utf8_lossy(&v).into_owned())))
     }
 
-    /// Writes `value` only if `key`'s last sequence is `expected` (0: no message yet).
+    /// Writes `value` only if `key`'s revision is `expected` (0: no value yet).
     /// `Ok(None)` when someone else wrote first.
     pub async fn write_if(
         &self,
@@ -124,18 +101,10 @@ impl Ledger {
         expected: u64,
         value: String,
     ) -> Result<Option<u64>, LedgerError> {
-        let publish = jetstream::message::PublishMessage::build()
-            .payload(value.into_bytes().into())
-            .expected_last_subject_sequence(expected);
-        let ack = match self.js.send_publish(subject(key), publish).await {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
-        };
-        match ack {
-            Ok(a) => Ok(Some(a.sequence)),
-            Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence) => Ok(None),
-            Err(e) => Err(LedgerError(e.to_string())),
-        }
+        self.kv
+            .update(&kv_key(key), value.into_bytes(), expected)
+            .await
+            .map_err(|e| LedgerError(e.to_string()))
     }
 
     /// Claims `key` for this worker.
