@@ -968,24 +968,26 @@ impl Service {
             self.metrics.snapshots.inc();
         }
         for (d, st_call_id) in resolved {
-            let message = DiscrepancyMessage {
-                tenant: name.clone(),
-                status: "resolved".into(),
-                discrepancy: d.clone(),
-                st_call_id: *st_call_id,
-                resolved_at: Some(now_rfc3339()),
-            };
-            // `since` moves on every change of either view, so a flap is never a duplicate.
-            let id = format!("{name}.{}.resolved.{}", key_token(d.call.as_str()), d.since);
-            self.publish(
-                discrepancy_subject(name),
-                Some(id),
-                serde_json::to_vec(&message)?,
-            )
-            .await?;
-            self.state
-                .delete(&format!("disc.{name}.{}", key_token(d.call.as_str())))
+            let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
+            // Whoever deletes the open record announces the resolution: with several
+            // replicas, exactly one does.
+            if self.claim_state(&key, None).await? {
+                let message = DiscrepancyMessage {
+                    tenant: name.clone(),
+                    status: "resolved".into(),
+                    discrepancy: d.clone(),
+                    st_call_id: *st_call_id,
+                    resolved_at: Some(now_rfc3339()),
+                };
+                let id = format!("{name}.{}.resolved.{}", key_token(d.call.as_str()), d.since);
+                self.publish(
+                    discrepancy_subject(name),
+                    Some(id),
+                    serde_json::to_vec(&message)?,
+                )
                 .await?;
+                self.metrics.discrepancies.with(&["resolved"]).inc();
+            }
             let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
             if asked {
                 self.state
@@ -993,45 +995,73 @@ impl Service {
                     .await?;
             }
             tenant.lock().published.remove(d.call.as_str());
-            self.metrics.discrepancies.with(&["resolved"]).inc();
         }
         for (d, st_call_id) in opened {
-            let message = DiscrepancyMessage {
-                tenant: name.clone(),
-                status: "open".into(),
-                discrepancy: d.clone(),
-                st_call_id: *st_call_id,
-                resolved_at: None,
-            };
-            let body = serde_json::to_vec(&message)?;
-            let id = format!(
-                "{name}.{}.open.{:016x}",
-                key_token(d.call.as_str()),
-                fnv(&body)
-            );
-            self.publish(discrepancy_subject(name), Some(id), body)
-                .await?;
+            let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
+            let first_seen = tenant
+                .lock()
+                .published
+                .get(d.call.as_str())
+                .map_or_else(jiff::Timestamp::now, |o| o.opened_at);
             let opened = Opened {
                 discrepancy: d.clone(),
-                opened_at: tenant
-                    .lock()
-                    .published
-                    .get(d.call.as_str())
-                    .map_or_else(jiff::Timestamp::now, |o| o.opened_at),
+                opened_at: first_seen,
             };
-            self.state
-                .put(
-                    &format!("disc.{name}.{}", key_token(d.call.as_str())),
-                    serde_json::to_vec(&opened)?,
-                )
-                .await?;
+            // Whoever records this state announces it: exactly one replica does.
+            if self.claim_state(&key, Some(&opened)).await? {
+                let message = DiscrepancyMessage {
+                    tenant: name.clone(),
+                    status: "open".into(),
+                    discrepancy: d.clone(),
+                    st_call_id: *st_call_id,
+                    resolved_at: None,
+                };
+                let body = serde_json::to_vec(&message)?;
+                let id = format!(
+                    "{name}.{}.open.{:016x}",
+                    key_token(d.call.as_str()),
+                    fnv(&body)
+                );
+                self.publish(discrepancy_subject(name), Some(id), body)
+                    .await?;
+                self.metrics.discrepancies.with(&["open"]).inc();
+            }
             tenant
                 .lock()
                 .published
                 .insert(d.call.as_str().to_owned(), opened);
-            self.metrics.discrepancies.with(&["open"]).inc();
         }
         Ok(())
+    }
+
+    /// Moves `disc.*` record `key` to `wanted` (`None`: resolved, deleted) with
+    /// compare-and-set. True if this call made the change — the caller then announces it;
+    /// false if the record already says so (another replica got there first).
+    async fn claim_state(&self, key: &str, wanted: Option<&Opened>) -> anyhow::Result<bool> {
+        for _ in 0..20 {
+            let (current, revision) = self.state.get(key).await?;
+            let current: Option<Opened> = current.and_then(|v| serde_json::from_slice(&v).ok());
+            let same = match (&current, wanted) {
+                (None, None) => true,
+                (Some(c), Some(w)) => c.discrepancy == w.discrepancy,
+                _ => false,
+            };
+            if same {
+                return Ok(false);
+            }
+            let done = match wanted {
+                Some(w) => self
+                    .state
+                    .update(key, serde_json::to_vec(w)?, revision)
+                    .await?
+                    .is_some(),
+                None => self.state.delete_if(key, revision).await?,
+            };
+            if done {
+                return Ok(true);
+            }
+        }
+        anyhow::bail!("state record {key}: too many concurrent writers")
     }
 
     /// Asks the calls worker to make ServiceTitan match the agent — per the tenant's

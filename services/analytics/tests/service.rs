@@ -554,3 +554,82 @@ async fn the_page_renders_in_headless_chromium() {
     );
     analytics.task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_the_work_agree_and_announce_each_discrepancy_once() {
+    let nats = NatsServer::start();
+    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let http = switchboard_test_support::http_client();
+    let client = nats.client().await;
+    let mut announced = client
+        .subscribe("analytics.demo.discrepancy")
+        .await
+        .unwrap();
+    let a = start_analytics(config(&nats.url(), &sim, "off")).await;
+    let b = start_analytics(config(&nats.url(), &sim, "off")).await;
+    let js = async_nats::jetstream::new(client.clone());
+    // Forty agent outcomes on 2026-11-20, split between the replicas by the shared
+    // consumer; ServiceTitan's side (via the sweep) has 9001 Booked, 9003 Unbooked.
+    for i in 0..40 {
+        let (call, st) = match i {
+            0 => ("ag_9001".to_owned(), Some(9001)),
+            1 => ("ag_9003".to_owned(), Some(9003)),
+            _ => (format!("ag_{i}"), None),
+        };
+        let event = serde_json::json!({"specversion": "1.0", "id": format!("evt_r_{i}"), "source": "/switchboard/demo/agent",
+            "type": "call.outcome", "time": "2026-11-20T18:00:00Z", "datacontenttype": "application/json",
+            "tenant": "demo", "inboundid": "x",
+            "data": {"provider": "agent", "provider_call_id": call, "outcome": if i % 4 == 3 { "unbooked" } else { "booked" },
+                     "servicetitan": {"call_id": st}, "started_at": "2026-11-20T17:00:00Z"}});
+        js.publish(
+            "events.demo.call.outcome",
+            serde_json::to_vec(&event).unwrap().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    let day = "/v1/tenants/demo/booking-rate?from=2026-11-20&to=2026-11-20";
+    let both = eventually(Duration::from_secs(20), || async {
+        let (x, y) = (
+            get_json(&http, &format!("{}{day}", a.url)).await,
+            get_json(&http, &format!("{}{day}", b.url)).await,
+        );
+        x["days"][0]["agent"]["calls"] == 40
+            && x["days"][0] == y["days"][0]
+            && x["days"][0]["servicetitan"]["booked"] == 1
+            && x["days"][0]["servicetitan"]["unbooked"] == 1
+    })
+    .await;
+    assert!(
+        both,
+        "{:#}",
+        get_json(&http, &format!("{}{day}", a.url)).await["days"][0]
+    );
+    assert_eq!(
+        get_json(&http, &format!("{}{day}", a.url)).await["days"][0]["agent"]["booked"],
+        30
+    );
+    // Agent booked 9003, ServiceTitan has it Unbooked; the 38 calls ServiceTitan has not
+    // seen are unclassified there: 39 discrepancies, each announced once by the pair.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut calls = std::collections::HashMap::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), announced.next()).await
+    {
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        if v["status"] == "open" {
+            *calls
+                .entry(v["call"].as_str().unwrap().to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    assert_eq!(calls.len(), 39);
+    assert!(
+        calls.values().all(|n| *n == 1),
+        "announced twice: {:?}",
+        calls.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    a.task.abort();
+    b.task.abort();
+}

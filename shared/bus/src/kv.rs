@@ -183,6 +183,26 @@ impl KvBucket {
         Ok(())
     }
 
+    /// Deletes `key` only if it is still at `revision`; false when someone else wrote
+    /// first.
+    pub async fn delete_if(&self, key: &str, revision: u64) -> Result<bool, KvError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("KV-Operation", "DEL");
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(Vec::new().into())
+            .headers(headers)
+            .expected_last_subject_sequence(revision);
+        let ack = match self.js.send_publish(self.subject(key), publish).await {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
+        match ack {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence) => Ok(false),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
     /// Every key under `prefix` (`""`: all): first the current value of each, then every
     /// change as it happens. `caught_up` is true on the entry that completes the initial
     /// state (or on a synthetic first call when the bucket is empty, with `entry` `None`).

@@ -25,6 +25,13 @@ async fn get_put_compare_and_set_delete_and_watch() {
         .unwrap();
     assert_eq!(kv.update("a.b", b"stale".to_vec(), r1).await.unwrap(), None);
     assert_eq!(kv.get("a.b").await.unwrap(), (Some(b"two".to_vec()), r2));
+    assert!(
+        !kv.delete_if("a.b", r1).await.unwrap(),
+        "a stale delete loses"
+    );
+    let r3 = kv.update("a.tmp", b"x".to_vec(), 0).await.unwrap().unwrap();
+    assert!(kv.delete_if("a.tmp", r3).await.unwrap());
+    assert_eq!(kv.get("a.tmp").await.unwrap().0, None);
     kv.put("a.c", b"three".to_vec()).await.unwrap();
     kv.put("z.z", b"other prefix".to_vec()).await.unwrap();
     kv.delete("a.c").await.unwrap();
@@ -47,6 +54,7 @@ async fn get_put_compare_and_set_delete_and_watch() {
         seen,
         [
             ("a.b".to_owned(), Some(b"two".to_vec())),
+            ("a.tmp".to_owned(), None),
             ("a.c".to_owned(), None)
         ]
     );
