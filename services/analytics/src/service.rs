@@ -346,28 +346,36 @@ impl Application {
             switchboard_bus::dlq::dlq_stream_config(&config.nats),
             analytics_stream_config(&config.nats),
         ] {
-            switchboard_bus::ensure_stream(&js, stream).await?;
+            switchboard_bus::with_setup_retries("set up a stream", || {
+                switchboard_bus::ensure_stream(&js, stream.clone())
+            })
+            .await
+            .map_err(anyhow::Error::msg)?;
         }
         let replicas = config.nats.replicas;
-        let facts = KvBucket::open(
-            &js,
+        let bucket = |name: &'static str, description: &'static str| {
+            let js = js.clone();
+            async move {
+                switchboard_bus::with_setup_retries("set up a key-value bucket", || {
+                    KvBucket::open(&js, name, description, replicas)
+                })
+                .await
+                .map_err(anyhow::Error::msg)
+            }
+        };
+        let facts = bucket(
             FACTS_BUCKET,
             "Switchboard analytics: per-call facts (agent and ServiceTitan views)",
-            replicas,
         )
         .await?;
-        let snapshots = KvBucket::open(
-            &js,
+        let snapshots = bucket(
             SNAPSHOTS_BUCKET,
             "Switchboard analytics: latest booking-rate snapshot per tenant-day",
-            replicas,
         )
         .await?;
-        let state = KvBucket::open(
-            &js,
+        let state = bucket(
             STATE_BUCKET,
             "Switchboard analytics: export cursors, published discrepancies, requests made",
-            replicas,
         )
         .await?;
         let a = &config.analytics;
@@ -462,6 +470,21 @@ impl Service {
     /// Read, merge, compare-and-set; retried when another writer got there first.
     async fn merge(&self, tenant: &str, change: &FactChange) -> anyhow::Result<()> {
         let key = Self::facts_key(tenant, &change.call);
+        // A call this replica has never seen is most likely new: try to create its record
+        // without reading first (one round trip less); compare-and-set makes it safe.
+        if !self.known(tenant, change) {
+            let mut stored = StoredFacts::default();
+            change.merge_into(&mut stored);
+            if self
+                .facts
+                .update(&key, serde_json::to_vec(&stored)?, 0)
+                .await?
+                .is_some()
+            {
+                self.metrics.facts_written.inc();
+                return Ok(());
+            }
+        }
         for _ in 0..50 {
             let (value, revision) = self.facts.get(&key).await?;
             let mut stored: StoredFacts = match value {
@@ -483,6 +506,23 @@ impl Service {
             }
         }
         anyhow::bail!("facts record {key}: too many concurrent writers")
+    }
+
+    /// Whether the projection has seen `change`'s call (if not, it is probably new).
+    fn known(&self, tenant: &str, change: &FactChange) -> bool {
+        let Some(t) = self.tenants.get(tenant) else {
+            return true;
+        };
+        let st = t.lock();
+        match change.st_call_id {
+            Some(id) if change.call == st_key(id) => {
+                st.links.contains_key(&id) || st.unlinked.contains_key(&id)
+            }
+            _ => {
+                st.st_ids.contains_key(change.call.as_str())
+                    || st.engine.get(&CallKey::new(change.call.as_str())).is_some()
+            }
+        }
     }
 
     // ---- writers ----

@@ -235,20 +235,27 @@ impl Application {
             );
         }
         let c = &config.calls;
-        let facts = ExportFacts::open(&js, config.nats.replicas)
-            .await
-            .context("set up the export mirror")?;
-        let ledger = Ledger::open(
-            &js,
-            config.nats.replicas,
-            Duration::from_secs(c.lock_stale_secs),
-        )
-        .await?;
+        let replicas = config.nats.replicas;
+        let facts = switchboard_bus::with_setup_retries("set up the export mirror", || {
+            ExportFacts::open(&js, replicas)
+        })
+        .await
+        .map_err(anyhow::Error::msg)?;
+        let stale = Duration::from_secs(c.lock_stale_secs);
+        let ledger = switchboard_bus::with_setup_retries("set up the ledger", || {
+            Ledger::open(&js, replicas, stale)
+        })
+        .await
+        .map_err(anyhow::Error::msg)?;
         for stream in [
             switchboard_bus::events_stream_config(&config.nats),
             switchboard_bus::dlq::dlq_stream_config(&config.nats),
         ] {
-            switchboard_bus::ensure_stream(&js, stream).await?;
+            switchboard_bus::with_setup_retries("set up a stream", || {
+                switchboard_bus::ensure_stream(&js, stream.clone())
+            })
+            .await
+            .map_err(anyhow::Error::msg)?;
         }
         let worker = Arc::new(Worker {
             js,

@@ -151,6 +151,31 @@ pub async fn ensure_stream(
         })
 }
 
+/// Runs a start-up step (creating streams, buckets) until it succeeds, up to five attempts
+/// with growing pauses: right after NATS starts, or on a busy server, JetStream API calls
+/// can time out. The last error is returned, naming `what`.
+pub async fn with_setup_retries<T, E, F, Fut>(what: &str, mut step: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut pause = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match step().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < 5 => {
+                tracing::warn!(error = %e, attempt, "{what}: failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(format!("{what}: {e}")),
+        }
+    }
+}
+
 /// A readiness check: connected to NATS and `set_up` (streams, consumers) is true; else
 /// the reason, with `not_set_up` saying what is missing.
 pub fn ready_when_set_up(
