@@ -544,7 +544,9 @@ impl Service {
         let messages = consumer
             .stream()
             .max_messages_per_batch(self.batch)
-            .expires(Duration::from_secs(2))
+            // Long pulls: a new event is delivered at once instead of waiting for a pull
+            // request to be re-issued (heartbeats still detect a dead server).
+            .expires(Duration::from_secs(30))
             .messages()
             .await?;
         messages
