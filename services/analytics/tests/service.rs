@@ -612,24 +612,35 @@ async fn two_replicas_share_the_work_agree_and_announce_each_discrepancy_once() 
         30
     );
     // Agent booked 9003, ServiceTitan has it Unbooked; the 38 calls ServiceTitan has not
-    // seen are unclassified there: 39 discrepancies, each announced once by the pair.
+    // seen are unclassified there: 39 discrepancies. Depending on when the sweep lands, a
+    // call may pass through more than one state (9001 is briefly "unclassified" before
+    // ServiceTitan's view reaches it), but the pair announces each state once.
+    let open = eventually(Duration::from_secs(20), || async {
+        get_json(&http, &format!("{}/v1/tenants/demo/discrepancies", b.url)).await["count"] == 39
+    })
+    .await;
+    assert!(open);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut calls = std::collections::HashMap::new();
+    let mut seen = std::collections::HashMap::new();
     while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), announced.next()).await
     {
         let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-        if v["status"] == "open" {
-            *calls
-                .entry(v["call"].as_str().unwrap().to_owned())
-                .or_insert(0) += 1;
-        }
+        let state = (
+            v["call"].as_str().unwrap().to_owned(),
+            v["status"].as_str().unwrap().to_owned(),
+            v["servicetitan"].clone(),
+            v["since"].clone(),
+        );
+        *seen.entry(state).or_insert(0) += 1;
     }
-    assert_eq!(calls.len(), 39);
-    assert!(
-        calls.values().all(|n| *n == 1),
-        "announced twice: {:?}",
-        calls.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
-    );
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "announced twice: {twice:?}");
+    let opened: std::collections::HashSet<_> = seen
+        .keys()
+        .filter(|(_, status, _, _)| status == "open")
+        .map(|(call, _, _, _)| call.clone())
+        .collect();
+    assert!(opened.len() >= 39, "{opened:?}");
     a.task.abort();
     b.task.abort();
 }
