@@ -31,7 +31,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -353,29 +353,34 @@ impl Application {
             .map_err(anyhow::Error::msg)?;
         }
         let replicas = config.nats.replicas;
-        let bucket = |name: &'static str, description: &'static str| {
+        let bucket = |name: &'static str, description: &'static str, ttl: Option<Duration>| {
             let js = js.clone();
             async move {
                 switchboard_bus::with_setup_retries("set up a key-value bucket", || {
-                    KvBucket::open(&js, name, description, replicas)
+                    KvBucket::open_with_ttl(&js, name, description, replicas, ttl)
                 })
                 .await
                 .map_err(anyhow::Error::msg)
             }
         };
+        // Facts and snapshots untouched for longer than the API can show expire.
+        let history = Some(Duration::from_secs(24 * 3600 * HISTORY_DAYS as u64));
         let facts = bucket(
             FACTS_BUCKET,
             "Switchboard analytics: per-call facts (agent and ServiceTitan views)",
+            history,
         )
         .await?;
         let snapshots = bucket(
             SNAPSHOTS_BUCKET,
             "Switchboard analytics: latest booking-rate snapshot per tenant-day",
+            history,
         )
         .await?;
         let state = bucket(
             STATE_BUCKET,
             "Switchboard analytics: export cursors, published discrepancies, requests made",
+            None,
         )
         .await?;
         let a = &config.analytics;
@@ -1009,70 +1014,98 @@ impl Service {
             stored?;
             self.metrics.snapshots.inc();
         }
-        for (d, st_call_id) in resolved {
-            let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
-            // Whoever deletes the open record announces the resolution: with several
-            // replicas, exactly one does.
-            if self.claim_state(&key, None).await? {
-                let message = DiscrepancyMessage {
-                    tenant: name.clone(),
-                    status: "resolved".into(),
-                    discrepancy: d.clone(),
-                    st_call_id: *st_call_id,
-                    resolved_at: Some(now_rfc3339()),
-                };
-                let id = format!("{name}.{}.resolved.{}", key_token(d.call.as_str()), d.since);
-                self.publish(
-                    discrepancy_subject(name),
-                    Some(id),
-                    serde_json::to_vec(&message)?,
-                )
-                .await?;
-                self.metrics.discrepancies.with(&["resolved"]).inc();
-            }
-            let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
-            if asked {
-                self.state
-                    .delete(&format!("asked.{name}.{}", key_token(d.call.as_str())))
-                    .await?;
-            }
-            tenant.lock().published.remove(d.call.as_str());
-        }
-        for (d, st_call_id) in opened {
-            let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
-            let first_seen = tenant
-                .lock()
-                .published
-                .get(d.call.as_str())
-                .map_or_else(jiff::Timestamp::now, |o| o.opened_at);
-            let opened = Opened {
+        // Calls are independent (each is in at most one list per pass): announce up to 32
+        // at a time — a first start can have tens of thousands.
+        futures_util::stream::iter(resolved.iter().map(Ok::<_, anyhow::Error>))
+            .try_for_each_concurrent(32, |(d, st_call_id)| {
+                self.announce_resolved(tenant, d, *st_call_id)
+            })
+            .await?;
+        futures_util::stream::iter(opened.iter().map(Ok::<_, anyhow::Error>))
+            .try_for_each_concurrent(32, |(d, st_call_id)| {
+                self.announce_open(tenant, d, *st_call_id)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn announce_resolved(
+        &self,
+        tenant: &Tenant,
+        d: &Discrepancy,
+        st_call_id: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let name = &tenant.name;
+        let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
+        // Whoever deletes the open record announces the resolution: with several
+        // replicas, exactly one does.
+        if self.claim_state(&key, None).await? {
+            let message = DiscrepancyMessage {
+                tenant: name.clone(),
+                status: "resolved".into(),
                 discrepancy: d.clone(),
-                opened_at: first_seen,
+                st_call_id,
+                resolved_at: Some(now_rfc3339()),
             };
-            // Whoever records this state announces it: exactly one replica does.
-            if self.claim_state(&key, Some(&opened)).await? {
-                let message = DiscrepancyMessage {
-                    tenant: name.clone(),
-                    status: "open".into(),
-                    discrepancy: d.clone(),
-                    st_call_id: *st_call_id,
-                    resolved_at: None,
-                };
-                let body = serde_json::to_vec(&message)?;
-                let id = format!(
-                    "{name}.{}.open.{:016x}",
-                    key_token(d.call.as_str()),
-                    fnv(&body)
-                );
-                self.publish(discrepancy_subject(name), Some(id), body)
-                    .await?;
-                self.metrics.discrepancies.with(&["open"]).inc();
-            }
-            tenant
-                .lock()
-                .published
-                .insert(d.call.as_str().to_owned(), opened);
+            let id = format!("{name}.{}.resolved.{}", key_token(d.call.as_str()), d.since);
+            self.publish(
+                discrepancy_subject(name),
+                Some(id),
+                serde_json::to_vec(&message)?,
+            )
+            .await?;
+            self.metrics.discrepancies.with(&["resolved"]).inc();
         }
+        let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
+        if asked {
+            self.state
+                .delete(&format!("asked.{name}.{}", key_token(d.call.as_str())))
+                .await?;
+        }
+        tenant.lock().published.remove(d.call.as_str());
+        Ok(())
+    }
+
+    async fn announce_open(
+        &self,
+        tenant: &Tenant,
+        d: &Discrepancy,
+        st_call_id: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let name = &tenant.name;
+        let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
+        let first_seen = tenant
+            .lock()
+            .published
+            .get(d.call.as_str())
+            .map_or_else(jiff::Timestamp::now, |o| o.opened_at);
+        let opened = Opened {
+            discrepancy: d.clone(),
+            opened_at: first_seen,
+        };
+        // Whoever records this state announces it: exactly one replica does.
+        if self.claim_state(&key, Some(&opened)).await? {
+            let message = DiscrepancyMessage {
+                tenant: name.clone(),
+                status: "open".into(),
+                discrepancy: d.clone(),
+                st_call_id,
+                resolved_at: None,
+            };
+            let body = serde_json::to_vec(&message)?;
+            let id = format!(
+                "{name}.{}.open.{:016x}",
+                key_token(d.call.as_str()),
+                fnv(&body)
+            );
+            self.publish(discrepancy_subject(name), Some(id), body)
+                .await?;
+            self.metrics.discrepancies.with(&["open"]).inc();
+        }
+        tenant
+            .lock()
+            .published
+            .insert(d.call.as_str().to_owned(), opened);
         Ok(())
     }
 

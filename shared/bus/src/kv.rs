@@ -72,7 +72,20 @@ impl KvBucket {
         description: &str,
         replicas: usize,
     ) -> Result<Self, KvError> {
+        Self::open_with_ttl(js, bucket, description, replicas, None).await
+    }
+
+    /// [`Self::open`], with values expiring `ttl` after their last write (`nats kv add
+    /// --ttl`).
+    pub async fn open_with_ttl(
+        js: &jetstream::Context,
+        bucket: &str,
+        description: &str,
+        replicas: usize,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<Self, KvError> {
         let config = stream::Config {
+            max_age: ttl.unwrap_or_default(),
             name: format!("KV_{bucket}"),
             description: Some(description.into()),
             subjects: vec![format!("$KV.{bucket}.>")],
