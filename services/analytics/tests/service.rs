@@ -8,10 +8,14 @@ use switchboard_test_support::{HookSpec, NatsServer, TestScheme, eventually, wai
 
 const TENANT_ID: u64 = 1234567;
 
+/// These tests each run the whole pipeline (or a browser) on a 2-core machine: one at a
+/// time, so a JetStream API call in one is not starved past its timeout by the others.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn config(nats: &str, sim: &str, auto: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
          [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nack_wait_secs = 5\n\
          [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n\
@@ -90,6 +94,7 @@ fn rate(day: &serde_json::Value, view: &str) -> (u64, u64, u64, u64, Option<f64>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scripted_day_gives_both_rates_and_a_drifted_call_is_fixed_and_resolved() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let nats = NatsServer::start();
     let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
     let http = switchboard_test_support::http_client();
@@ -258,6 +263,7 @@ async fn a_scripted_day_gives_both_rates_and_a_drifted_call_is_fixed_and_resolve
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_only_publishes_what_it_would_ask_and_bad_requests_are_explained() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let nats = NatsServer::start();
     let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
     let http = switchboard_test_support::http_client();
@@ -353,6 +359,7 @@ async fn dry_run_only_publishes_what_it_would_ask_and_bad_requests_are_explained
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     const EXTRA: i64 = 600;
     let nats = NatsServer::start();
     let sim = switchboard_test_support::spawn_st_sim(|seed| {
@@ -415,6 +422,7 @@ async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
 /// installs it). Set `SCREENSHOT=path` to keep the screenshot (docs/analytics-page.png).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_renders_in_headless_chromium() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|b| {
@@ -557,6 +565,7 @@ async fn the_page_renders_in_headless_chromium() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_the_work_agree_and_announce_each_discrepancy_once() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let nats = NatsServer::start();
     let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
     let http = switchboard_test_support::http_client();

@@ -17,7 +17,7 @@ struct Stack {
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
          [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 15\n\
          [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
