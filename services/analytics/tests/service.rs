@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_test_support::{HookSpec, NatsServer, TestScheme, eventually, wait_ready};
+use switchboard_test_support::{NatsServer, TestScheme, agent_report, eventually, wait_ready};
 
 const TENANT_ID: u64 = 1234567;
 
@@ -55,24 +55,8 @@ async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
 
 /// An agent report, signed and delivered through ingest.
 async fn report(http: &reqwest::Client, ingest: &str, id: &str, report: serde_json::Value) {
-    let body = serde_json::to_vec(&report).unwrap();
-    let scheme = TestScheme::StandardWebhooks;
-    let spec = HookSpec {
-        public_url: "",
-        tenant: "demo",
-        source: "agent",
-        body: &body,
-        timestamp: switchboard_signatures::system_now_ms() / 1000,
-        id,
-    };
-    let hook = scheme.sign(&scheme.secret(1), &spec);
-    let mut request = http
-        .post(format!("{ingest}{}", hook.path_and_query))
-        .body(hook.body.clone());
-    for (k, v) in &hook.headers {
-        request = request.header(k, v);
-    }
-    assert_eq!(request.send().await.unwrap().status(), 200);
+    let hook = agent_report("demo", "agent", id, &serde_json::to_vec(&report).unwrap());
+    assert_eq!(hook.send(http, ingest).await.unwrap().status(), 200);
 }
 
 fn outcome(call: &str, outcome: &str, st_call: i64, started_at: &str) -> serde_json::Value {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 use switchboard_test_support::{
-    HookSpec, NatsServer, TestScheme, eventually, stream_messages, wait_ready,
+    NatsServer, TestScheme, agent_report, eventually, stream_messages, wait_ready,
 };
 
 struct Stack {
@@ -63,25 +63,9 @@ impl Stack {
 
     /// An agent report, signed and delivered through ingest.
     async fn report(&self, id: &str, report: serde_json::Value) {
-        let body = serde_json::to_vec(&report).unwrap();
-        let scheme = TestScheme::StandardWebhooks;
-        let spec = HookSpec {
-            public_url: "",
-            tenant: "demo",
-            source: "agent",
-            body: &body,
-            timestamp: switchboard_signatures::system_now_ms() / 1000,
-            id,
-        };
-        let hook = scheme.sign(&scheme.secret(1), &spec);
-        let mut request = self
-            .http
-            .post(format!("{}{}", self.ingest, hook.path_and_query))
-            .body(hook.body.clone());
-        for (k, v) in &hook.headers {
-            request = request.header(k, v);
-        }
-        assert_eq!(request.send().await.unwrap().status(), 200);
+        let hook = agent_report("demo", "agent", id, &serde_json::to_vec(&report).unwrap());
+        let response = hook.send(&self.http, &self.ingest).await.unwrap();
+        assert_eq!(response.status(), 200);
     }
 
     async fn call(&self, id: i64) -> serde_json::Value {

@@ -91,14 +91,7 @@ impl Pipeline {
     }
 
     async fn send(&self, hook: &Hook) {
-        let mut request = self
-            .http
-            .post(format!("{}{}", self.ingest, hook.path_and_query))
-            .body(hook.body.clone());
-        for (k, v) in &hook.headers {
-            request = request.header(k, v);
-        }
-        let response = request.send().await.unwrap();
+        let response = hook.send(&self.http, &self.ingest).await.unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 

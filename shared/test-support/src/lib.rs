@@ -10,7 +10,7 @@ mod nats;
 mod schemes;
 
 pub use nats::{NATS_SERVER_BIN_ENV, NatsServer};
-pub use schemes::{Hook, HookSpec, TestScheme, TestSecret};
+pub use schemes::{Hook, HookSpec, TestScheme, TestSecret, agent_report};
 
 use std::time::Duration;
 use switchboard_bus::async_nats;

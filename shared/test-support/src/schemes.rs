@@ -67,6 +67,37 @@ impl Hook {
     pub fn remove_header(&mut self, name: &str) {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
     }
+
+    /// POSTs this delivery to ingest at `base` (e.g. `http://127.0.0.1:8080`).
+    pub async fn send(
+        &self,
+        http: &reqwest::Client,
+        base: &str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut request = http
+            .post(format!("{base}{}", self.path_and_query))
+            .body(self.body.clone());
+        for (k, v) in &self.headers {
+            request = request.header(k, v);
+        }
+        request.send().await
+    }
+}
+
+/// How the AI agent reports (docs/events.md, the agent format): `body` as a
+/// `standard-webhooks` delivery with id `id` for `tenant`/`source`, signed now with the
+/// scheme's first test secret.
+pub fn agent_report(tenant: &str, source: &str, id: &str, body: &[u8]) -> Hook {
+    let scheme = TestScheme::StandardWebhooks;
+    let spec = HookSpec {
+        public_url: "",
+        tenant,
+        source,
+        body,
+        timestamp: switchboard_signatures::system_now_ms() / 1000,
+        id,
+    };
+    scheme.sign(&scheme.secret(1), &spec)
 }
 
 impl TestScheme {

@@ -159,13 +159,7 @@ pub async fn send_hook(
     address: &str,
     hook: &Hook,
 ) -> reqwest::Result<reqwest::Response> {
-    let mut request = http
-        .post(format!("{address}{}", hook.path_and_query))
-        .body(hook.body.clone());
-    for (k, v) in &hook.headers {
-        request = request.header(k, v);
-    }
-    request.send().await
+    hook.send(http, address).await
 }
 
 pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
