@@ -578,11 +578,9 @@ impl Service {
             let _ = message.ack().await;
             return;
         }
-        let changes = match (translate::from_event(&event), translate::st_side(&event)) {
-            (Ok(a), Ok(b)) => a.into_iter().chain(b).collect::<Vec<_>>(),
-            (Err(e), _) | (_, Err(e)) => {
-                return self.dead_letter(message, kind, "malformed", e.0).await;
-            }
+        let changes = match translate::changes(&event) {
+            Ok(changes) => changes,
+            Err(e) => return self.dead_letter(message, kind, "malformed", e.0).await,
         };
         if changes.is_empty() {
             self.metrics.events.with(&[kind, "ignored"]).inc();

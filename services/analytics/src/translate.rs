@@ -120,12 +120,14 @@ fn data<T: serde::de::DeserializeOwned>(event: &CloudEvent) -> Result<T, Malform
         .map_err(|e| Malformed(format!("{} data: {e}", event.kind)))
 }
 
-/// What `event` says, if it is one analytics uses (`Ok(None)` for the others).
-pub fn from_event(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
+/// What `event` says about calls: nothing for the types analytics does not use, one
+/// change for most, two for the calls worker's answers (the link on the agent's call, and
+/// ServiceTitan's state on `st:{id}`). The event's data is parsed once.
+pub fn changes(event: &CloudEvent) -> Result<Vec<FactChange>, Malformed> {
     let Ok(kind) =
         serde_json::from_value::<EventType>(serde_json::Value::String(event.kind.clone()))
     else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     match kind {
         EventType::CallOutcome => {
@@ -136,7 +138,7 @@ pub fn from_event(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
                 .as_deref()
                 .and_then(parse_time)
                 .unwrap_or(observed_at);
-            Ok(Some(FactChange {
+            Ok(vec![FactChange {
                 call: o.provider_call_id,
                 st_call_id: o.servicetitan.call_id,
                 agent: Some(AgentView {
@@ -150,7 +152,7 @@ pub fn from_event(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
                     observed_at,
                 }),
                 servicetitan: None,
-            }))
+            }])
         }
         // The AI agent's own report of a call nobody answered is its verdict: abandoned.
         // (Telephony providers' ids differ from the agent's, so their reports would count
@@ -163,10 +165,10 @@ pub fn from_event(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
                     Some("no-answer" | "busy" | "canceled" | "failed" | "abandoned")
                 );
             if c.provider != "agent" || !unanswered {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             let observed_at = time_of(event)?;
-            Ok(Some(FactChange {
+            Ok(vec![FactChange {
                 call: c.provider_call_id,
                 st_call_id: None,
                 agent: Some(AgentView {
@@ -184,28 +186,12 @@ pub fn from_event(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
                     observed_at,
                 }),
                 servicetitan: None,
-            }))
+            }])
         }
-        // The calls worker's answer: the link between the agent's call and ServiceTitan's,
-        // and ServiceTitan's state after its write. The ServiceTitan side is stored under
-        // `st:{id}` by `st_side`; this change records the link on the agent's key.
+        // The calls worker's answer: the link between the agent's call and ServiceTitan's
+        // (on the agent's key), and ServiceTitan's state after its write (on `st:{id}`,
+        // ordered by the `modifiedOn` the worker reports).
         EventType::CallConfirmed | EventType::CallReclassified => {
-            let d: CallSyncData = data(event)?;
-            Ok(Some(FactChange {
-                call: d.provider_call_id,
-                st_call_id: Some(d.st_call_id),
-                agent: None,
-                servicetitan: None,
-            }))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// ServiceTitan's side of the call an event reports on, if it carries it.
-pub fn st_side(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
-    match event.kind.as_str() {
-        "call.confirmed" | "call.reclassified" => {
             let d: CallSyncData = data(event)?;
             let observed_at = d
                 .st_modified_on
@@ -213,53 +199,63 @@ pub fn st_side(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
                 .and_then(parse_time)
                 .map_or_else(|| time_of(event), Ok)?;
             let class = d.after.call_type.as_deref().and_then(class_of_st_name);
-            Ok(Some(FactChange {
-                call: st_key(d.st_call_id),
-                st_call_id: Some(d.st_call_id),
-                agent: None,
-                servicetitan: Some(StView {
-                    class,
-                    started_at: observed_at,
-                    observed_at,
-                }),
-            }))
+            Ok(vec![
+                FactChange {
+                    call: d.provider_call_id,
+                    st_call_id: Some(d.st_call_id),
+                    agent: None,
+                    servicetitan: None,
+                },
+                FactChange {
+                    call: st_key(d.st_call_id),
+                    st_call_id: Some(d.st_call_id),
+                    agent: None,
+                    servicetitan: Some(StView {
+                        class,
+                        started_at: observed_at,
+                        observed_at,
+                    }),
+                },
+            ])
         }
-        // ServiceTitan's webhook shapes are undocumented: use the record when it has what
-        // we need (id, type, modifiedOn); the export sweep covers the rest.
-        "st.call.changed" => {
-            let d: StChangeData = data(event)?;
-            let r = &d.record;
-            let id = d.id.or_else(|| r.get("id").and_then(|v| v.as_i64()));
-            let modified = r
-                .get("modifiedOn")
-                .and_then(|v| v.as_str())
-                .and_then(parse_time);
-            let (Some(id), Some(modified)) = (id, modified) else {
-                return Ok(None);
-            };
-            // No type field at all: the payload does not say (not "unclassified").
-            let Some(kind) = ["type", "callType"].iter().find_map(|k| r.get(*k)) else {
-                return Ok(None);
-            };
-            let class = kind.as_str().and_then(class_of_st_name);
-            let created = ["createdOn", "receivedOn"]
-                .iter()
-                .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
-                .and_then(parse_time)
-                .unwrap_or(modified);
-            Ok(Some(FactChange {
-                call: st_key(id),
-                st_call_id: Some(id),
-                agent: None,
-                servicetitan: Some(StView {
-                    class,
-                    started_at: created,
-                    observed_at: modified,
-                }),
-            }))
-        }
-        _ => Ok(None),
+        EventType::StCallChanged => Ok(st_call_changed(event)?.into_iter().collect()),
+        _ => Ok(Vec::new()),
     }
+}
+
+/// `st.call.changed`: ServiceTitan's webhook shapes are undocumented, so the record is used
+/// only when it has what we need (id, type, modifiedOn); the export sweep covers the rest.
+fn st_call_changed(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> {
+    let d: StChangeData = data(event)?;
+    let r = &d.record;
+    let id = d.id.or_else(|| r.get("id").and_then(|v| v.as_i64()));
+    let modified = r
+        .get("modifiedOn")
+        .and_then(|v| v.as_str())
+        .and_then(parse_time);
+    let (Some(id), Some(modified)) = (id, modified) else {
+        return Ok(None);
+    };
+    // No type field at all: the payload does not say (not "unclassified").
+    let Some(kind) = ["type", "callType"].iter().find_map(|k| r.get(*k)) else {
+        return Ok(None);
+    };
+    let class = kind.as_str().and_then(class_of_st_name);
+    let created = ["createdOn", "receivedOn"]
+        .iter()
+        .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
+        .and_then(parse_time)
+        .unwrap_or(modified);
+    Ok(Some(FactChange {
+        call: st_key(id),
+        st_call_id: Some(id),
+        agent: None,
+        servicetitan: Some(StView {
+            class,
+            started_at: created,
+            observed_at: modified,
+        }),
+    }))
 }
 
 /// One record of ServiceTitan's call export.
@@ -305,7 +301,9 @@ mod tests {
                 "servicetitan": {"call_id": 9003, "job_id": 1004}, "started_at": "2026-11-20T17:21:00Z",
                 "agent": "ava", "campaign": "Google"}),
         );
-        let change = from_event(&e).unwrap().unwrap();
+        let all = changes(&e).unwrap();
+        assert_eq!(all.len(), 1, "no ServiceTitan side");
+        let change = all[0].clone();
         assert_eq!(change.call, "ag_1");
         assert_eq!(change.st_call_id, Some(9003));
         let view = change.agent.unwrap();
@@ -314,7 +312,6 @@ mod tests {
         assert_eq!(view.agent.as_deref(), Some("ava"));
         assert_eq!(view.started_at.to_string(), "2026-11-20T17:21:00Z");
         assert_eq!(view.observed_at.to_string(), "2026-11-20T17:30:00Z");
-        assert_eq!(st_side(&e).unwrap(), None);
     }
 
     #[test]
@@ -327,10 +324,11 @@ mod tests {
                 "after": {"call_type": "Booked", "tag": "", "excuse_memo": ""},
                 "st_modified_on": "2026-11-20T17:31:00.5Z"}),
         );
-        let link = from_event(&e).unwrap().unwrap();
+        let all = changes(&e).unwrap();
+        let link = all[0].clone();
         assert_eq!((link.call.as_str(), link.st_call_id), ("ag_1", Some(9003)));
         assert!(link.agent.is_none() && link.servicetitan.is_none());
-        let st = st_side(&e).unwrap().unwrap();
+        let st = all[1].clone();
         assert_eq!(st.call, "st:9003");
         let view = st.servicetitan.unwrap();
         assert_eq!(view.class, Some(Class::Booked));
@@ -344,15 +342,15 @@ mod tests {
             "2026-11-20T17:30:00Z",
             serde_json::json!({}),
         );
-        assert_eq!(from_event(&e).unwrap(), None);
+        assert_eq!(changes(&e).unwrap(), []);
         let e = event(
             "call.outcome",
             "2026-11-20T17:30:00Z",
             serde_json::json!({"outcome": "booked"}),
         );
-        assert!(from_event(&e).is_err());
+        assert!(changes(&e).is_err());
         let e = event("future.type", "not a time", serde_json::json!(null));
-        assert_eq!(from_event(&e).unwrap(), None);
+        assert_eq!(changes(&e).unwrap(), []);
     }
 
     #[test]
@@ -362,10 +360,10 @@ mod tests {
                 "started_at": "2026-11-20T17:00:00Z"})
         };
         let e = event("call.completed", "2026-11-20T17:01:00Z", data("agent"));
-        let change = from_event(&e).unwrap().unwrap();
+        let change = changes(&e).unwrap().remove(0);
         assert_eq!(change.agent.unwrap().class, Class::Abandoned);
         let e = event("call.completed", "2026-11-20T17:01:00Z", data("twilio"));
-        assert_eq!(from_event(&e).unwrap(), None);
+        assert_eq!(changes(&e).unwrap(), []);
     }
 
     #[test]
@@ -417,14 +415,14 @@ mod tests {
             )
         };
         let e = record(serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z"}));
-        assert_eq!(st_side(&e).unwrap(), None, "unknown, not unclassified");
+        assert_eq!(changes(&e).unwrap(), [], "unknown, not unclassified");
         let e = record(serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z", "type": null}));
-        let view = st_side(&e).unwrap().unwrap().servicetitan.unwrap();
+        let view = changes(&e).unwrap().remove(0).servicetitan.unwrap();
         assert_eq!(view.class, None, "explicitly unclassified");
         let e = record(
             serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z", "callType": "NotLead"}),
         );
-        let view = st_side(&e).unwrap().unwrap().servicetitan.unwrap();
+        let view = changes(&e).unwrap().remove(0).servicetitan.unwrap();
         assert_eq!(view.class, Some(Class::NotLead));
     }
 
