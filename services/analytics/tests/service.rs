@@ -49,6 +49,28 @@ async fn start_analytics(config: switchboard_config::Config) -> Analytics {
     Analytics { url, task }
 }
 
+/// Publishes a CloudEvent of tenant demo on EVENTS, as the router or the calls worker
+/// would, and waits for JetStream's ack.
+async fn publish_event(
+    js: &async_nats::jetstream::Context,
+    id: &str,
+    kind: &str,
+    time: &str,
+    data: serde_json::Value,
+) {
+    let event = serde_json::json!({"specversion": "1.0", "id": id, "source": "/switchboard/demo/test",
+        "type": kind, "time": time, "datacontenttype": "application/json", "tenant": "demo",
+        "inboundid": "x", "data": data});
+    js.publish(
+        format!("events.demo.{kind}"),
+        serde_json::to_vec(&event).unwrap().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+}
+
 async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
@@ -255,19 +277,15 @@ async fn dry_run_only_publishes_what_it_would_ask_and_bad_requests_are_explained
     let client = nats.client().await;
     let js = async_nats::jetstream::new(client.clone());
     // The agent booked call 9003; ServiceTitan (seed, via the sweep) says Unbooked.
-    let event = serde_json::json!({"specversion": "1.0", "id": "evt_dry", "source": "/switchboard/demo/agent",
-        "type": "call.outcome", "time": "2026-11-20T17:30:00Z", "datacontenttype": "application/json",
-        "tenant": "demo", "inboundid": "x",
-        "data": {"provider": "agent", "provider_call_id": "ag_3", "outcome": "booked",
-                 "servicetitan": {"call_id": 9003, "job_id": 1004}, "started_at": "2026-11-20T17:21:00Z"}});
-    js.publish(
-        "events.demo.call.outcome",
-        serde_json::to_vec(&event).unwrap().into(),
+    publish_event(
+        &js,
+        "evt_dry",
+        "call.outcome",
+        "2026-11-20T17:30:00Z",
+        serde_json::json!({"provider": "agent", "provider_call_id": "ag_3", "outcome": "booked",
+            "servicetitan": {"call_id": 9003, "job_id": 1004}, "started_at": "2026-11-20T17:21:00Z"}),
     )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    .await;
     let stream = js.get_stream("ANALYTICS").await.unwrap();
     let asked = eventually(Duration::from_secs(20), || async {
         stream
@@ -439,18 +457,15 @@ async fn the_page_renders_in_headless_chromium() {
                 .unwrap()
                 .timestamp()
                 .to_string();
-            let event = serde_json::json!({"specversion": "1.0", "id": format!("evt_{d}_{i}"), "source": "/switchboard/demo/agent",
-                "type": "call.outcome", "time": at, "datacontenttype": "application/json", "tenant": "demo", "inboundid": "x",
-                "data": {"provider": "agent", "provider_call_id": format!("ag_{d}_{i}"), "outcome": verdict,
-                         "started_at": at, "agent": "ava"}});
-            js.publish(
-                "events.demo.call.outcome",
-                serde_json::to_vec(&event).unwrap().into(),
+            publish_event(
+                &js,
+                &format!("evt_{d}_{i}"),
+                "call.outcome",
+                &at,
+                serde_json::json!({"provider": "agent", "provider_call_id": format!("ag_{d}_{i}"),
+                    "outcome": verdict, "started_at": at, "agent": "ava"}),
             )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+            .await;
             // ServiceTitan's side, as the calls worker reports it: it agrees except on one
             // call a day, which it holds as Unbooked.
             let st_type = match (i, *verdict) {
@@ -460,19 +475,17 @@ async fn the_page_renders_in_headless_chromium() {
                 _ => "Excused",
             };
             let st_id = 30_000 + d * 10 + i as i64;
-            let sync = serde_json::json!({"specversion": "1.0", "id": format!("evt_sync_{d}_{i}"), "source": "/switchboard/demo/calls",
-                "type": "call.confirmed", "time": at, "datacontenttype": "application/json", "tenant": "demo", "inboundid": "x",
-                "data": {"outcome_event_id": format!("evt_{d}_{i}"), "provider_call_id": format!("ag_{d}_{i}"), "st_call_id": st_id,
-                         "before": {"call_type": st_type, "tag": "", "excuse_memo": ""},
-                         "after": {"call_type": st_type, "tag": "", "excuse_memo": ""}, "st_modified_on": at}});
-            js.publish(
-                "events.demo.call.confirmed",
-                serde_json::to_vec(&sync).unwrap().into(),
+            publish_event(
+                &js,
+                &format!("evt_sync_{d}_{i}"),
+                "call.confirmed",
+                &at,
+                serde_json::json!({"outcome_event_id": format!("evt_{d}_{i}"),
+                    "provider_call_id": format!("ag_{d}_{i}"), "st_call_id": st_id,
+                    "before": {"call_type": st_type, "tag": "", "excuse_memo": ""},
+                    "after": {"call_type": st_type, "tag": "", "excuse_memo": ""}, "st_modified_on": at}),
             )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+            .await;
         }
     }
     let http = switchboard_test_support::http_client();
@@ -569,19 +582,16 @@ async fn two_replicas_share_the_work_agree_and_announce_each_discrepancy_once() 
             1 => ("ag_9003".to_owned(), Some(9003)),
             _ => (format!("ag_{i}"), None),
         };
-        let event = serde_json::json!({"specversion": "1.0", "id": format!("evt_r_{i}"), "source": "/switchboard/demo/agent",
-            "type": "call.outcome", "time": "2026-11-20T18:00:00Z", "datacontenttype": "application/json",
-            "tenant": "demo", "inboundid": "x",
-            "data": {"provider": "agent", "provider_call_id": call, "outcome": if i % 4 == 3 { "unbooked" } else { "booked" },
-                     "servicetitan": {"call_id": st}, "started_at": "2026-11-20T17:00:00Z"}});
-        js.publish(
-            "events.demo.call.outcome",
-            serde_json::to_vec(&event).unwrap().into(),
+        publish_event(
+            &js,
+            &format!("evt_r_{i}"),
+            "call.outcome",
+            "2026-11-20T18:00:00Z",
+            serde_json::json!({"provider": "agent", "provider_call_id": call,
+                "outcome": if i % 4 == 3 { "unbooked" } else { "booked" },
+                "servicetitan": {"call_id": st}, "started_at": "2026-11-20T17:00:00Z"}),
         )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        .await;
     }
     let day = "/v1/tenants/demo/booking-rate?from=2026-11-20&to=2026-11-20";
     let both = eventually(Duration::from_secs(20), || async {
