@@ -102,6 +102,18 @@ impl Stack {
             .collect()
     }
 
+    /// Waits up to 30 s for a dead letter whose JSON satisfies `wanted`.
+    async fn dead_letter(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> bool {
+        let client = self.nats.client().await;
+        eventually(Duration::from_secs(30), || async {
+            stream_messages(&client, "DLQ")
+                .await
+                .iter()
+                .any(|m| wanted(&serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap()))
+        })
+        .await
+    }
+
     async fn metrics(&self) -> String {
         self.http
             .get(format!("{}/metrics", self.calls_ops))
@@ -236,13 +248,7 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
         outcome("booked", "+15125559999", "2026-11-20T10:00:00Z", None),
     )
     .await;
-    let dead = eventually(Duration::from_secs(20), || async {
-        stream_messages(&client, "DLQ")
-            .await
-            .iter()
-            .any(|m| String::from_utf8_lossy(&m.payload).contains("call_not_found"))
-    })
-    .await;
+    let dead = s.dead_letter(|v| v["reason"] == "call_not_found").await;
     assert!(dead, "no call_not_found dead letter");
 }
 
@@ -386,7 +392,6 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
     let s = Stack::start().await;
-    let client = s.nats.client().await;
     // Two calls from the same caller a minute apart: which one did the agent take? Never guess.
     for received_on in ["2026-11-22T16:00:00Z", "2026-11-22T16:01:00Z"] {
         s.http
@@ -402,13 +407,7 @@ async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
         outcome("booked", "+15125550177", "2026-11-22T16:00:30Z", None),
     )
     .await;
-    let dead = eventually(Duration::from_secs(20), || async {
-        stream_messages(&client, "DLQ")
-            .await
-            .iter()
-            .any(|m| String::from_utf8_lossy(&m.payload).contains("ambiguous_call"))
-    })
-    .await;
+    let dead = s.dead_letter(|v| v["reason"] == "ambiguous_call").await;
     assert!(dead, "no ambiguous_call dead letter");
 
     // ServiceTitan answers 429 to the next 40 requests: the outcome is late, not lost.
@@ -634,13 +633,11 @@ async fn a_reason_renamed_in_servicetitan_after_start_up_is_dead_lettered_as_a_b
     )
     .await;
     let client = s.nats.client().await;
-    let dead = eventually(Duration::from_secs(30), || async {
-        stream_messages(&client, "DLQ").await.iter().any(|m| {
-            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+    let dead = s
+        .dead_letter(|v| {
             v["reason"] == "bad_mapping" && v["error"].as_str().unwrap_or("").contains("reason")
         })
-    })
-    .await;
+        .await;
     assert!(
         dead,
         "no bad_mapping dead letter: {:?}",
@@ -677,16 +674,13 @@ async fn a_403_is_dead_lettered_naming_the_permission_to_grant() {
     let mut report = outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None);
     report["servicetitan"]["call_id"] = 9003.into();
     s.report("msg_forbidden", report).await;
-    let client = s.nats.client().await;
-    let dead = eventually(Duration::from_secs(30), || async {
-        stream_messages(&client, "DLQ").await.iter().any(|m| {
-            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+    let dead = s
+        .dead_letter(|v| {
             v["reason"].as_str().is_some_and(|r| {
                 r.starts_with("missing_permission") && r.contains("Reclassify call")
             })
         })
-    })
-    .await;
+        .await;
     assert!(dead, "no missing_permission dead letter");
     assert_eq!(s.count("update call").await, 0);
 }
