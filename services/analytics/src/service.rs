@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::dlq::{DeadLetter, publish_dead_letter};
+use switchboard_bus::dlq::dead_letter_events_message;
 use switchboard_bus::kv::{KvBucket, key_token};
 use switchboard_config::{AgentOutcome, AutoReclassify, Config, StCallType};
 use switchboard_events::{CloudEvent, EventType, Outcome, ReclassifyRequestData};
@@ -621,25 +621,18 @@ impl Service {
         reason: &str,
         error: String,
     ) {
-        let letter = DeadLetter::for_message(
+        let retry = Duration::from_secs(1);
+        if dead_letter_events_message(
+            &self.js,
             message,
-            switchboard_bus::EVENTS_STREAM,
             &self.consumer,
             reason.into(),
             error,
-        );
-        match publish_dead_letter(&self.js, &letter).await {
-            Ok(()) => {
-                self.metrics.events.with(&[kind, "dead_lettered"]).inc();
-                tracing::warn!(reason = %letter.reason, error = %letter.error, "dead-lettered");
-                let _ = message.ack_with(AckKind::Term).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not record dead letter; will retry");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
-            }
+            retry,
+        )
+        .await
+        {
+            self.metrics.events.with(&[kind, "dead_lettered"]).inc();
         }
     }
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::dlq::{DeadLetter, publish_dead_letter};
+use switchboard_bus::dlq::dead_letter_events_message;
 use switchboard_config::Config;
 use switchboard_events::{
     CallData, CallSyncData, CloudEvent, ConfirmationData, ConfirmationStatus, EventType,
@@ -109,6 +109,21 @@ fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
         business_unit: None,
         campaign: None,
     }
+}
+
+/// The event and its typed `data`, or the dead letter saying which is malformed.
+fn parse<T: serde::de::DeserializeOwned>(
+    message: &jetstream::Message,
+) -> Result<(CloudEvent, T), Settle> {
+    let malformed = |error: String| Settle::Dead {
+        reason: "malformed".into(),
+        error,
+    };
+    let event = serde_json::from_slice::<CloudEvent>(&message.payload)
+        .map_err(|_| malformed("not a CloudEvent".into()))?;
+    let data = serde_json::from_value::<T>(event.data.clone())
+        .map_err(|_| malformed(format!("{} data does not match its schema", event.kind)))?;
+    Ok((event, data))
 }
 
 /// Ledger key remembering which ServiceTitan call a provider's call is.
@@ -490,46 +505,31 @@ impl Worker {
                 let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
             }
             Settle::Dead { reason, error } => {
-                let letter = DeadLetter::for_message(
+                if dead_letter_events_message(
+                    &self.js,
                     message,
-                    switchboard_bus::EVENTS_STREAM,
                     &self.consumer,
                     reason,
                     error,
-                );
-                match publish_dead_letter(&self.js, &letter).await {
-                    Ok(()) => {
-                        self.metrics.results.with(&[kind, "dead_lettered"]).inc();
-                        tracing::warn!(reason = %letter.reason, error = %letter.error, "dead-lettered");
-                        let _ = message.ack_with(AckKind::Term).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not record dead letter; will retry");
-                        let _ = message.ack_with(AckKind::Nak(Some(self.retry_delay))).await;
-                    }
+                    self.retry_delay,
+                )
+                .await
+                {
+                    self.metrics.results.with(&[kind, "dead_lettered"]).inc();
                 }
             }
         }
     }
 
     async fn handle_outcome(&self, message: &jetstream::Message, kind: Kind) -> Settle {
-        let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: "not a CloudEvent".into(),
-            };
+        let parsed = match kind {
+            Kind::Reclassify => parse::<ReclassifyRequestData>(message)
+                .map(|(event, request)| (event, outcome_of_request(request))),
+            _ => parse::<OutcomeData>(message),
         };
-        let outcome = match kind {
-            Kind::Reclassify => serde_json::from_value::<ReclassifyRequestData>(event.data.clone())
-                .ok()
-                .map(outcome_of_request),
-            _ => serde_json::from_value::<OutcomeData>(event.data.clone()).ok(),
-        };
-        let Some(outcome) = outcome else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: format!("{} data does not match its schema", kind.event_type()),
-            };
+        let (event, outcome) = match parsed {
+            Ok(p) => p,
+            Err(dead) => return dead,
         };
         let kind = kind.event_type();
         let Some(ctx) = self.tenants.get(&event.tenant) else {
@@ -874,17 +874,9 @@ impl Worker {
     /// not an error here — the outcome locates (or dead-letters) on its own.
     async fn handle_completed(&self, message: &jetstream::Message) -> Settle {
         const KIND: &str = "call.completed";
-        let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: "not a CloudEvent".into(),
-            };
-        };
-        let Ok(call) = serde_json::from_value::<CallData>(event.data.clone()) else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: "call.completed data does not match its schema".into(),
-            };
+        let (event, call) = match parse::<CallData>(message) {
+            Ok(p) => p,
+            Err(dead) => return dead,
         };
         let skipped = || {
             self.metrics.results.with(&[KIND, "skipped"]).inc();
@@ -929,17 +921,9 @@ impl Worker {
     }
 
     async fn handle_confirmation(&self, message: &jetstream::Message) -> Settle {
-        let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload) else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: "not a CloudEvent".into(),
-            };
-        };
-        let Ok(c) = serde_json::from_value::<ConfirmationData>(event.data.clone()) else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: "appointment.confirmation data does not match its schema".into(),
-            };
+        let (event, c) = match parse::<ConfirmationData>(message) {
+            Ok(p) => p,
+            Err(dead) => return dead,
         };
         let Some(ctx) = self.tenants.get(&event.tenant) else {
             return Settle::Ack;

@@ -78,6 +78,32 @@ impl DeadLetter {
     }
 }
 
+/// Dead-letters `message` (delivered from EVENTS to `consumer`) and terminates it, so
+/// JetStream stops redelivering it. If the letter cannot be recorded, the message is NAKed
+/// with `retry` instead — it is never dropped unrecorded. True if it was dead-lettered.
+pub async fn dead_letter_events_message(
+    js: &jetstream::Context,
+    message: &jetstream::Message,
+    consumer: &str,
+    reason: String,
+    error: String,
+    retry: std::time::Duration,
+) -> bool {
+    let letter = DeadLetter::for_message(message, crate::EVENTS_STREAM, consumer, reason, error);
+    match publish_dead_letter(js, &letter).await {
+        Ok(()) => {
+            tracing::warn!(reason = %letter.reason, error = %letter.error, "dead-lettered");
+            let _ = message.ack_with(jetstream::AckKind::Term).await;
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record dead letter; will retry");
+            let _ = message.ack_with(jetstream::AckKind::Nak(Some(retry))).await;
+            false
+        }
+    }
+}
+
 /// Stream config for DLQ.
 pub fn dlq_stream_config(config: &switchboard_config::NatsConfig) -> jetstream::stream::Config {
     jetstream::stream::Config {
