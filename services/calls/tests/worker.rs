@@ -6,7 +6,13 @@ use switchboard_test_support::{
     NatsServer, TestScheme, agent_report, eventually, stream_messages, wait_ready,
 };
 
+/// Each test runs a whole pipeline (nats-server, ingest, router, calls, st-sim); on a
+/// 2-core machine twelve at once starve JetStream API calls past their timeout. Three at a
+/// time keeps the suite quick and the calls answered.
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
+
 struct Stack {
+    _slot: tokio::sync::SemaphorePermit<'static>,
     nats: NatsServer,
     ingest: String,
     sim: String,
@@ -32,6 +38,10 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
 
 impl Stack {
     async fn start() -> Self {
+        let slot = SLOTS
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let nats = NatsServer::start();
         let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
         let http = switchboard_test_support::http_client();
@@ -53,6 +63,7 @@ impl Stack {
         wait_ready(&http, &format!("{ingest_url}/readyz")).await;
         wait_ready(&http, &format!("{calls_ops}/readyz")).await;
         Stack {
+            _slot: slot,
             nats,
             ingest: ingest_url,
             sim: sim_url,
@@ -346,7 +357,19 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
     }
     // A second replica joins; it is killed mid-stream; a third takes over.
     let sim = s.sim.clone();
-    let second = switchboard_calls::Application::build(config(&s.nats.url(), &sim))
+    // st-sim counts every PUT it receives, 429s included, and allows 60/s: the replicas
+    // together must stay under that (the first paces at 30/s), or a refused PUT and its
+    // retry would count as two writes.
+    let replica_config = || {
+        let mut c = config(&s.nats.url(), &sim);
+        for t in c.tenants.values_mut() {
+            if let Some(st) = t.servicetitan.as_mut() {
+                st.rate_limit_per_sec = Some(20);
+            }
+        }
+        c
+    };
+    let second = switchboard_calls::Application::build(replica_config())
         .await
         .unwrap();
     let second = tokio::spawn(second.run_until(std::future::pending()));
@@ -356,7 +379,7 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
     .await;
     assert!(some);
     second.abort();
-    let third = switchboard_calls::Application::build(config(&s.nats.url(), &sim))
+    let third = switchboard_calls::Application::build(replica_config())
         .await
         .unwrap();
     tokio::spawn(third.run_until(std::future::pending()));
