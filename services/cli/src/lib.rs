@@ -1,10 +1,12 @@
-//! `switchboard`, the operator CLI. For now: the dead-letter queue.
+//! `switchboard`, the operator CLI: the dead-letter queue, a health probe and the demo.
 //!
 //! ```text
 //! switchboard [--config PATH] [--nats-url URL] [--json] dlq list [--consumer NAME]
 //! switchboard … dlq show ID
 //! switchboard … dlq replay ID | --all
 //! switchboard … dlq purge --yes
+//! switchboard health URL
+//! switchboard [--config PATH] demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
 //! ```
 //!
 //! `ID` is the dead letter's sequence in the `DLQ` stream (the first column of `list`).
@@ -26,6 +28,11 @@ use switchboard_bus::async_nats;
 use switchboard_bus::dlq::{DLQ_STREAM, DeadLetter};
 use switchboard_bus::headers as h;
 
+mod demo;
+mod health;
+
+pub use demo::DemoOptions;
+
 /// Parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cli {
@@ -37,10 +44,22 @@ pub struct Cli {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    DlqList { consumer: Option<String> },
-    DlqShow { id: u64 },
-    DlqReplay { target: ReplayTarget },
+    DlqList {
+        consumer: Option<String>,
+    },
+    DlqShow {
+        id: u64,
+    },
+    DlqReplay {
+        target: ReplayTarget,
+    },
     DlqPurge,
+    /// GET a URL (a service's `/readyz`); exit 0 only on 2xx.
+    Health {
+        url: String,
+    },
+    /// Send a week of signed demo traffic through ingest.
+    Demo(DemoOptions),
     Help,
 }
 
@@ -57,6 +76,11 @@ commands:
   dlq show ID                  one dead letter in full
   dlq replay ID | --all        put the original(s) back in front of the consumer
   dlq purge --yes              delete every dead letter
+  health URL                   GET URL (a service's /readyz); exit 0 only on 2xx
+  demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
+                               a week of signed demo traffic through ingest (defaults: demo,
+                               http://localhost:8080, http://localhost:8090, 7, 180); secrets
+                               from the config (--config / SWITCHBOARD_CONFIG)
 
 NATS: --nats-url, else SWITCHBOARD_NATS_URL, else nats.url from --config / SWITCHBOARD_CONFIG.";
 
@@ -102,10 +126,41 @@ pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
             target: ReplayTarget::One(id(n)?),
         },
         ["dlq", "purge", "--yes"] => Command::DlqPurge,
+        ["health", url] => Command::Health {
+            url: (*url).to_owned(),
+        },
+        ["demo", flags @ ..] => Command::Demo(demo_options(flags)?),
         ["dlq", "purge"] => bail!("`dlq purge` deletes every dead letter: add --yes to confirm"),
         other => bail!("unknown command `{}`\n\n{USAGE}", other.join(" ")),
     };
     Ok(cli)
+}
+
+fn demo_options(flags: &[&str]) -> anyhow::Result<DemoOptions> {
+    let mut options = DemoOptions::default();
+    let number = |flag: &str, v: &str| {
+        v.parse::<u64>()
+            .with_context(|| format!("{flag} needs a whole number, not `{v}`"))
+    };
+    for pair in flags.chunks(2) {
+        let [flag, value] = pair else {
+            bail!("`demo {}` needs a value\n\n{USAGE}", pair[0]);
+        };
+        match *flag {
+            "--tenant" => options.tenant = (*value).to_owned(),
+            "--ingest-url" => options.ingest_url = (*value).to_owned(),
+            "--st-sim-url" => options.st_sim_url = (*value).to_owned(),
+            "--days" => {
+                options.days = u32::try_from(number(flag, value)?)
+                    .ok()
+                    .filter(|d| (1..=30).contains(d))
+                    .context("--days must be 1 to 30 (the page shows 30 days)")?;
+            }
+            "--wait-secs" => options.wait_secs = number(flag, value)?,
+            other => bail!("unknown demo option `{other}`\n\n{USAGE}"),
+        }
+    }
+    Ok(options)
 }
 
 /// The NATS URL: flag, environment, then config file.
@@ -125,9 +180,18 @@ fn nats_url(cli: &Cli) -> anyhow::Result<String> {
 
 /// Runs `cli`, writing human (or `--json`) output to `out`.
 pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
-    if cli.command == Command::Help {
-        writeln!(out, "{USAGE}")?;
-        return Ok(());
+    match &cli.command {
+        Command::Help => {
+            writeln!(out, "{USAGE}")?;
+            return Ok(());
+        }
+        Command::Health { url } => return health::check(url, Duration::from_secs(5), out).await,
+        Command::Demo(options) => {
+            let config = switchboard_config::Config::load(cli.config.as_deref())
+                .context("the demo signs with the tenant's configured secrets: pass --config or set SWITCHBOARD_CONFIG")?;
+            return demo::run(&config, options, out).await;
+        }
+        _ => {}
     }
     let url = nats_url(cli)?;
     let client = tokio::time::timeout(Duration::from_secs(10), async_nats::connect(url.as_str()))
@@ -140,7 +204,7 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
         Command::DlqShow { id } => show(&js, *id, cli.json, out).await,
         Command::DlqReplay { target } => replay(&js, target, cli.json, out).await,
         Command::DlqPurge => purge(&js, cli.json, out).await,
-        Command::Help => Ok(()),
+        Command::Help | Command::Health { .. } | Command::Demo(_) => Ok(()),
     };
     client.flush().await.ok();
     result

@@ -180,6 +180,48 @@ pub(crate) async fn get_call(
     }
 }
 
+/// What a CSR changes on a call in ServiceTitan's UI (the demo uses it to misclassify).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CallEdit {
+    call_type: CallType,
+}
+
+/// A CSR reclassifies a call by hand: ServiceTitan records it and sends `CallUpdated`.
+pub(crate) async fn edit_call(
+    State(s): State<Shared>,
+    Path((tenant_id, id)): Path<(u64, i64)>,
+    Json(edit): Json<CallEdit>,
+) -> Response {
+    let stamp = now();
+    let result = s
+        .sim
+        .try_with_tenant(tenant_id, |t, version| {
+            let index = t.calls.iter().position(|c| c.id == id)?;
+            *version += 1;
+            let call = &mut t.calls[index];
+            call.call_type = Some(edit.call_type);
+            call.modified_on = stamp;
+            call.version = *version;
+            let call = call.clone();
+            Some((export_call(t, &call), t.webhook.clone(), call))
+        })
+        .flatten();
+    match result {
+        Some((export, webhook, call)) => {
+            crate::webhooks::send(
+                &s,
+                webhook,
+                tenant_id,
+                "CallUpdated",
+                serde_json::to_value(&export).unwrap_or_default(),
+            );
+            Json(call).into_response()
+        }
+        None => problem(StatusCode::NOT_FOUND, "Call not found"),
+    }
+}
+
 /// A job booked in ServiceTitan (by a CSR or our agent), optionally from a call and with
 /// a first appointment.
 #[derive(Debug, Deserialize)]

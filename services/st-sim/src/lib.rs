@@ -69,10 +69,10 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(seed: Seed, listen: SocketAddr) -> anyhow::Result<Self> {
-        switchboard_servicetitan::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .build()
-            .context("cannot build the webhook HTTP client")?;
+        let http = switchboard_servicetitan::build_client(
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)),
+            "st-sim's webhooks",
+        )?;
         let shared: Shared = Arc::new(AppState {
             sim: Sim::new(seed),
             http,
@@ -168,11 +168,19 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/settings", post(admin::set_settings))
         .route("/_sim/tokens/expire", post(admin::expire_tokens))
         .route("/_sim/tenants/{tenant}/calls", post(admin::add_call))
-        .route("/_sim/tenants/{tenant}/calls/{id}", get(admin::get_call))
+        .route(
+            "/_sim/tenants/{tenant}/calls/{id}",
+            get(admin::get_call).patch(admin::edit_call),
+        )
         .route("/_sim/tenants/{tenant}/jobs", post(admin::add_job))
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        // Serving is all st-sim needs to be ready (its state lives in memory).
+        .route(
+            "/readyz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ready"})) }),
         )
         .fallback(|| async { state::problem(StatusCode::NOT_FOUND, "Not found") })
         .with_state(shared)

@@ -4,6 +4,7 @@
 
 use crate::auth::{Token, TokenCache};
 use crate::error::{ErrorKind, StError};
+use crate::http::HttpClientError;
 use crate::limiter::RateLimiter;
 use crate::models::*;
 use crate::update::{AssembleError, CallChange, CurrentCall};
@@ -108,7 +109,7 @@ pub struct ServiceTitan {
 }
 
 impl ServiceTitan {
-    pub fn from_config(config: &Config) -> Result<Self, StError> {
+    pub fn from_config(config: &Config) -> Result<Self, HttpClientError> {
         Self::from_config_observed(config, None)
     }
 
@@ -116,8 +117,14 @@ impl ServiceTitan {
     pub fn from_config_observed(
         config: &Config,
         observer: Option<Observer>,
-    ) -> Result<Self, StError> {
-        let http = http_client()?;
+    ) -> Result<Self, HttpClientError> {
+        let names: Vec<&str> = config
+            .tenants
+            .iter()
+            .filter(|(_, t)| t.servicetitan.is_some())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let http = http_client(&format!("ServiceTitan (tenants: {})", names.join(", ")))?;
         let tenants = config
             .tenants
             .iter()
@@ -137,20 +144,13 @@ impl ServiceTitan {
     }
 }
 
-/// Installs ring as rustls's process-wide crypto provider (idempotent). reqwest is built
-/// without a bundled provider (ring is already in the tree for NATS TLS), so anything in a
-/// process that builds a `reqwest::Client` must call this first.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-fn http_client() -> Result<reqwest::Client, StError> {
-    install_crypto_provider();
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| StError::new("client set-up", "-", ErrorKind::Permanent, e.to_string()))
+fn http_client(purpose: &str) -> Result<reqwest::Client, HttpClientError> {
+    crate::http::build_client(
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60)),
+        purpose,
+    )
 }
 
 /// One ServiceTitan tenant. Cheap to share (`Arc`); all methods take `&self`.
@@ -180,8 +180,9 @@ impl std::fmt::Debug for TenantClient {
 pub type Query = Vec<(&'static str, String)>;
 
 impl TenantClient {
-    pub fn new(settings: ClientSettings) -> Result<Self, StError> {
-        Ok(Self::with_http(http_client()?, settings))
+    pub fn new(settings: ClientSettings) -> Result<Self, HttpClientError> {
+        let http = http_client(&format!("ServiceTitan (tenant {})", settings.tenant))?;
+        Ok(Self::with_http(http, settings))
     }
 
     fn with_http(http: reqwest::Client, settings: ClientSettings) -> Self {
@@ -738,7 +739,7 @@ fn transport_error(operation: &'static str, tenant: &str, e: &reqwest::Error) ->
         operation,
         tenant,
         ErrorKind::Transient,
-        format!("{what}: {e}"),
+        format!("{what}: {}", crate::http::error_chain(e)),
     )
 }
 

@@ -17,14 +17,16 @@
 mod auth;
 mod client;
 mod error;
+mod http;
 mod limiter;
 pub mod models;
 mod update;
 
 pub use client::{
     ClientSettings, Observer, Query, RetryPolicy, ServiceTitan, TenantClient, all_pages,
-    export_all, export_all_calls, install_crypto_provider,
+    export_all, export_all_calls,
 };
 pub use error::{ErrorKind, StError};
+pub use http::{HttpClientError, build_client, error_chain, install_crypto_provider};
 pub use limiter::RateLimiter;
 pub use update::{AssembleError, CallChange, CurrentCall};

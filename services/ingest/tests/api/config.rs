@@ -146,12 +146,18 @@ fn the_config_file_can_come_from_the_environment() {
 
 #[test]
 fn the_demo_config_used_by_docker_compose_is_valid() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/switchboard.toml");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    // Compose hands every service config/demo.env (env_file): the demo's secrets.
+    let env = std::fs::read_to_string(dir.join("demo.env")).unwrap();
+    let vars = env
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once('=').expect("demo.env lines are NAME=value"));
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"))
         .arg("--config")
-        .arg(&path)
+        .arg(dir.join("switchboard.toml"))
         .arg("--check-config")
+        .envs(vars)
         .output()
         .unwrap();
     assert!(

@@ -1,0 +1,689 @@
+//! `switchboard demo`: a realistic week of traffic for one tenant, signed and sent through
+//! ingest exactly as the providers would send it, so the pipeline, the analytics page and
+//! `nats sub 'events.demo.>'` have something real to show.
+//!
+//! For every call of the week it plays three parties:
+//! - **the phone system** reports the call to ServiceTitan (st-sim's admin API, which then
+//!   sends ingest its own signed `CallCompleted` webhook) and sends Twilio status callbacks
+//!   (`initiated`, `in-progress`, `completed`, signed with the tenant's Twilio auth token
+//!   over the public URL, as Twilio signs);
+//! - **the AI agent** books a job in ServiceTitan for the calls it booked and reports every
+//!   call's outcome (`booked`, `unbooked`, `excused`, `not_lead`, `abandoned`) in the agent
+//!   format, Standard Webhooks-signed; later it confirms or reschedules appointments;
+//! - **a CSR** misclassifies a few booked calls in ServiceTitan after the calls worker has
+//!   set them right, so analytics finds the discrepancies and, with `auto_reclassify = "on"`,
+//!   has them fixed — which the demo waits for and reports.
+//!
+//! Secrets come from the same config the services use, so the demo signs with whatever the
+//! tenant is configured with. Each run sends a new week (fresh call ids); nothing is
+//! deduplicated away.
+
+use anyhow::{Context as _, bail};
+use jiff::{Timestamp, ToSpan as _, Zoned, civil, tz::TimeZone};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::time::Duration;
+use switchboard_config::{Config, PayloadFormat, SourceConfig};
+use switchboard_signatures::{MacAlgorithm, sign};
+
+/// `switchboard demo` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoOptions {
+    pub tenant: String,
+    pub ingest_url: String,
+    pub st_sim_url: String,
+    pub days: u32,
+    /// How long to wait for the pipeline to settle a misclassified call (0: do not wait).
+    pub wait_secs: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            tenant: "demo".into(),
+            ingest_url: "http://localhost:8080".into(),
+            st_sim_url: "http://localhost:8090".into(),
+            days: 7,
+            wait_secs: 180,
+        }
+    }
+}
+
+/// The agent's classes, with how often each occurs in the demo week (of 20).
+const CLASSES: [(&str, u32); 5] = [
+    ("booked", 8),
+    ("unbooked", 4),
+    ("excused", 3),
+    ("not_lead", 2),
+    ("abandoned", 3),
+];
+const BUSINESS_NUMBER: &str = "+15125550000";
+const AGENT_ID: i64 = 41;
+
+/// Where the tenant's deliveries go and what they are signed with.
+struct Target {
+    tenant: String,
+    st_tenant: u64,
+    zone: TimeZone,
+    twilio_path: String,
+    twilio_url: String,
+    twilio_token: String,
+    agent_path: String,
+    agent_secret: String,
+}
+
+impl Target {
+    fn from_config(config: &Config, tenant: &str) -> anyhow::Result<Self> {
+        use secrecy::ExposeSecret as _;
+        let t = config.tenants.get(tenant).with_context(|| {
+            format!("tenant `{tenant}` is not in the config (pass --tenant or --config)")
+        })?;
+        let st = t.servicetitan.as_ref().with_context(|| {
+            format!("tenant `{tenant}` has no [tenants.{tenant}.servicetitan]: the demo needs its st-sim account")
+        })?;
+        let (twilio, twilio_source) = t
+            .sources
+            .iter()
+            .find(|(_, s)| matches!(s, SourceConfig::Twilio(_)))
+            .with_context(|| format!("tenant `{tenant}` has no source with scheme \"twilio\""))?;
+        let (agent, agent_source) = t
+            .sources
+            .iter()
+            .find(|(_, s)| s.format() == Some(PayloadFormat::Agent))
+            .with_context(|| {
+                format!("tenant `{tenant}` has no source with format \"agent\" (standard-webhooks)")
+            })?;
+        let secret = |s: &SourceConfig, name: &str| {
+            s.secrets()
+                .first()
+                .map(|s| s.expose_secret().to_owned())
+                .with_context(|| format!("tenants.{tenant}.sources.{name} has no secret"))
+        };
+        let public = config
+            .ingest
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://localhost:8080".into());
+        let twilio_path = format!("/v1/hooks/{tenant}/{twilio}");
+        Ok(Self {
+            tenant: tenant.to_owned(),
+            st_tenant: st.tenant_id,
+            zone: TimeZone::get(&t.timezone)
+                .with_context(|| format!("tenants.{tenant}.timezone `{}`", t.timezone))?,
+            twilio_url: format!("{}{twilio_path}", public.trim_end_matches('/')),
+            twilio_path,
+            twilio_token: secret(twilio_source, twilio.as_str())?,
+            agent_path: format!("/v1/hooks/{tenant}/{agent}"),
+            agent_secret: secret(agent_source, agent.as_str())?,
+        })
+    }
+}
+
+/// One customer of the tenant's ServiceTitan account the demo's callers are.
+#[derive(Debug, Clone)]
+struct Caller {
+    customer_id: i64,
+    location_id: i64,
+    phone: String,
+}
+
+/// What the demo uses of the tenant's ServiceTitan account.
+#[derive(Debug, Clone)]
+struct Account {
+    callers: Vec<Caller>,
+    campaigns: Vec<(i64, String)>,
+    business_units: Vec<(i64, String)>,
+    job_types: Vec<i64>,
+}
+
+/// One call of the demo week.
+#[derive(Debug, Clone)]
+struct DemoCall {
+    index: usize,
+    class: &'static str,
+    caller: Caller,
+    started: Timestamp,
+    duration_secs: i64,
+    campaign: (i64, String),
+    business_unit: (i64, String),
+    job_type_id: i64,
+}
+
+/// The week's calls for `callers`: weekdays busier than weekends, business hours in the
+/// tenant's zone, each caller at most once a day (so a call is never ambiguous).
+fn plan(
+    rng: &mut fastrand::Rng,
+    today: civil::Date,
+    zone: &TimeZone,
+    days: u32,
+    account: &Account,
+) -> anyhow::Result<Vec<DemoCall>> {
+    let Account {
+        callers,
+        campaigns,
+        business_units: units,
+        job_types,
+    } = account;
+    let total: u32 = CLASSES.iter().map(|(_, w)| w).sum();
+    let mut calls = Vec::new();
+    for back in (1..=i64::from(days)).rev() {
+        let day = today.checked_sub(back.days())?;
+        let weekend = matches!(
+            day.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        );
+        let per_day = if weekend { 2 } else { callers.len().min(6) };
+        let mut order: Vec<&Caller> = callers.iter().collect();
+        rng.shuffle(&mut order);
+        for caller in order.into_iter().take(per_day) {
+            // The first calls show every class once; the rest follow the weights.
+            let class = match CLASSES.get(calls.len()) {
+                Some((class, _)) => class,
+                None => {
+                    let mut pick = rng.u32(0..total);
+                    CLASSES
+                        .iter()
+                        .find(|(_, w)| {
+                            let hit = pick < *w;
+                            pick -= (*w).min(pick);
+                            hit
+                        })
+                        .map_or("unbooked", |(c, _)| c)
+                }
+            };
+            let local = day.at(rng.i8(8..18), rng.i8(0..60), rng.i8(0..60), 0);
+            let duration_secs = match class {
+                "abandoned" => 0,
+                "excused" => rng.i64(15..55),
+                "not_lead" => rng.i64(40..120),
+                _ => rng.i64(120..540),
+            };
+            let unit = &units[rng.usize(..units.len())];
+            calls.push(DemoCall {
+                index: calls.len(),
+                class,
+                caller: caller.clone(),
+                started: local.to_zoned(zone.clone())?.timestamp(),
+                duration_secs,
+                campaign: campaigns[rng.usize(..campaigns.len())].clone(),
+                business_unit: unit.clone(),
+                job_type_id: job_types[rng.usize(..job_types.len())],
+            });
+        }
+    }
+    calls.sort_by_key(|c| c.started);
+    Ok(calls)
+}
+
+/// Runs the demo, reporting progress to `out`.
+pub async fn run(
+    config: &Config,
+    options: &DemoOptions,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let target = Target::from_config(config, &options.tenant)?;
+    let http = switchboard_servicetitan::build_client(
+        reqwest::Client::builder().timeout(Duration::from_secs(15)),
+        "the demo's deliveries",
+    )?;
+    let demo = Demo {
+        http,
+        target,
+        ingest: options.ingest_url.trim_end_matches('/').to_owned(),
+        sim: options.st_sim_url.trim_end_matches('/').to_owned(),
+        run: format!("{:08x}", fastrand::u32(..)),
+    };
+    let state = demo.sim_state().await?;
+    let account = demo.account(&state)?;
+    let mut rng = fastrand::Rng::new();
+    let today = Zoned::now().with_time_zone(demo.target.zone.clone()).date();
+    let calls = plan(&mut rng, today, &demo.target.zone, options.days, &account)?;
+    writeln!(
+        out,
+        "demo: {} calls over {} days for tenant `{}` through {}",
+        calls.len(),
+        options.days,
+        demo.target.tenant,
+        demo.ingest
+    )?;
+    let mut booked = Vec::new();
+    for call in &calls {
+        let st_call = demo.report_call(call).await?;
+        demo.twilio_lifecycle(call).await?;
+        let job = if call.class == "booked" {
+            Some(demo.book_job(call).await?)
+        } else {
+            None
+        };
+        demo.outcome(call, st_call, job).await?;
+        if let Some(job) = job {
+            booked.push((call.clone(), st_call, job));
+        }
+    }
+    let count = |class: &str| calls.iter().filter(|c| c.class == class).count();
+    writeln!(
+        out,
+        "demo: sent {} Twilio lifecycles and agent outcomes: {} booked, {} unbooked, {} excused, {} not_lead, {} abandoned",
+        calls.len(),
+        count("booked"),
+        count("unbooked"),
+        count("excused"),
+        count("not_lead"),
+        count("abandoned")
+    )?;
+    let confirmed = demo.confirmations(&booked).await?;
+    writeln!(out, "demo: {confirmed} appointment confirmations sent")?;
+    demo.misclassify(&booked, options.wait_secs, out).await?;
+    writeln!(
+        out,
+        "demo: done. The page: http://localhost:8083/ ; events: nats sub 'events.{}.>'",
+        demo.target.tenant
+    )?;
+    Ok(())
+}
+
+struct Demo {
+    http: reqwest::Client,
+    target: Target,
+    ingest: String,
+    sim: String,
+    run: String,
+}
+
+impl Demo {
+    async fn sim_state(&self) -> anyhow::Result<Value> {
+        let url = format!("{}/_sim/state", self.sim);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("st-sim at {} did not answer", self.sim))?;
+        ok_json(response, &url).await
+    }
+
+    /// The customers, campaigns, business units and job types of the tenant's account.
+    fn account(&self, state: &Value) -> anyhow::Result<Account> {
+        let tenant = state["tenants"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["tenant_id"] == self.target.st_tenant))
+            .with_context(|| {
+                format!(
+                    "st-sim at {} has no ServiceTitan tenant {} (tenants.{}.servicetitan.tenant_id)",
+                    self.sim, self.target.st_tenant, self.target.tenant
+                )
+            })?;
+        let list = |key: &str| tenant[key].as_array().cloned().unwrap_or_default();
+        let callers: Vec<Caller> = list("locations")
+            .iter()
+            .filter_map(|l| {
+                let phone = l["contacts"].as_array()?.iter().find_map(|c| {
+                    c["type"]
+                        .as_str()?
+                        .contains("Phone")
+                        .then(|| c["value"].as_str())?
+                })?;
+                Some(Caller {
+                    customer_id: l["customer_id"].as_i64()?,
+                    location_id: l["id"].as_i64()?,
+                    phone: phone.to_owned(),
+                })
+            })
+            .collect();
+        let named = |key: &str| -> Vec<(i64, String)> {
+            list(key)
+                .iter()
+                .filter_map(|v| Some((v["id"].as_i64()?, v["name"].as_str()?.to_owned())))
+                .collect()
+        };
+        let (campaigns, units) = (named("campaigns"), named("business_units"));
+        let mut job_types: Vec<i64> = list("jobs")
+            .iter()
+            .filter_map(|j| j["job_type_id"].as_i64())
+            .collect();
+        job_types.dedup();
+        if callers.is_empty() || campaigns.is_empty() || units.is_empty() || job_types.is_empty() {
+            bail!(
+                "st-sim's tenant {} needs locations with a phone contact, campaigns, business units \
+                 and at least one job (for a job type) for the demo; load the demo seed",
+                self.target.st_tenant
+            );
+        }
+        Ok(Account {
+            callers,
+            campaigns,
+            business_units: units,
+            job_types,
+        })
+    }
+
+    /// The phone system reports the call to ServiceTitan; returns ServiceTitan's call id.
+    async fn report_call(&self, call: &DemoCall) -> anyhow::Result<i64> {
+        let url = format!("{}/_sim/tenants/{}/calls", self.sim, self.target.st_tenant);
+        let body = json!({
+            "from": call.caller.phone, "to": BUSINESS_NUMBER, "duration_secs": call.duration_secs,
+            "received_on": call.started.to_string(), "customer_id": call.caller.customer_id,
+            "location_id": call.caller.location_id, "campaign_id": call.campaign.0, "agent_id": AGENT_ID,
+        });
+        let response = self.http.post(&url).json(&body).send().await;
+        let created = ok_json(response.with_context(|| format!("POST {url}"))?, &url).await?;
+        created["id"]
+            .as_i64()
+            .with_context(|| format!("st-sim's answer to POST {url} has no call id"))
+    }
+
+    /// The agent books a job with one appointment in the coming days; returns the job id.
+    async fn book_job(&self, call: &DemoCall) -> anyhow::Result<i64> {
+        let url = format!("{}/_sim/tenants/{}/jobs", self.sim, self.target.st_tenant);
+        let start = call.started + (24 * (1 + call.index as i64 % 4)).hours();
+        let body = json!({
+            "customer_id": call.caller.customer_id, "location_id": call.caller.location_id,
+            "business_unit_id": call.business_unit.0, "job_type_id": call.job_type_id,
+            "campaign_id": call.campaign.0, "summary": "Booked by the AI agent (demo)",
+            "appointment": {"start": start.to_string(), "end": (start + 2.hours()).to_string()},
+        });
+        let response = self.http.post(&url).json(&body).send().await;
+        let job = ok_json(response.with_context(|| format!("POST {url}"))?, &url).await?;
+        job["id"]
+            .as_i64()
+            .with_context(|| format!("st-sim's answer to POST {url} has no job id"))
+    }
+
+    /// Twilio's status callbacks for the call, each signed over the public URL.
+    async fn twilio_lifecycle(&self, call: &DemoCall) -> anyhow::Result<()> {
+        let sid = format!("CA{}{:024x}", self.run, call.index);
+        let ended = call.started + call.duration_secs.seconds();
+        let duration = call.duration_secs.to_string();
+        let mut steps = vec![("initiated", call.started, None)];
+        if call.class != "abandoned" {
+            steps.push(("in-progress", call.started + 2.seconds(), None));
+        }
+        steps.push(("completed", ended, Some(duration.as_str())));
+        for (status, at, duration) in steps {
+            let stamp = jiff::fmt::rfc2822::to_string(&at.to_zoned(TimeZone::UTC))?;
+            let mut params = vec![
+                ("CallSid", sid.as_str()),
+                ("AccountSid", "ACdemo0000000000000000000000000000"),
+                ("From", call.caller.phone.as_str()),
+                ("To", BUSINESS_NUMBER),
+                ("Direction", "inbound"),
+                ("CallStatus", status),
+                ("Timestamp", stamp.as_str()),
+            ];
+            if let Some(d) = duration {
+                params.push(("CallDuration", d));
+            }
+            let signature = sign::twilio_form(
+                self.target.twilio_token.as_bytes(),
+                &self.target.twilio_url,
+                &params,
+                MacAlgorithm::Sha1,
+            );
+            let request = self
+                .http
+                .post(format!("{}{}", self.ingest, self.target.twilio_path))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("X-Twilio-Signature", signature)
+                .body(sign::form_encode(&params));
+            self.deliver(request, "twilio").await?;
+        }
+        Ok(())
+    }
+
+    /// The agent's end-of-call report.
+    async fn outcome(&self, call: &DemoCall, st_call: i64, job: Option<i64>) -> anyhow::Result<()> {
+        let ended = call.started + call.duration_secs.seconds();
+        let mut servicetitan = json!({"call_id": st_call});
+        if let Some(job) = job {
+            servicetitan["job_id"] = json!(job);
+        }
+        let summary = match call.class {
+            "booked" => "Caller's AC is not cooling; booked a technician visit.",
+            "unbooked" => "Caller asked about pricing for a water heater; will call back.",
+            "excused" => "Caller hung up before a booking was possible.",
+            "not_lead" => "Vendor calling to sell advertising.",
+            _ => "Caller hung up before the agent answered.",
+        };
+        let body = json!({
+            "type": "call.outcome", "occurred_at": ended.to_string(),
+            "call": {"id": self.agent_call_id(call), "from": call.caller.phone, "to": BUSINESS_NUMBER,
+                     "started_at": call.started.to_string(), "ended_at": ended.to_string()},
+            "outcome": call.class, "servicetitan": servicetitan, "summary": summary,
+            "agent": "ava-hvac", "business_unit": call.business_unit.1, "campaign": call.campaign.1,
+        });
+        self.agent_report(&format!("msg_{}_{}", self.run, call.index), &body)
+            .await
+    }
+
+    fn agent_call_id(&self, call: &DemoCall) -> String {
+        format!("ag_{}_{}", self.run, call.index)
+    }
+
+    /// A Standard Webhooks-signed delivery to the agent source.
+    async fn agent_report(&self, id: &str, body: &Value) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(body)?;
+        let ts = Timestamp::now().as_second();
+        let signature = sign::standard_webhooks(&self.target.agent_secret, id, ts, &body)
+            .with_context(|| {
+                format!(
+                    "the agent source's secret for tenant `{}` is not a valid Standard Webhooks secret",
+                    self.target.tenant
+                )
+            })?;
+        let request = self
+            .http
+            .post(format!("{}{}", self.ingest, self.target.agent_path))
+            .header("Content-Type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(body);
+        self.deliver(request, "agent").await
+    }
+
+    /// The agent calls customers back about their appointments: most confirm, one
+    /// reschedules. Returns how many reports were sent.
+    async fn confirmations(&self, booked: &[(DemoCall, i64, i64)]) -> anyhow::Result<usize> {
+        let state = self.sim_state().await?;
+        let appointments = state["tenants"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["tenant_id"] == self.target.st_tenant))
+            .and_then(|t| t["appointments"].as_array().cloned())
+            .unwrap_or_default();
+        let mut sent = 0;
+        for (i, (call, _, job)) in booked.iter().enumerate().filter(|(i, _)| i % 3 != 2) {
+            let Some(appointment) = appointments
+                .iter()
+                .find(|a| a["job_id"] == *job)
+                .and_then(|a| a["id"].as_i64())
+            else {
+                continue;
+            };
+            let occurred = call.started + 1.hours();
+            let mut body = json!({
+                "type": "appointment.confirmation", "occurred_at": occurred.to_string(),
+                "call": {"id": format!("{}_confirm", self.agent_call_id(call))},
+                "status": "confirmed", "servicetitan": {"job_id": job, "appointment_id": appointment},
+            });
+            if i == 1 {
+                let start = call.started + 72.hours();
+                body["status"] = json!("rescheduled");
+                body["new_start"] = json!(start.to_string());
+                body["new_end"] = json!((start + 2.hours()).to_string());
+            }
+            self.agent_report(&format!("msg_{}_{}_confirm", self.run, call.index), &body)
+                .await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// A CSR marks up to three of the agent's booked calls Unbooked — after the calls worker
+    /// set them Booked — and the demo waits for analytics and the calls worker to set them
+    /// right again.
+    async fn misclassify(
+        &self,
+        booked: &[(DemoCall, i64, i64)],
+        wait_secs: u64,
+        out: &mut (dyn Write + Send),
+    ) -> anyhow::Result<()> {
+        if wait_secs == 0 {
+            return Ok(());
+        }
+        let picks: Vec<i64> = booked.iter().rev().take(3).map(|(_, id, _)| *id).collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_secs);
+        for id in &picks {
+            self.wait_for(*id, "Booked", deadline).await.with_context(|| {
+                format!("the calls worker did not set ServiceTitan call {id} Booked within {wait_secs} s (is `calls` running? see `switchboard dlq list`)")
+            })?;
+            let url = format!(
+                "{}/_sim/tenants/{}/calls/{id}",
+                self.sim, self.target.st_tenant
+            );
+            let response = self
+                .http
+                .patch(&url)
+                .json(&json!({"call_type": "Unbooked"}))
+                .send()
+                .await;
+            ok_json(response.with_context(|| format!("PATCH {url}"))?, &url).await?;
+        }
+        writeln!(
+            out,
+            "demo: a CSR marked booked calls {picks:?} Unbooked in ServiceTitan; waiting for analytics to have them fixed"
+        )?;
+        for id in &picks {
+            self.wait_for(*id, "Booked", deadline).await.with_context(|| {
+                format!("ServiceTitan call {id} was not set Booked again within {wait_secs} s (is `analytics` running with auto_reclassify = \"on\"?)")
+            })?;
+        }
+        writeln!(
+            out,
+            "demo: analytics found the discrepancies and the calls worker fixed them: {picks:?} are Booked again"
+        )?;
+        Ok(())
+    }
+
+    async fn wait_for(
+        &self,
+        call: i64,
+        call_type: &str,
+        deadline: tokio::time::Instant,
+    ) -> anyhow::Result<()> {
+        let url = format!(
+            "{}/_sim/tenants/{}/calls/{call}",
+            self.sim, self.target.st_tenant
+        );
+        loop {
+            if let Ok(response) = self.http.get(&url).send().await
+                && let Ok(c) = ok_json(response, &url).await
+                && c["call_type"] == call_type
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("ServiceTitan call {call} is not {call_type}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Sends a delivery to ingest; a 503 (not stored, retry) or no answer is retried a few
+    /// times, as providers do; anything else but 2xx is an error naming the source.
+    async fn deliver(&self, request: reqwest::RequestBuilder, source: &str) -> anyhow::Result<()> {
+        const ATTEMPTS: u32 = 5;
+        let mut backoff = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            let retry = request
+                .try_clone()
+                .context("a demo delivery cannot be retried")?;
+            match retry.send().await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) if r.status().as_u16() != 503 || attempt == ATTEMPTS => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    bail!(
+                        "ingest answered {status} to the demo's {source} delivery for tenant `{}`: {text}",
+                        self.target.tenant
+                    );
+                }
+                Err(e) if attempt == ATTEMPTS => {
+                    bail!(
+                        "cannot reach ingest at {} for the demo's {source} delivery: {}",
+                        self.ingest,
+                        switchboard_servicetitan::error_chain(&e)
+                    );
+                }
+                Ok(_) | Err(_) => {}
+            }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+}
+
+async fn ok_json(response: reqwest::Response, url: &str) -> anyhow::Result<Value> {
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!("{url} answered {status}: {text}");
+    }
+    response
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn callers() -> Vec<Caller> {
+        (0..6)
+            .map(|i| Caller {
+                customer_id: 100 + i,
+                location_id: 200 + i,
+                phone: format!("+1512555010{i}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_week_has_every_class_in_business_hours_and_no_caller_twice_a_day() {
+        let zone = TimeZone::get("America/Chicago").unwrap();
+        let today = civil::date(2026, 12, 1);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let calls = plan(
+            &mut rng,
+            today,
+            &zone,
+            7,
+            &Account {
+                callers: callers(),
+                campaigns: vec![(31, "Google".into())],
+                business_units: vec![(21, "HVAC".into())],
+                job_types: vec![301],
+            },
+        )
+        .unwrap();
+        // 5 weekdays × 6 callers + 2 weekend days × 2.
+        assert_eq!(calls.len(), 34);
+        for (class, _) in CLASSES {
+            assert!(calls.iter().any(|c| c.class == class), "no {class} call");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &calls {
+            let local = c.started.to_zoned(zone.clone());
+            assert!((8..18).contains(&local.hour()), "{local}");
+            assert!(local.date() < today && local.date() >= civil::date(2026, 11, 24));
+            assert!(
+                seen.insert((local.date(), c.caller.phone.clone())),
+                "{local}"
+            );
+            assert_eq!(c.class == "abandoned", c.duration_secs == 0);
+        }
+        assert!(calls.windows(2).all(|w| w[0].started <= w[1].started));
+    }
+}

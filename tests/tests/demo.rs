@@ -1,0 +1,105 @@
+//! `switchboard demo` against real ingest (on a real nats-server) and st-sim: every delivery
+//! it signs is accepted — Twilio's over the public URL, the agent's with Standard Webhooks —
+//! and ServiceTitan (st-sim) gets the week's calls and the agent's jobs.
+
+use std::time::Duration;
+use switchboard_cli::{Cli, Command, DemoOptions};
+use switchboard_test_support::{NatsServer, eventually, inbound_messages};
+
+const ST_KEY: &str = "e2e-servicetitan-webhook-key-0123456789";
+const TWILIO_TOKEN: &str = "e2e-twilio-auth-token";
+const AGENT_SECRET: &str = "whsec_ZGVtby1hZ2VudC13ZWJob29rLXNlY3JldA==";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
+    let nats = NatsServer::start();
+    let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let toml = format!(
+        "[nats]\nurl = \"{nats}\"\n\
+         [ingest]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://hooks.example.com\"\n\
+         [tenants.demo]\ntimezone = \"America/Chicago\"\n\
+         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\n\
+         client_id = \"cid.demo-hvac\"\nclient_secret = \"cs1.demo-hvac-client-secret\"\n\
+         app_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim_url}\"\nauth_base = \"{sim_url}\"\n\
+         [tenants.demo.sources.servicetitan]\nscheme = \"servicetitan\"\nsecrets = [\"{ST_KEY}\"]\n\
+         [tenants.demo.sources.twilio]\nscheme = \"twilio\"\nsecrets = [\"{TWILIO_TOKEN}\"]\n\
+         [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nformat = \"agent\"\nsecrets = [\"{AGENT_SECRET}\"]\n",
+        nats = nats.url()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, &toml).unwrap();
+    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+    let ingest = switchboard_ingest::Application::build(config)
+        .await
+        .unwrap();
+    let ingest_url = format!("http://{}", ingest.local_addr());
+    tokio::spawn(ingest.run_until(std::future::pending()));
+    let http = switchboard_test_support::http_client();
+    switchboard_test_support::wait_ready(&http, &format!("{ingest_url}/readyz")).await;
+
+    let cli = Cli {
+        config: Some(path),
+        nats_url: None,
+        json: false,
+        command: Command::Demo(DemoOptions {
+            ingest_url: ingest_url.clone(),
+            st_sim_url: sim_url.clone(),
+            wait_secs: 0,
+            ..DemoOptions::default()
+        }),
+    };
+    let mut out = Vec::new();
+    switchboard_cli::run(&cli, &mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    // Five weekdays of six callers, two weekend days of two.
+    assert!(out.contains("demo: 34 calls over 7 days"), "{out}");
+
+    let state: serde_json::Value = http
+        .get(format!("{sim_url}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant = &state["tenants"][0];
+    let calls = tenant["calls"].as_array().unwrap();
+    let new_calls: Vec<_> = calls
+        .iter()
+        .filter(|c| c["id"].as_i64() > Some(9010))
+        .collect();
+    assert_eq!(new_calls.len(), 34);
+    let jobs = tenant["jobs"].as_array().unwrap().len() - 3;
+    assert!(jobs >= 1, "the agent booked no job");
+
+    // Every delivery was accepted, hence verified and stored.
+    let client = nats.client().await;
+    let abandoned = new_calls.iter().filter(|c| c["duration_secs"] == 0).count();
+    let twilio = 3 * 34 - abandoned;
+    let settled = eventually(Duration::from_secs(15), || async {
+        let messages = inbound_messages(&client).await;
+        messages
+            .iter()
+            .filter(|m| m.subject == "inbound.demo.twilio")
+            .count()
+            == twilio
+    })
+    .await;
+    assert!(settled, "not every Twilio callback reached INBOUND");
+    let messages = inbound_messages(&client).await;
+    let agent = messages
+        .iter()
+        .filter(|m| m.subject == "inbound.demo.agent")
+        .count();
+    // One outcome per call, plus the appointment confirmations.
+    assert!(agent > 34, "{agent} agent deliveries");
+    let servicetitan = messages
+        .iter()
+        .filter(|m| m.subject == "inbound.demo.servicetitan")
+        .count();
+    assert_eq!(
+        servicetitan, 0,
+        "st-sim had no webhook configured in this test"
+    );
+}
