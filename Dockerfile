@@ -1,9 +1,12 @@
 # One image with every Switchboard binary; docker-compose.yml picks the one to run.
 #
-# Build caching (docs/deployment.md has the measured times): cargo-chef reduces the
-# workspace to a recipe of its manifests, so the dependency layer below is rebuilt only
-# when a Cargo.toml or Cargo.lock changes. An edit to one service's source recompiles the
-# workspace's own crates, not the ~300 dependencies.
+# Build caching (docs/deployment.md has the measured times), one layer per floor:
+#   1. dependencies: cargo-chef reduces the workspace to a recipe of its manifests, so this
+#      layer is rebuilt only when a Cargo.toml or Cargo.lock changes;
+#   2. the shared crates (shared/), with every service still a stub from the recipe;
+#   3. the services (services/, tests/).
+# An edit to a service recompiles the services only, never the ~300 dependencies or the
+# shared crates.
 FROM rust:1.89-slim-bookworm AS chef
 RUN cargo install cargo-chef --version 0.1.78 --locked \
  && rm -rf "$CARGO_HOME/registry"
@@ -21,9 +24,13 @@ COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json $BINS
 COPY Cargo.toml Cargo.lock ./
 COPY shared ./shared
+RUN cargo build --release --locked $BINS
 COPY services ./services
 COPY tests ./tests
-RUN cargo build --release --locked $BINS \
+# cargo decides what to rebuild by modification time, and a checkout's files can be older
+# than the stubs built above: touch them so every service is compiled from its real source.
+RUN find services tests -name '*.rs' -exec touch {} + \
+ && cargo build --release --locked $BINS \
  && mkdir -p /out \
  && cp target/release/switchboard-ingest target/release/switchboard-router target/release/switchboard-calls \
        target/release/switchboard-analytics target/release/switchboard target/release/st-sim /out/
