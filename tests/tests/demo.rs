@@ -52,8 +52,17 @@ async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
     let mut out = Vec::new();
     switchboard_cli::run(&cli, &mut out).await.unwrap();
     let out = String::from_utf8(out).unwrap();
-    // Five weekdays of six callers, two weekend days of two.
-    assert!(out.contains("demo: 34 calls over 7 days"), "{out}");
+    // How many depends on the weekday and the hour (today's calls only up to now).
+    let planned: usize = out
+        .strip_prefix("demo: ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no call count in {out}"));
+    assert!((28..=40).contains(&planned), "{out}");
+    assert!(
+        out.contains(&format!("demo: {planned} calls over 7 days")),
+        "{out}"
+    );
 
     let state: serde_json::Value = http
         .get(format!("{sim_url}/_sim/state"))
@@ -69,14 +78,14 @@ async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
         .iter()
         .filter(|c| c["id"].as_i64() > Some(9010))
         .collect();
-    assert_eq!(new_calls.len(), 34);
+    assert_eq!(new_calls.len(), planned);
     let jobs = tenant["jobs"].as_array().unwrap().len() - 3;
     assert!(jobs >= 1, "the agent booked no job");
 
     // Every delivery was accepted, hence verified and stored.
     let client = nats.client().await;
     let abandoned = new_calls.iter().filter(|c| c["duration_secs"] == 0).count();
-    let twilio = 3 * 34 - abandoned;
+    let twilio = 3 * planned - abandoned;
     let settled = eventually(Duration::from_secs(15), || async {
         let messages = inbound_messages(&client).await;
         messages
@@ -93,7 +102,7 @@ async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
         .filter(|m| m.subject == "inbound.demo.agent")
         .count();
     // One outcome per call, plus the appointment confirmations.
-    assert!(agent > 34, "{agent} agent deliveries");
+    assert!(agent > planned, "{agent} agent deliveries");
     let servicetitan = messages
         .iter()
         .filter(|m| m.subject == "inbound.demo.servicetitan")

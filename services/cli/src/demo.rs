@@ -19,7 +19,8 @@
 //! deduplicated away.
 
 use anyhow::{Context as _, bail};
-use jiff::{Timestamp, ToSpan as _, Zoned, civil, tz::TimeZone};
+use jiff::civil::Weekday;
+use jiff::{Timestamp, ToSpan as _, Zoned, tz::TimeZone};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
@@ -153,11 +154,11 @@ struct DemoCall {
 /// tenant's zone, each caller at most once a day (so a call is never ambiguous).
 fn plan(
     rng: &mut fastrand::Rng,
-    today: civil::Date,
-    zone: &TimeZone,
+    now: &Zoned,
     days: u32,
     account: &Account,
 ) -> anyhow::Result<Vec<DemoCall>> {
+    let (today, zone) = (now.date(), now.time_zone());
     let Account {
         callers,
         campaigns,
@@ -166,12 +167,10 @@ fn plan(
     } = account;
     let total: u32 = CLASSES.iter().map(|(_, w)| w).sum();
     let mut calls = Vec::new();
-    for back in (1..=i64::from(days)).rev() {
+    // Today and the days before it; today's calls only up to now.
+    for back in (0..i64::from(days)).rev() {
         let day = today.checked_sub(back.days())?;
-        let weekend = matches!(
-            day.weekday(),
-            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
-        );
+        let weekend = matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday);
         let per_day = if weekend { 2 } else { callers.len().min(6) };
         let mut order: Vec<&Caller> = callers.iter().collect();
         rng.shuffle(&mut order);
@@ -198,12 +197,16 @@ fn plan(
                 "not_lead" => rng.i64(40..120),
                 _ => rng.i64(120..540),
             };
+            let started = local.to_zoned(zone.clone())?.timestamp();
+            if started + duration_secs.seconds() > now.timestamp() {
+                continue;
+            }
             let unit = &units[rng.usize(..units.len())];
             calls.push(DemoCall {
                 index: calls.len(),
                 class,
                 caller: caller.clone(),
-                started: local.to_zoned(zone.clone())?.timestamp(),
+                started,
                 duration_secs,
                 campaign: campaigns[rng.usize(..campaigns.len())].clone(),
                 business_unit: unit.clone(),
@@ -236,8 +239,8 @@ pub async fn run(
     let state = demo.sim_state().await?;
     let account = demo.account(&state)?;
     let mut rng = fastrand::Rng::new();
-    let today = Zoned::now().with_time_zone(demo.target.zone.clone()).date();
-    let calls = plan(&mut rng, today, &demo.target.zone, options.days, &account)?;
+    let now = Zoned::now().with_time_zone(demo.target.zone.clone());
+    let calls = plan(&mut rng, &now, options.days, &account)?;
     writeln!(
         out,
         "demo: {} calls over {} days for tenant `{}` through {}",
@@ -639,6 +642,7 @@ async fn ok_json(response: reqwest::Response, url: &str) -> anyhow::Result<Value
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::civil;
 
     fn callers() -> Vec<Caller> {
         (0..6)
@@ -650,34 +654,37 @@ mod tests {
             .collect()
     }
 
+    fn account() -> Account {
+        Account {
+            callers: callers(),
+            campaigns: vec![(31, "Google".into())],
+            business_units: vec![(21, "HVAC".into())],
+            job_types: vec![301],
+        }
+    }
+
+    fn at(date: civil::Date, hour: i8) -> Zoned {
+        date.at(hour, 0, 0, 0)
+            .to_zoned(TimeZone::get("America/Chicago").unwrap())
+            .unwrap()
+    }
+
     #[test]
     fn a_week_has_every_class_in_business_hours_and_no_caller_twice_a_day() {
-        let zone = TimeZone::get("America/Chicago").unwrap();
-        let today = civil::date(2026, 12, 1);
+        // Tuesday evening: today's calls are all over.
+        let now = at(civil::date(2026, 12, 1), 20);
         let mut rng = fastrand::Rng::with_seed(7);
-        let calls = plan(
-            &mut rng,
-            today,
-            &zone,
-            7,
-            &Account {
-                callers: callers(),
-                campaigns: vec![(31, "Google".into())],
-                business_units: vec![(21, "HVAC".into())],
-                job_types: vec![301],
-            },
-        )
-        .unwrap();
-        // 5 weekdays × 6 callers + 2 weekend days × 2.
+        let calls = plan(&mut rng, &now, 7, &account()).unwrap();
+        // Wed 25 Nov to Tue 1 Dec: 5 weekdays × 6 callers + 2 weekend days × 2.
         assert_eq!(calls.len(), 34);
         for (class, _) in CLASSES {
             assert!(calls.iter().any(|c| c.class == class), "no {class} call");
         }
         let mut seen = std::collections::HashSet::new();
         for c in &calls {
-            let local = c.started.to_zoned(zone.clone());
+            let local = c.started.to_zoned(now.time_zone().clone());
             assert!((8..18).contains(&local.hour()), "{local}");
-            assert!(local.date() < today && local.date() >= civil::date(2026, 11, 24));
+            assert!(local.date() >= civil::date(2026, 11, 25), "{local}");
             assert!(
                 seen.insert((local.date(), c.caller.phone.clone())),
                 "{local}"
@@ -685,5 +692,19 @@ mod tests {
             assert_eq!(c.class == "abandoned", c.duration_secs == 0);
         }
         assert!(calls.windows(2).all(|w| w[0].started <= w[1].started));
+    }
+
+    #[test]
+    fn no_call_ends_after_now() {
+        // Tuesday 7 am: today's business hours have not begun.
+        let now = at(civil::date(2026, 12, 1), 7);
+        let calls = plan(&mut fastrand::Rng::with_seed(7), &now, 7, &account()).unwrap();
+        // Wed 25 Nov to Mon 30 Nov only.
+        assert_eq!(calls.len(), 28);
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.started + c.duration_secs.seconds() <= now.timestamp())
+        );
     }
 }
