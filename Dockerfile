@@ -27,13 +27,18 @@ COPY shared ./shared
 RUN cargo build --release --locked $BINS
 COPY services ./services
 COPY tests ./tests
-# cargo decides what to rebuild by modification time, and a checkout's files can be older
-# than the stubs built above: touch them so every service is compiled from its real source.
-RUN find services tests -name '*.rs' -exec touch {} + \
+# The layer above built every service as a stub, and cargo decides what is stale by
+# modification time, which a checkout's files need not beat: clean the services' artifacts
+# so each is compiled from its real source, then check that no binary is a stub (a stub's
+# main prints nothing; every real binary prints its usage).
+RUN cargo clean --release -p switchboard-ingest -p switchboard-router -p switchboard-calls \
+       -p switchboard-analytics -p switchboard-cli -p switchboard-st-sim \
  && cargo build --release --locked $BINS \
  && mkdir -p /out \
- && cp target/release/switchboard-ingest target/release/switchboard-router target/release/switchboard-calls \
-       target/release/switchboard-analytics target/release/switchboard target/release/st-sim /out/
+ && for bin in switchboard-ingest switchboard-router switchboard-calls switchboard-analytics switchboard st-sim; do \
+      cp "target/release/$bin" /out/ \
+      && { "/out/$bin" --help 2>&1 | grep -q usage || { echo "$bin is a stub build" >&2; exit 1; }; }; \
+    done
 
 FROM debian:bookworm-slim
 # TLS roots: the ServiceTitan client (https://api.servicetitan.io) and any HTTPS webhook

@@ -21,6 +21,7 @@
 use anyhow::{Context as _, bail};
 use jiff::civil::Weekday;
 use jiff::{Timestamp, ToSpan as _, Zoned, tz::TimeZone};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
@@ -34,7 +35,8 @@ pub struct DemoOptions {
     pub ingest_url: String,
     pub st_sim_url: String,
     pub days: u32,
-    /// How long to wait for the pipeline to settle a misclassified call (0: do not wait).
+    /// How long to wait for the calls worker, then analytics, to settle the CSR's
+    /// misclassified calls. 0 leaves the CSR out: the week is sent and nothing is waited for.
     pub wait_secs: u64,
 }
 
@@ -68,14 +70,13 @@ struct Target {
     zone: TimeZone,
     twilio_path: String,
     twilio_url: String,
-    twilio_token: String,
+    twilio_token: SecretString,
     agent_path: String,
-    agent_secret: String,
+    agent_secret: SecretString,
 }
 
 impl Target {
     fn from_config(config: &Config, tenant: &str) -> anyhow::Result<Self> {
-        use secrecy::ExposeSecret as _;
         let t = config.tenants.get(tenant).with_context(|| {
             format!("tenant `{tenant}` is not in the config (pass --tenant or --config)")
         })?;
@@ -97,7 +98,7 @@ impl Target {
         let secret = |s: &SourceConfig, name: &str| {
             s.secrets()
                 .first()
-                .map(|s| s.expose_secret().to_owned())
+                .cloned()
                 .with_context(|| format!("tenants.{tenant}.sources.{name} has no secret"))
         };
         let public = config
@@ -344,6 +345,7 @@ impl Demo {
             .iter()
             .filter_map(|j| j["job_type_id"].as_i64())
             .collect();
+        job_types.sort_unstable();
         job_types.dedup();
         if callers.is_empty() || campaigns.is_empty() || units.is_empty() || job_types.is_empty() {
             bail!(
@@ -417,7 +419,7 @@ impl Demo {
                 params.push(("CallDuration", d));
             }
             let signature = sign::twilio_form(
-                self.target.twilio_token.as_bytes(),
+                self.target.twilio_token.expose_secret().as_bytes(),
                 &self.target.twilio_url,
                 &params,
                 MacAlgorithm::Sha1,
@@ -466,13 +468,18 @@ impl Demo {
     async fn agent_report(&self, id: &str, body: &Value) -> anyhow::Result<()> {
         let body = serde_json::to_vec(body)?;
         let ts = Timestamp::now().as_second();
-        let signature = sign::standard_webhooks(&self.target.agent_secret, id, ts, &body)
-            .with_context(|| {
-                format!(
-                    "the agent source's secret for tenant `{}` is not a valid Standard Webhooks secret",
-                    self.target.tenant
-                )
-            })?;
+        let signature = sign::standard_webhooks(
+            self.target.agent_secret.expose_secret(),
+            id,
+            ts,
+            &body,
+        )
+        .with_context(|| {
+            format!(
+                "the agent source's secret for tenant `{}` is not a valid Standard Webhooks secret",
+                self.target.tenant
+            )
+        })?;
         let request = self
             .http
             .post(format!("{}{}", self.ingest, self.target.agent_path))
@@ -502,7 +509,7 @@ impl Demo {
             else {
                 continue;
             };
-            let occurred = call.started + 1.hours();
+            let occurred = (call.started + 1.hours()).min(Timestamp::now());
             let mut body = json!({
                 "type": "appointment.confirmation", "occurred_at": occurred.to_string(),
                 "call": {"id": format!("{}_confirm", self.agent_call_id(call))},
@@ -578,14 +585,16 @@ impl Demo {
             self.sim, self.target.st_tenant
         );
         loop {
-            if let Ok(response) = self.http.get(&url).send().await
-                && let Ok(c) = ok_json(response, &url).await
-                && c["call_type"] == call_type
-            {
-                return Ok(());
-            }
+            let last = match self.http.get(&url).send().await {
+                Ok(response) => match ok_json(response, &url).await {
+                    Ok(c) if c["call_type"] == call_type => return Ok(()),
+                    Ok(c) => format!("it is {}", c["call_type"]),
+                    Err(e) => format!("{e:#}"),
+                },
+                Err(e) => format!("{url}: {}", switchboard_servicetitan::error_chain(&e)),
+            };
             if tokio::time::Instant::now() >= deadline {
-                bail!("ServiceTitan call {call} is not {call_type}");
+                bail!("ServiceTitan call {call} is not {call_type}: {last}");
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

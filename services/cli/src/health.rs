@@ -17,7 +17,7 @@ pub async fn check(
     )?;
     let response = http.get(url).send().await.map_err(|e| {
         anyhow::anyhow!(
-            "{url} did not answer within {} s: {}",
+            "{url} did not answer (waited up to {} s): {}",
             timeout.as_secs(),
             switchboard_servicetitan::error_chain(&e)
         )

@@ -79,8 +79,9 @@ commands:
   health URL                   GET URL (a service's /readyz); exit 0 only on 2xx
   demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
                                a week of signed demo traffic through ingest (defaults: demo,
-                               http://localhost:8080, http://localhost:8090, 7, 180); secrets
-                               from the config (--config / SWITCHBOARD_CONFIG)
+                               http://localhost:8080, http://localhost:8090, 7, 180; --wait-secs 0
+                               leaves out the CSR's misclassified calls); secrets from the config
+                               (--config / SWITCHBOARD_CONFIG)
 
 NATS: --nats-url, else SWITCHBOARD_NATS_URL, else nats.url from --config / SWITCHBOARD_CONFIG.";
 
@@ -185,7 +186,7 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
             writeln!(out, "{USAGE}")?;
             return Ok(());
         }
-        Command::Health { url } => return health::check(url, Duration::from_secs(5), out).await,
+        Command::Health { url } => return health::check(url, Duration::from_secs(3), out).await,
         Command::Demo(options) => {
             let config = switchboard_config::Config::load(cli.config.as_deref())
                 .context("the demo signs with the tenant's configured secrets: pass --config or set SWITCHBOARD_CONFIG")?;

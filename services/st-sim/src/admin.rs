@@ -194,21 +194,18 @@ pub(crate) async fn edit_call(
     Json(edit): Json<CallEdit>,
 ) -> Response {
     let stamp = now();
-    let result = s
-        .sim
-        .try_with_tenant(tenant_id, |t, version| {
-            let index = t.calls.iter().position(|c| c.id == id)?;
-            *version += 1;
-            let call = &mut t.calls[index];
-            call.call_type = Some(edit.call_type);
-            call.modified_on = stamp;
-            call.version = *version;
-            let call = call.clone();
-            Some((export_call(t, &call), t.webhook.clone(), call))
-        })
-        .flatten();
+    let result = s.sim.try_with_tenant(tenant_id, |t, version| {
+        let index = t.calls.iter().position(|c| c.id == id)?;
+        *version += 1;
+        let call = &mut t.calls[index];
+        call.call_type = Some(edit.call_type);
+        call.modified_on = stamp;
+        call.version = *version;
+        let call = call.clone();
+        Some((export_call(t, &call), t.webhook.clone(), call))
+    });
     match result {
-        Some((export, webhook, call)) => {
+        Some(Some((export, webhook, call))) => {
             crate::webhooks::send(
                 &s,
                 webhook,
@@ -218,7 +215,8 @@ pub(crate) async fn edit_call(
             );
             Json(call).into_response()
         }
-        None => problem(StatusCode::NOT_FOUND, "Call not found"),
+        Some(None) => problem(StatusCode::NOT_FOUND, "Call not found"),
+        None => problem(StatusCode::NOT_FOUND, "Tenant not found"),
     }
 }
 

@@ -125,6 +125,7 @@ impl ServiceTitan {
             .map(|(name, _)| name.as_str())
             .collect();
         let http = http_client(&format!("ServiceTitan (tenants: {})", names.join(", ")))?;
+        // (With no tenant configured for ServiceTitan the client is built but never used.)
         let tenants = config
             .tenants
             .iter()

@@ -48,17 +48,20 @@ pub fn build_client(
     })
 }
 
-/// `e` and every cause under it, joined with ": ". reqwest's own `Display` stops at the
-/// top ("builder error", "error sending request for url (…)"), which hides the reason.
+/// `e` and every cause under it, joined with ": " (a cause that only repeats the one
+/// above it is left out). reqwest's own `Display` stops at the top ("builder error",
+/// "error sending request for url (…)"), which hides the reason.
 pub fn error_chain(e: &(dyn StdError + 'static)) -> String {
     let mut out = e.to_string();
+    let mut previous = out.clone();
     let mut source = e.source();
     while let Some(cause) = source {
         let text = cause.to_string();
-        if !out.contains(&text) {
+        if !previous.ends_with(&text) {
             out.push_str(": ");
             out.push_str(&text);
         }
+        previous = text;
         source = cause.source();
     }
     out

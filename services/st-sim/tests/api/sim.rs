@@ -1,6 +1,7 @@
 //! st-sim rejects what ServiceTitan would reject.
 
 use crate::helpers::{APP_KEY, TENANT_ID, spawn_sim};
+use switchboard_servicetitan::models::CallType;
 
 #[tokio::test]
 async fn rejects_like_servicetitan() {
@@ -174,4 +175,58 @@ async fn booking_a_job_from_a_call_links_them() {
     assert_eq!(call["call_type"], "Booked");
     assert_eq!(job["partnerLeadCallId"], 9003);
     assert_eq!(job["appointmentCount"], 1);
+}
+
+#[tokio::test]
+async fn a_csr_reclassifying_a_call_changes_what_servicetitan_answers() {
+    let sim = spawn_sim(|_| {}).await;
+    let before = sim
+        .admin_get(&format!("/_sim/tenants/{TENANT_ID}/calls/9001"))
+        .await;
+    assert_eq!(before["call_type"], "Booked");
+    let patch = |path: String, body: serde_json::Value| {
+        sim.http
+            .patch(format!("{}{path}", sim.address))
+            .json(&body)
+            .send()
+    };
+    let response = patch(
+        format!("/_sim/tenants/{TENANT_ID}/calls/9001"),
+        serde_json::json!({"call_type": "Unbooked"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let after = sim
+        .admin_get(&format!("/_sim/tenants/{TENANT_ID}/calls/9001"))
+        .await;
+    assert_eq!(after["call_type"], "Unbooked");
+    assert!(after["version"].as_i64() > before["version"].as_i64());
+    assert_ne!(after["modified_on"], before["modified_on"]);
+
+    // What ServiceTitan's API reads back is the CSR's change.
+    let call = sim.client(100).get_call(9001).await.unwrap();
+    assert_eq!(call.lead_call.call_type, Some(CallType::Unbooked));
+
+    let unknown_call = patch(
+        format!("/_sim/tenants/{TENANT_ID}/calls/424242"),
+        serde_json::json!({"call_type": "Unbooked"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown_call.status(), 404);
+    let unknown_tenant = patch(
+        "/_sim/tenants/1/calls/9001".into(),
+        serde_json::json!({"call_type": "Unbooked"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown_tenant.status(), 404);
+    let bad = patch(
+        format!("/_sim/tenants/{TENANT_ID}/calls/9001"),
+        serde_json::json!({"call_type": "Maybe"}),
+    )
+    .await
+    .unwrap();
+    assert!(bad.status().is_client_error());
 }
