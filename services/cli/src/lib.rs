@@ -195,7 +195,8 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
         _ => {}
     }
     let url = nats_url(cli)?;
-    let client = tokio::time::timeout(Duration::from_secs(10), async_nats::connect(url.as_str()))
+    let servers = switchboard_bus::server_addrs(&url).map_err(anyhow::Error::msg)?;
+    let client = tokio::time::timeout(Duration::from_secs(10), async_nats::connect(servers))
         .await
         .with_context(|| format!("NATS at {url} did not answer within 10 s"))?
         .with_context(|| format!("cannot connect to NATS at {url}"))?;

@@ -86,14 +86,40 @@ pub async fn connect(
     if let Some(token) = &config.token {
         options = options.token(token.expose_secret().to_owned());
     }
+    let servers = server_addrs(&config.url).map_err(|reason| BusError::Connect {
+        url: config.url.clone(),
+        reason,
+    })?;
     options = options.retry_on_initial_connect();
     options
-        .connect(config.url.as_str())
+        .connect(servers)
         .await
         .map_err(|err| BusError::Connect {
             url: config.url.clone(),
             reason: err.to_string(),
         })
+}
+
+/// `nats.url`: one server URL or a comma-separated list of a cluster's servers
+/// (`nats://a:4222,nats://b:4222,nats://c:4222`); the client connects to any of them and
+/// fails over to the others. An entry that is not a NATS URL is an error naming it.
+pub fn server_addrs(url: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    let entries: Vec<&str> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Err("nats.url is empty: give one server URL or a comma-separated list".into());
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            entry.parse::<async_nats::ServerAddr>().map_err(|e| {
+                format!("`{entry}` in nats.url is not a NATS server URL ({e}); write nats://host:4222, comma-separated for several")
+            })
+        })
+        .collect()
 }
 
 /// A JetStream context whose API requests and publish acks time out after `timeout`.
