@@ -132,8 +132,7 @@ pub async fn run(
         sim: options.st_sim_url.trim_end_matches('/').to_owned(),
         run: format!("{:08x}", fastrand::u32(..)),
     };
-    let state = demo.sim_state().await?;
-    let account = demo.account(&state)?;
+    let account = demo.account(&demo.sim_tenant().await?)?;
     let mut rng = fastrand::Rng::new();
     let now = Zoned::now().with_time_zone(demo.target.zone.clone());
     let calls = plan(&mut rng, &now, options.days, &account)?;
@@ -190,28 +189,59 @@ struct Demo {
 }
 
 impl Demo {
-    async fn sim_state(&self) -> anyhow::Result<Value> {
-        let url = format!("{}/_sim/state", self.sim);
-        let response = self
-            .http
-            .get(&url)
-            .send()
+    /// One request to st-sim's admin API (`path` under its base URL); its JSON answer, or
+    /// an error naming the request and what st-sim said.
+    async fn sim(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.sim);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| {
+            anyhow::anyhow!(
+                "st-sim did not answer {method} {url}: {}",
+                switchboard_servicetitan::error_chain(&e)
+            )
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            bail!("st-sim answered {status} to {method} {url}: {text}");
+        }
+        response
+            .json()
             .await
-            .with_context(|| format!("st-sim at {} did not answer", self.sim))?;
-        ok_json(response, &url).await
+            .with_context(|| format!("st-sim's answer to {method} {url} is not JSON"))
     }
 
-    /// The customers, campaigns, business units and job types of the tenant's account.
-    fn account(&self, state: &Value) -> anyhow::Result<Account> {
-        let tenant = state["tenants"]
-            .as_array()
-            .and_then(|ts| ts.iter().find(|t| t["tenant_id"] == self.target.st_tenant))
+    /// `/_sim/tenants/{tenant}/{rest}` for the tenant's ServiceTitan account.
+    fn tenant_path(&self, rest: &str) -> String {
+        format!("/_sim/tenants/{}/{rest}", self.target.st_tenant)
+    }
+
+    /// The tenant's ServiceTitan account in st-sim's state.
+    async fn sim_tenant(&self) -> anyhow::Result<Value> {
+        let mut state = self.sim(reqwest::Method::GET, "/_sim/state", None).await?;
+        let tenants = state["tenants"].as_array_mut().map(std::mem::take);
+        tenants
+            .into_iter()
+            .flatten()
+            .find(|t| t["tenant_id"] == self.target.st_tenant)
             .with_context(|| {
                 format!(
                     "st-sim at {} has no ServiceTitan tenant {} (tenants.{}.servicetitan.tenant_id)",
                     self.sim, self.target.st_tenant, self.target.tenant
                 )
-            })?;
+            })
+    }
+
+    /// The customers, campaigns, business units and job types of the tenant's account.
+    fn account(&self, tenant: &Value) -> anyhow::Result<Account> {
         let list = |key: &str| tenant[key].as_array().cloned().unwrap_or_default();
         let callers: Vec<Caller> = list("locations")
             .iter()
@@ -259,22 +289,25 @@ impl Demo {
 
     /// The phone system reports the call to ServiceTitan; returns ServiceTitan's call id.
     async fn report_call(&self, call: &DemoCall) -> anyhow::Result<i64> {
-        let url = format!("{}/_sim/tenants/{}/calls", self.sim, self.target.st_tenant);
         let body = json!({
             "from": call.caller.phone, "to": BUSINESS_NUMBER, "duration_secs": call.duration_secs,
             "received_on": call.started.to_string(), "customer_id": call.caller.customer_id,
             "location_id": call.caller.location_id, "campaign_id": call.campaign.0, "agent_id": AGENT_ID,
         });
-        let response = self.http.post(&url).json(&body).send().await;
-        let created = ok_json(response.with_context(|| format!("POST {url}"))?, &url).await?;
+        let created = self
+            .sim(
+                reqwest::Method::POST,
+                &self.tenant_path("calls"),
+                Some(&body),
+            )
+            .await?;
         created["id"]
             .as_i64()
-            .with_context(|| format!("st-sim's answer to POST {url} has no call id"))
+            .context("st-sim's answer to a new call has no call id")
     }
 
     /// The agent books a job with one appointment in the coming days; returns the job id.
     async fn book_job(&self, call: &DemoCall) -> anyhow::Result<i64> {
-        let url = format!("{}/_sim/tenants/{}/jobs", self.sim, self.target.st_tenant);
         let start = call.started + (24 * (1 + call.index as i64 % 4)).hours();
         let body = json!({
             "customer_id": call.caller.customer_id, "location_id": call.caller.location_id,
@@ -282,11 +315,16 @@ impl Demo {
             "campaign_id": call.campaign.0, "summary": "Booked by the AI agent (demo)",
             "appointment": {"start": start.to_string(), "end": (start + 2.hours()).to_string()},
         });
-        let response = self.http.post(&url).json(&body).send().await;
-        let job = ok_json(response.with_context(|| format!("POST {url}"))?, &url).await?;
+        let job = self
+            .sim(
+                reqwest::Method::POST,
+                &self.tenant_path("jobs"),
+                Some(&body),
+            )
+            .await?;
         job["id"]
             .as_i64()
-            .with_context(|| format!("st-sim's answer to POST {url} has no job id"))
+            .context("st-sim's answer to a new job has no job id")
     }
 
     /// Twilio's status callbacks for the call, each signed over the public URL.
@@ -389,11 +427,10 @@ impl Demo {
     /// The agent calls customers back about their appointments: most confirm, one
     /// reschedules. Returns how many reports were sent.
     async fn confirmations(&self, booked: &[(DemoCall, i64, i64)]) -> anyhow::Result<usize> {
-        let state = self.sim_state().await?;
-        let appointments = state["tenants"]
+        let tenant = self.sim_tenant().await?;
+        let appointments = tenant["appointments"]
             .as_array()
-            .and_then(|ts| ts.iter().find(|t| t["tenant_id"] == self.target.st_tenant))
-            .and_then(|t| t["appointments"].as_array().cloned())
+            .cloned()
             .unwrap_or_default();
         let mut sent = 0;
         for (i, (call, _, job)) in booked.iter().enumerate().filter(|(i, _)| i % 3 != 2) {
@@ -441,17 +478,13 @@ impl Demo {
             self.wait_for(*id, "Booked", deadline).await.with_context(|| {
                 format!("the calls worker did not set ServiceTitan call {id} Booked within {wait_secs} s (is `calls` running? see `switchboard dlq list`)")
             })?;
-            let url = format!(
-                "{}/_sim/tenants/{}/calls/{id}",
-                self.sim, self.target.st_tenant
-            );
-            let response = self
-                .http
-                .patch(&url)
-                .json(&json!({"call_type": "Unbooked"}))
-                .send()
-                .await;
-            ok_json(response.with_context(|| format!("PATCH {url}"))?, &url).await?;
+            let edit = json!({"call_type": "Unbooked"});
+            self.sim(
+                reqwest::Method::PATCH,
+                &self.tenant_path(&format!("calls/{id}")),
+                Some(&edit),
+            )
+            .await?;
         }
         writeln!(
             out,
@@ -475,18 +508,12 @@ impl Demo {
         call_type: &str,
         deadline: tokio::time::Instant,
     ) -> anyhow::Result<()> {
-        let url = format!(
-            "{}/_sim/tenants/{}/calls/{call}",
-            self.sim, self.target.st_tenant
-        );
+        let path = self.tenant_path(&format!("calls/{call}"));
         loop {
-            let last = match self.http.get(&url).send().await {
-                Ok(response) => match ok_json(response, &url).await {
-                    Ok(c) if c["call_type"] == call_type => return Ok(()),
-                    Ok(c) => format!("it is {}", c["call_type"]),
-                    Err(e) => format!("{e:#}"),
-                },
-                Err(e) => format!("{url}: {}", switchboard_servicetitan::error_chain(&e)),
+            let last = match self.sim(reqwest::Method::GET, &path, None).await {
+                Ok(c) if c["call_type"] == call_type => return Ok(()),
+                Ok(c) => format!("it is {}", c["call_type"]),
+                Err(e) => format!("{e:#}"),
             };
             if tokio::time::Instant::now() >= deadline {
                 bail!("ServiceTitan call {call} is not {call_type}: {last}");
@@ -529,16 +556,4 @@ impl Demo {
             attempt += 1;
         }
     }
-}
-
-async fn ok_json(response: reqwest::Response, url: &str) -> anyhow::Result<Value> {
-    let status = response.status();
-    if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        bail!("{url} answered {status}: {text}");
-    }
-    response
-        .json()
-        .await
-        .with_context(|| format!("{url} did not answer JSON"))
 }
