@@ -596,7 +596,10 @@ async fn a_reclassify_request_is_applied_like_an_outcome_and_only_once() {
     );
     let reclassified = s.events_of("call.reclassified").await;
     assert_eq!(reclassified.len(), 1);
-    assert_eq!(reclassified[0]["data"]["outcome_event_id"], "req-1");
+    // The worker settles events concurrently, so either request may be the one that applies it;
+    // what matters is that exactly one did.
+    let applied_by = reclassified[0]["data"]["outcome_event_id"].as_str().unwrap();
+    assert!(["req-1", "req-2"].contains(&applied_by), "{applied_by}");
     assert_eq!(reclassified[0]["data"]["after"]["call_type"], "NotLead");
 }
 
