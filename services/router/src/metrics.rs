@@ -1,6 +1,6 @@
 //! Router metrics; label values are fixed sets (event types), never payload data.
 
-use switchboard_telemetry::{Counter, Registry};
+use switchboard_telemetry::{Counter, Gauge, Registry};
 
 #[derive(Debug, Clone)]
 pub(crate) struct RouterMetrics {
@@ -8,6 +8,8 @@ pub(crate) struct RouterMetrics {
     pub retried: Counter,
     pub dead_lettered: Counter,
     pub duplicate_events: Counter,
+    /// INBOUND messages not yet acked by the router (lag).
+    pub pending: Gauge,
     events: Vec<(&'static str, Counter)>,
 }
 
@@ -30,6 +32,10 @@ impl RouterMetrics {
             duplicate_events: registry.counter(
                 "switchboard_router_duplicate_events_total",
                 "Events JetStream already had (redeliveries and replays).",
+            ),
+            pending: registry.gauge(
+                "switchboard_router_consumer_pending",
+                "INBOUND messages waiting for the router or not yet acked (lag).",
             ),
             events: switchboard_events::EventType::ALL
                 .iter()

@@ -2,9 +2,10 @@
 //! with the reason and a pointer to the original (stream + sequence), so an operator can
 //! inspect it and replay it after a fix (`switchboard dlq …`).
 //!
-//! A consumer dead-letters a message when the failure is permanent (a malformed payload,
-//! an impossible request) and then terminates it (`+TERM`), so JetStream stops redelivering
-//! it; transient failures are NAKed with a delay instead.
+//! The consumer runtime ([`crate::consumer`]) dead-letters a message when its handler says
+//! the failure is permanent (a malformed payload, an impossible request), or when a
+//! transient failure outlasts `max_deliver`; then it terminates it (`+TERM`) so JetStream
+//! stops redelivering it.
 
 use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,8 @@ pub fn dlq_subject(stream: &str, consumer: &str) -> String {
 /// One dead letter (the JSON payload of a DLQ message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
-    /// `malformed`, `max_deliveries`, `permanent_error`.
+    /// A bare code operators filter on (`malformed`, `max_deliveries`, `call_not_found`,
+    /// …; docs/runbook.md lists every one). The detail is in `error`.
     pub reason: String,
     /// What went wrong, for a human.
     pub error: String,
@@ -50,10 +52,6 @@ impl DeadLetter {
             .info()
             .map(|i| (i.stream_sequence, i.delivered as u64))
             .unwrap_or((0, 1));
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
         Self {
             reason,
             error,
@@ -62,11 +60,15 @@ impl DeadLetter {
             subject: message.subject.to_string(),
             consumer: consumer.into(),
             deliveries,
-            failed_at: crate::rfc3339_millis(now_ms),
+            failed_at: crate::rfc3339_millis(now_ms()),
+            // A replayed message points at the original's id, as the replay itself does.
             original_msg_id: message
                 .headers
                 .as_ref()
-                .and_then(|h| h.get("Nats-Msg-Id"))
+                .and_then(|h| {
+                    h.get(crate::headers::ORIGINAL_MSG_ID)
+                        .or_else(|| h.get(crate::headers::MSG_ID))
+                })
                 .map(|v| v.to_string()),
         }
     }
@@ -75,32 +77,6 @@ impl DeadLetter {
     /// recording is retried.
     pub fn msg_id(&self) -> String {
         format!("dlq:{}:{}:{}", self.stream, self.consumer, self.stream_seq)
-    }
-}
-
-/// Dead-letters `message` (delivered from EVENTS to `consumer`) and terminates it, so
-/// JetStream stops redelivering it. If the letter cannot be recorded, the message is NAKed
-/// with `retry` instead — it is never dropped unrecorded. True if it was dead-lettered.
-pub async fn dead_letter_events_message(
-    js: &jetstream::Context,
-    message: &jetstream::Message,
-    consumer: &str,
-    reason: String,
-    error: String,
-    retry: std::time::Duration,
-) -> bool {
-    let letter = DeadLetter::for_message(message, crate::EVENTS_STREAM, consumer, reason, error);
-    match publish_dead_letter(js, &letter).await {
-        Ok(()) => {
-            tracing::warn!(reason = %letter.reason, error = %letter.error, "dead-lettered");
-            let _ = message.ack_with(jetstream::AckKind::Term).await;
-            true
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not record dead letter; will retry");
-            let _ = message.ack_with(jetstream::AckKind::Nak(Some(retry))).await;
-            false
-        }
     }
 }
 
@@ -135,4 +111,12 @@ pub async fn publish_dead_letter(
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

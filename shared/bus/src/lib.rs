@@ -8,6 +8,7 @@
 //! cluster is a config change.
 #![forbid(unsafe_code)]
 
+pub mod consumer;
 pub mod dlq;
 pub mod kv;
 
