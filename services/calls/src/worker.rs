@@ -15,16 +15,15 @@ use crate::ledger::{Claim, Ledger};
 use crate::matching::{self, Match};
 use crate::policy::{self, ResolvedPolicy};
 use anyhow::Context as _;
-use async_nats::jetstream::{self, AckKind, consumer};
-use futures_util::StreamExt;
+use async_nats::jetstream::{self, consumer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::dlq::dead_letter_events_message;
+use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
 use switchboard_config::Config;
 use switchboard_events::{
     CallData, CallSyncData, CloudEvent, ConfirmationData, ConfirmationStatus, EventType,
@@ -34,6 +33,7 @@ use switchboard_servicetitan::{CurrentCall, ServiceTitan, StError, TenantClient,
 use switchboard_telemetry::{Counter, CounterVec, Registry};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio_util::sync::CancellationToken;
 
 /// What the operator must grant when ServiceTitan answers 403 (see docs/servicetitan.md).
 const CALL_PERMISSIONS: &str = "Calls: Reclassify call, Confirm call, Edit call reason, View call forms and tags, Edit call forms/tags";
@@ -115,10 +115,7 @@ fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
 fn parse<T: serde::de::DeserializeOwned>(
     message: &jetstream::Message,
 ) -> Result<(CloudEvent, T), Settle> {
-    let malformed = |error: String| Settle::Dead {
-        reason: "malformed".into(),
-        error,
-    };
+    let malformed = |error: String| Settle::dead_letter("malformed", error);
     let event = serde_json::from_slice::<CloudEvent>(&message.payload)
         .map_err(|_| malformed("not a CloudEvent".into()))?;
     let data = serde_json::from_value::<T>(event.data.clone())
@@ -131,12 +128,6 @@ fn correlation_key(tenant: &str, provider: &str, provider_call_id: &str) -> Stri
     format!("corr.{tenant}.{provider}.{provider_call_id}")
 }
 
-/// How a message ends.
-enum Settle {
-    Ack,
-    Retry(Duration),
-    Dead { reason: String, error: String },
-}
 
 #[derive(Clone)]
 struct Metrics {
@@ -172,6 +163,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: axum::Router,
     worker: Arc<Worker>,
+    runtimes: Vec<(Kind, ConsumerRuntime)>,
     local_addr: SocketAddr,
 }
 
@@ -189,16 +181,11 @@ struct Worker {
     tenants: HashMap<String, TenantCtx>,
     facts: ExportFacts,
     ledger: Ledger,
-    consumer: String,
     window_secs: i64,
     horizon: Duration,
     retry_delay: Duration,
     export_poll: Duration,
-    ack_wait: Duration,
-    max_deliver: i64,
-    batch: usize,
     metrics: Metrics,
-    ready: Arc<AtomicBool>,
 }
 
 impl Application {
@@ -278,22 +265,54 @@ impl Application {
             tenants,
             facts,
             ledger,
-            consumer: c.consumer.clone(),
             window_secs: c.match_window_secs as i64,
             horizon: Duration::from_secs(c.not_found_horizon_secs),
             retry_delay: Duration::from_millis(c.retry_delay_ms),
             export_poll: Duration::from_millis(c.export_poll_ms),
-            ack_wait: Duration::from_secs(c.ack_wait_secs),
-            max_deliver: c.max_deliver,
-            batch: c.batch,
             metrics,
-            ready: Arc::new(AtomicBool::new(false)),
         });
-        let ready = switchboard_telemetry::ready_fn(switchboard_bus::ready_when_set_up(
-            client.clone(),
-            worker.ready.clone(),
-            "consumers are not set up yet",
-        ));
+        let runtimes: Vec<(Kind, ConsumerRuntime)> = Kind::ALL
+            .into_iter()
+            .map(|kind| {
+                let name = format!("{}-{}", c.consumer, kind.suffix());
+                let spec = ConsumerSpec {
+                    stream: switchboard_bus::EVENTS_STREAM.into(),
+                    ensure_streams: vec![
+                        switchboard_bus::events_stream_config(&config.nats),
+                        switchboard_bus::dlq::dlq_stream_config(&config.nats),
+                    ],
+                    config: consumer::pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: kind.filter(),
+                        ack_wait: Duration::from_secs(c.ack_wait_secs),
+                        max_deliver: c.max_deliver,
+                        max_ack_pending: (c.batch * 4) as i64,
+                        ..Default::default()
+                    },
+                    // ServiceTitan's per-tenant pacing, not this bound, sets the pace; one
+                    // slow call does not hold up the others (the per-call lock serialises
+                    // events for the same call).
+                    concurrency: c.batch,
+                    batch: c.batch,
+                    expires: Duration::from_secs(30),
+                };
+                let gauge = worker.metrics.pending.with(&[&name]);
+                let runtime = ConsumerRuntime::new(worker.js.clone(), client.clone(), spec)
+                    .with_pending_gauge(gauge);
+                (kind, runtime)
+            })
+            .collect();
+        let flags: Vec<_> = runtimes.iter().map(|(_, r)| r.ready()).collect();
+        let probe = client.clone();
+        let ready = switchboard_telemetry::ready_fn(move || {
+            if !switchboard_bus::is_connected(&probe) {
+                Err("not connected to NATS".to_owned())
+            } else if !flags.iter().all(|f| f.load(Ordering::Acquire)) {
+                Err("consumers are not set up yet".to_owned())
+            } else {
+                Ok(())
+            }
+        });
         let router = switchboard_telemetry::ops_router(registry, ready);
         let listener = tokio::net::TcpListener::bind(c.listen)
             .await
@@ -303,6 +322,7 @@ impl Application {
             listener,
             router,
             worker,
+            runtimes,
             local_addr,
         })
     }
@@ -311,8 +331,9 @@ impl Application {
         self.local_addr
     }
 
-    /// Runs until `shutdown`; everything runs in this future, so dropping it stops the
-    /// worker at once (unacked events come back after `ack_wait_secs`).
+    /// Runs until `shutdown`, then lets the events in hand settle (up to 10 s). Everything
+    /// runs in this future, so dropping it stops the worker at once (unacked events come
+    /// back after `ack_wait_secs`).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -324,16 +345,61 @@ impl Application {
                 .iter()
                 .map(|(name, ctx)| w.follow_export(name, ctx)),
         );
+        let stop = CancellationToken::new();
+        let handlers: Vec<KindHandler<'_>> = self
+            .runtimes
+            .iter()
+            .map(|(kind, _)| KindHandler {
+                worker: &w,
+                kind: *kind,
+            })
+            .collect();
+        let consumers = futures_util::future::join_all(
+            self.runtimes
+                .iter()
+                .zip(&handlers)
+                .map(|((_, runtime), handler)| runtime.run(handler, &stop)),
+        );
+        tokio::pin!(consumers);
         tracing::info!(addr = %self.local_addr, "calls worker listening (ops endpoints)");
         tokio::select! {
             () = shutdown => {}
             r = serve => r.context("ops HTTP server failed")?,
-            r = w.consume() => r?,
+            _ = &mut consumers => {}
             _ = followers => {}
-            () = w.watch_lag() => {}
         }
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut consumers).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), w.client.flush()).await;
         Ok(())
+    }
+}
+
+/// One of the worker's four consumers: the worker, seen through one event type.
+struct KindHandler<'a> {
+    worker: &'a Worker,
+    kind: Kind,
+}
+
+impl Handler for KindHandler<'_> {
+    async fn handle(&self, message: &jetstream::Message) -> Settle {
+        let w = self.worker;
+        match self.kind {
+            Kind::Outcome | Kind::Reclassify => w.handle_outcome(message, self.kind).await,
+            Kind::Confirmation => w.handle_confirmation(message).await,
+            Kind::Completed => w.handle_completed(message).await,
+        }
+    }
+
+    fn settled(&self, _message: &jetstream::Message, settled: Settled) {
+        let result = match settled {
+            // Handlers count what they did (applied, already_done, skipped …).
+            Settled::Acked => return,
+            Settled::Retried => "retried",
+            Settled::DeadLettered => "dead_lettered",
+        };
+        let kind = self.kind.event_type();
+        self.worker.metrics.results.with(&[kind, result]).inc();
     }
 }
 
@@ -367,6 +433,14 @@ fn state(c: &CurrentCall) -> StCallState {
     }
 }
 
+/// Another replica holds `what`: try again in a second.
+fn busy(what: &str) -> Settle {
+    Settle::retry(
+        Duration::from_secs(1),
+        format!("{what} is being worked on by another replica"),
+    )
+}
+
 fn age(time: &str) -> Duration {
     OffsetDateTime::parse(time, &Rfc3339)
         .map(|t| {
@@ -388,19 +462,20 @@ fn is_older(a: &str, b: &str) -> bool {
     }
 }
 
+/// A ServiceTitan error as a decision: transient ones are retried, the others are dead
+/// letters with a bare reason code (docs/runbook.md) and the detail in `error`.
 fn st_failure(e: &StError, retry: Duration) -> Settle {
     if e.is_transient() {
-        return Settle::Retry(retry);
+        return Settle::retry(retry, e.to_string());
     }
-    let reason = match e.status {
-        Some(403) => format!("missing_permission (grant the API user: {CALL_PERMISSIONS})"),
-        Some(400) => "bad_mapping".to_owned(),
-        Some(404) => "not_found_in_servicetitan".to_owned(),
-        _ => "servicetitan_error".to_owned(),
-    };
-    Settle::Dead {
-        reason,
-        error: e.to_string(),
+    match e.status {
+        Some(403) => Settle::dead_letter(
+            "missing_permission",
+            format!("{e}; grant the API user: {CALL_PERMISSIONS}"),
+        ),
+        Some(400) => Settle::dead_letter("bad_mapping", e.to_string()),
+        Some(404) => Settle::dead_letter("not_found_in_servicetitan", e.to_string()),
+        _ => Settle::dead_letter("servicetitan_error", e.to_string()),
     }
 }
 
@@ -414,110 +489,6 @@ impl Worker {
                 tracing::warn!(tenant, error = %e, "location export sync failed; will retry");
             }
             tokio::time::sleep(self.export_poll).await;
-        }
-    }
-
-    /// Keeps `switchboard_calls_consumer_pending` current.
-    async fn watch_lag(&self) {
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            let Ok(events) = self.js.get_stream(switchboard_bus::EVENTS_STREAM).await else {
-                continue;
-            };
-            for kind in Kind::ALL {
-                let name = format!("{}-{}", self.consumer, kind.suffix());
-                if let Ok(mut c) = events.get_consumer::<consumer::pull::Config>(&name).await
-                    && let Ok(info) = c.info().await
-                {
-                    self.metrics
-                        .pending
-                        .with(&[&name])
-                        .set((info.num_pending + info.num_ack_pending as u64) as i64);
-                }
-            }
-        }
-    }
-
-    async fn consumer(&self, suffix: &str, filter: &str) -> anyhow::Result<consumer::PullConsumer> {
-        let events = self.js.get_stream(switchboard_bus::EVENTS_STREAM).await?;
-        let config = consumer::pull::Config {
-            durable_name: Some(format!("{}-{suffix}", self.consumer)),
-            filter_subject: filter.into(),
-            ack_policy: consumer::AckPolicy::Explicit,
-            ack_wait: self.ack_wait,
-            max_deliver: self.max_deliver,
-            max_ack_pending: (self.batch * 4) as i64,
-            ..Default::default()
-        };
-        Ok(events.create_consumer(config).await?)
-    }
-
-    async fn consume(&self) -> anyhow::Result<()> {
-        let mut consumers = Vec::new();
-        for kind in Kind::ALL {
-            consumers.push((kind, self.consumer(kind.suffix(), &kind.filter()).await?));
-        }
-        self.ready.store(true, Ordering::Release);
-        futures_util::future::try_join_all(
-            consumers
-                .iter()
-                .map(|(kind, consumer)| self.consume_one(consumer, *kind)),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Up to `calls.batch` events in flight per consumer: ServiceTitan's per-tenant pacing,
-    /// not this loop, sets the pace, and one slow call does not hold up the others. Events
-    /// for the same call are serialised by the per-call lock.
-    async fn consume_one(
-        &self,
-        consumer: &consumer::PullConsumer,
-        kind: Kind,
-    ) -> anyhow::Result<()> {
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(self.batch)
-            .expires(Duration::from_secs(2))
-            .messages()
-            .await?;
-        messages
-            .for_each_concurrent(self.batch, |message| async move {
-                let Ok(message) = message else { return };
-                let settle = match kind {
-                    Kind::Outcome | Kind::Reclassify => self.handle_outcome(&message, kind).await,
-                    Kind::Confirmation => self.handle_confirmation(&message).await,
-                    Kind::Completed => self.handle_completed(&message).await,
-                };
-                self.settle(&message, kind.event_type(), settle).await;
-            })
-            .await;
-        anyhow::bail!("the {} consumer's message stream ended", kind.suffix())
-    }
-
-    async fn settle(&self, message: &jetstream::Message, kind: &str, settle: Settle) {
-        match settle {
-            Settle::Ack => {
-                let _ = message.ack().await;
-            }
-            Settle::Retry(delay) => {
-                self.metrics.results.with(&[kind, "retried"]).inc();
-                let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
-            }
-            Settle::Dead { reason, error } => {
-                if dead_letter_events_message(
-                    &self.js,
-                    message,
-                    &self.consumer,
-                    reason,
-                    error,
-                    self.retry_delay,
-                )
-                .await
-                {
-                    self.metrics.results.with(&[kind, "dead_lettered"]).inc();
-                }
-            }
         }
     }
 
@@ -539,14 +510,14 @@ impl Worker {
         let claim = match self.ledger.claim(&event.id).await {
             Ok(c) => c,
             // The ledger lives on NATS: unreachable is transient.
-            Err(_) => return Settle::Retry(self.retry_delay),
+            Err(e) => return Settle::retry(self.retry_delay, format!("ledger: {e}")),
         };
         let token = match claim {
             Claim::Done => {
                 self.metrics.results.with(&[kind, "already_done"]).inc();
                 return Settle::Ack;
             }
-            Claim::Busy => return Settle::Retry(Duration::from_secs(1)),
+            Claim::Busy => return busy("the event"),
             Claim::Acquired(t) => t,
         };
         let mut token = token;
@@ -580,7 +551,7 @@ impl Worker {
             return Ok(id);
         }
         let (Some(from), Some(to), Some(started)) = (&o.from, &o.to, &o.started_at) else {
-            return Err(Settle::Dead {
+            return Err(Settle::DeadLetter {
                 reason: "cannot_locate".into(),
                 error: "the outcome has neither servicetitan.call_id nor from, to and started_at"
                     .into(),
@@ -593,7 +564,11 @@ impl Worker {
         match self.bind(&event.tenant, &me, &correlation, id).await {
             Ok(true) => Ok(id),
             // Another of the agent's calls took it first: look again later.
-            Ok(false) | Err(_) => Err(Settle::Retry(self.retry_delay)),
+            Ok(false) => Err(Settle::retry(
+                self.retry_delay,
+                format!("ServiceTitan call {id} is already another call's; looking again"),
+            )),
+            Err(e) => Err(Settle::retry(self.retry_delay, format!("ledger: {e}"))),
         }
     }
 
@@ -638,7 +613,7 @@ impl Worker {
         me: &str,
     ) -> Result<i64, Settle> {
         let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
-            return Err(Settle::Dead {
+            return Err(Settle::DeadLetter {
                 reason: "cannot_locate".into(),
                 error: format!("started_at `{started}` is not RFC 3339"),
             });
@@ -666,21 +641,24 @@ impl Worker {
                 .ledger
                 .read(&format!("corrst.{}.{}", event.tenant, call.lead_call.id))
                 .await
-                .map_err(|_| Settle::Retry(self.retry_delay))?;
+                .map_err(|e| Settle::retry(self.retry_delay, format!("ledger: {e}")))?;
             if owner.is_none_or(|(_, o)| o == me) {
                 candidates.push(call);
             }
         }
         match matching::find(&candidates, from, to, started, self.window_secs) {
             Match::One(id) => Ok(id),
-            Match::Ambiguous(ids) => Err(Settle::Dead {
+            Match::Ambiguous(ids) => Err(Settle::DeadLetter {
                 reason: "ambiguous_call".into(),
                 error: format!(
                     "several ServiceTitan calls from {from} to {to} near {started}: {ids:?}"
                 ),
             }),
-            Match::None if age(&event.time) < self.horizon => Err(Settle::Retry(self.retry_delay)),
-            Match::None => Err(Settle::Dead {
+            Match::None if age(&event.time) < self.horizon => Err(Settle::retry(
+                self.retry_delay,
+                format!("no ServiceTitan call from {from} to {to} near {started} yet"),
+            )),
+            Match::None => Err(Settle::DeadLetter {
                 reason: "call_not_found".into(),
                 error: format!(
                     "no ServiceTitan call from {from} to {to} near {started} after {:?}",
@@ -705,8 +683,8 @@ impl Worker {
         let lock_key = format!("lock.{}.{call_id}", event.tenant);
         let mut lock = match self.ledger.claim(&lock_key).await {
             Ok(Claim::Acquired(t)) => t,
-            Ok(_) => return Settle::Retry(Duration::from_secs(1)),
-            Err(_) => return Settle::Retry(self.retry_delay),
+            Ok(_) => return busy("the call"),
+            Err(e) => return Settle::retry(self.retry_delay, format!("ledger: {e}")),
         };
         let fence = Fence {
             event_key: &event.id,
@@ -737,17 +715,20 @@ impl Worker {
                     continue;
                 }
                 Ok(None) if age(&event.time) < self.horizon => {
-                    return Settle::Retry(self.retry_delay);
+                    return Settle::retry(
+                        self.retry_delay,
+                        format!("ServiceTitan call {call_id} is not in the call export yet"),
+                    );
                 }
                 Ok(None) => {
-                    return Settle::Dead {
+                    return Settle::DeadLetter {
                         reason: "call_not_found".into(),
                         error: format!(
                             "ServiceTitan call {call_id} never appeared in the call export"
                         ),
                     };
                 }
-                Err(_) => return Settle::Retry(self.retry_delay),
+                Err(e) => return Settle::retry(self.retry_delay, format!("export mirror: {e}")),
             };
             // The mirrored location saves two CRM reads; unknown yet → the client reads it.
             let location = match &export.location {
@@ -773,7 +754,10 @@ impl Worker {
             }
         }
         let Some(current) = current else {
-            return Settle::Retry(self.retry_delay);
+            return Settle::retry(
+                self.retry_delay,
+                format!("ServiceTitan call {call_id}'s export record is stale"),
+            );
         };
         // A newer outcome for this call wins over an older one delivered late.
         let applied_key = format!("applied.{}.{call_id}", event.tenant);
@@ -798,7 +782,10 @@ impl Worker {
                 // If either was taken over (this worker stalled past lock_stale_secs and
                 // another replica took the work), do not write: the other one will.
                 if !self.renew(fence).await {
-                    return Settle::Retry(self.retry_delay);
+                    return Settle::retry(
+                        self.retry_delay,
+                        "lost the claim before writing (another replica took it over)",
+                    );
                 }
                 match ctx.client.update_call(&current, &change).await {
                     Ok(written) => modified_on = Some(written.modified_on),
@@ -817,12 +804,11 @@ impl Worker {
             after,
             st_modified_on: modified_on,
         };
-        if self
+        if let Err(e) = self
             .publish(event, kind, Some(call_id.to_string()), &data)
             .await
-            .is_err()
         {
-            return Settle::Retry(self.retry_delay);
+            return Settle::retry(self.retry_delay, format!("publishing {kind:?}: {e}"));
         }
         let _ = self
             .ledger
@@ -895,7 +881,7 @@ impl Worker {
                 return Settle::Ack;
             }
             Ok(None) => {}
-            Err(_) => return Settle::Retry(self.retry_delay),
+            Err(e) => return Settle::retry(self.retry_delay, format!("ledger: {e}")),
         }
         let me = format!("{}.{}", call.provider, call.provider_call_id);
         match self
@@ -907,9 +893,13 @@ impl Worker {
                     self.metrics.results.with(&[KIND, "applied"]).inc();
                     Settle::Ack
                 }
-                Ok(false) | Err(_) => Settle::Retry(self.retry_delay),
+                Ok(false) => Settle::retry(
+                    self.retry_delay,
+                    format!("ServiceTitan call {id} is already another call's; looking again"),
+                ),
+                Err(e) => Settle::retry(self.retry_delay, format!("ledger: {e}")),
             },
-            Err(Settle::Dead { reason, error })
+            Err(Settle::DeadLetter { reason, error })
                 if reason == "ambiguous_call" || reason == "call_not_found" =>
             {
                 tracing::info!(%reason, %error, "call.completed: not correlated; the outcome will locate the call itself");
@@ -929,10 +919,7 @@ impl Worker {
             return Settle::Ack;
         };
         let Some(appointment) = c.servicetitan.appointment_id else {
-            return Settle::Dead {
-                reason: "malformed".into(),
-                error: "no servicetitan.appointment_id".into(),
-            };
+            return Settle::dead_letter("malformed", "no servicetitan.appointment_id");
         };
         let confirmed = match c.status {
             ConfirmationStatus::Confirmed => true,
@@ -943,7 +930,8 @@ impl Worker {
         let token = match self.ledger.claim(&event.id).await {
             Ok(Claim::Acquired(t)) => t,
             Ok(Claim::Done) => return Settle::Ack,
-            Ok(Claim::Busy) | Err(_) => return Settle::Retry(Duration::from_secs(1)),
+            Ok(Claim::Busy) => return busy("the event"),
+            Err(e) => return Settle::retry(Duration::from_secs(1), format!("ledger: {e}")),
         };
         // One writer per appointment at a time.
         let lock_key = format!("lock.{}.appt.{appointment}", event.tenant);
@@ -955,8 +943,8 @@ impl Worker {
                 let _ = self.ledger.release(&lock_key, lock).await;
                 settle
             }
-            Ok(_) => Settle::Retry(Duration::from_secs(1)),
-            Err(_) => Settle::Retry(self.retry_delay),
+            Ok(_) => busy("the appointment"),
+            Err(e) => Settle::retry(self.retry_delay, format!("ledger: {e}")),
         };
         match &settle {
             Settle::Ack => {
@@ -989,7 +977,7 @@ impl Worker {
         let want = if confirmed { "confirmed" } else { "declined" };
         let known = match self.ledger.read(&state_key).await {
             Ok(k) => k,
-            Err(_) => return Settle::Retry(self.retry_delay),
+            Err(e) => return Settle::retry(self.retry_delay, format!("ledger: {e}")),
         };
         let known_time = known
             .as_ref()

@@ -702,9 +702,11 @@ async fn a_403_is_dead_lettered_naming_the_permission_to_grant() {
     s.report("msg_forbidden", report).await;
     let dead = s
         .dead_letter(|v| {
-            v["reason"].as_str().is_some_and(|r| {
-                r.starts_with("missing_permission") && r.contains("Reclassify call")
-            })
+            // The reason is the bare code operators filter on; what to grant is in `error`.
+            v["reason"] == "missing_permission"
+                && v["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("Reclassify call"))
         })
         .await;
     assert!(dead, "no missing_permission dead letter");
