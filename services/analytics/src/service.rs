@@ -26,12 +26,12 @@ use crate::rates::{Breakdown, Discrepancy, Figures, Snapshot};
 use crate::translate::{self, FactChange, StoredFacts, st_key};
 use crate::{CallKey, Class, Engine, TenantZone, Update, booking_rate};
 use anyhow::Context as _;
-use async_nats::jetstream::{self, AckKind, consumer, stream};
+use async_nats::jetstream::{self, consumer, stream};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -39,9 +39,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
+use tokio_util::sync::CancellationToken;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::dlq::dead_letter_events_message;
 use switchboard_bus::kv::{KvBucket, key_token};
 use switchboard_config::{AgentOutcome, AutoReclassify, Config, StCallType};
 use switchboard_events::{CloudEvent, EventType, Outcome, ReclassifyRequestData};
@@ -160,6 +161,8 @@ impl Tenant {
 #[derive(Clone)]
 struct Metrics {
     events: CounterVec,
+    /// EVENTS messages waiting for analytics or not yet acked (lag).
+    pending: switchboard_telemetry::Gauge,
     facts_written: Counter,
     snapshots: Counter,
     discrepancies: CounterVec,
@@ -175,6 +178,10 @@ impl Metrics {
                 "switchboard_analytics_events_total",
                 "EVENTS messages by type and result (used, ignored, skipped, retried, dead_lettered).",
                 &["type", "result"],
+            ),
+            pending: r.gauge(
+                "switchboard_analytics_consumer_pending",
+                "EVENTS messages waiting for analytics or not yet acked (lag).",
             ),
             facts_written: r.counter(
                 "switchboard_analytics_facts_written_total",
@@ -214,17 +221,14 @@ struct Service {
     facts: KvBucket,
     snapshots: KvBucket,
     state: KvBucket,
-    consumer: String,
+    runtime: ConsumerRuntime,
     debounce: Duration,
     sweep_every: Duration,
     grace: Duration,
-    ack_wait: Duration,
-    max_deliver: i64,
-    batch: usize,
     metrics: Metrics,
     /// The projection has caught up with the facts bucket.
     caught_up: AtomicBool,
-    consuming: AtomicBool,
+    consuming: Arc<AtomicBool>,
     changed: tokio::sync::Notify,
 }
 
@@ -384,6 +388,29 @@ impl Application {
         )
         .await?;
         let a = &config.analytics;
+        let spec = ConsumerSpec {
+            stream: switchboard_bus::EVENTS_STREAM.into(),
+            ensure_streams: vec![
+                switchboard_bus::events_stream_config(&config.nats),
+                switchboard_bus::dlq::dlq_stream_config(&config.nats),
+            ],
+            config: consumer::pull::Config {
+                durable_name: Some(a.consumer.clone()),
+                filter_subject: "events.>".into(),
+                ack_wait: Duration::from_secs(a.ack_wait_secs),
+                max_deliver: a.max_deliver,
+                max_ack_pending: (a.batch * 4) as i64,
+                ..Default::default()
+            },
+            concurrency: 32,
+            batch: a.batch,
+            // Long pulls: a new event is delivered at once instead of waiting for a pull
+            // request to be re-issued (heartbeats still detect a dead server).
+            expires: Duration::from_secs(30),
+        };
+        let runtime = ConsumerRuntime::new(js.clone(), client.clone(), spec)
+            .with_pending_gauge(metrics.pending.clone());
+        let consuming = runtime.ready();
         let service = Arc::new(Service {
             js,
             client: client.clone(),
@@ -391,16 +418,13 @@ impl Application {
             facts,
             snapshots,
             state,
-            consumer: a.consumer.clone(),
+            runtime,
             debounce: Duration::from_millis(a.debounce_ms),
             sweep_every: Duration::from_secs(a.sweep_secs),
             grace: Duration::from_secs(a.reclassify_grace_secs),
-            ack_wait: Duration::from_secs(a.ack_wait_secs),
-            max_deliver: a.max_deliver,
-            batch: a.batch,
             metrics,
             caught_up: AtomicBool::new(false),
-            consuming: AtomicBool::new(false),
+            consuming,
             changed: tokio::sync::Notify::new(),
         });
         let probe = service.clone();
@@ -454,16 +478,72 @@ impl Application {
         let serve = axum::serve(self.listener, self.router).into_future();
         let sweeps = futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t)));
         tracing::info!(addr = %self.local_addr, "analytics listening");
+        let stop = CancellationToken::new();
+        let consume = s.runtime.run(&*s, &stop);
+        tokio::pin!(consume);
         tokio::select! {
             () = shutdown => {}
             r = serve => r.context("HTTP server failed")?,
             r = s.project() => r?,
-            r = s.consume() => r?,
+            () = &mut consume => {}
             r = s.publish_loop() => r?,
             _ = sweeps => {}
         }
+        // Let the events in hand settle.
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut consume).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), s.client.flush()).await;
         Ok(())
+    }
+}
+
+/// The EVENTS consumer: merge what each event says into the facts bucket.
+impl Handler for Service {
+    async fn handle(&self, message: &jetstream::Message) -> Settle {
+        let event = match serde_json::from_slice::<CloudEvent>(&message.payload) {
+            Ok(e) => e,
+            Err(e) => return Settle::dead_letter("malformed", format!("not a CloudEvent: {e}")),
+        };
+        let kind = event.kind.as_str();
+        if !self.tenants.contains_key(&event.tenant) {
+            self.metrics.events.with(&[kind, "skipped"]).inc();
+            return Settle::Ack;
+        }
+        let changes = match translate::changes(&event) {
+            Ok(changes) => changes,
+            Err(e) => return Settle::dead_letter("malformed", e.0),
+        };
+        if changes.is_empty() {
+            self.metrics.events.with(&[kind, "ignored"]).inc();
+            return Settle::Ack;
+        }
+        for change in &changes {
+            if let Err(e) = self.merge(&event.tenant, change).await {
+                let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+                // 1 s, 2 s, 4 s … up to a minute.
+                let delay = Duration::from_secs(1u64 << delivered.clamp(1, 7).saturating_sub(1))
+                    .min(Duration::from_secs(60));
+                return Settle::retry(delay, format!("could not store its facts: {e:#}"));
+            }
+        }
+        self.metrics.events.with(&[kind, "used"]).inc();
+        Settle::Ack
+    }
+
+    fn settled(&self, message: &jetstream::Message, settled: Settled) {
+        let result = match settled {
+            Settled::Acked => return, // counted by `handle` (used, ignored, skipped)
+            Settled::Retried => "retried",
+            Settled::DeadLettered => "dead_lettered",
+        };
+        #[derive(Deserialize)]
+        struct Kind {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let kind = serde_json::from_slice::<Kind>(&message.payload)
+            .map_or_else(|_| "-".to_owned(), |k| k.kind);
+        self.metrics.events.with(&[&kind, result]).inc();
     }
 }
 
@@ -531,110 +611,6 @@ impl Service {
     }
 
     // ---- writers ----
-
-    async fn consume(&self) -> anyhow::Result<()> {
-        let events = self.js.get_stream(switchboard_bus::EVENTS_STREAM).await?;
-        let consumer = events
-            .create_consumer(consumer::pull::Config {
-                durable_name: Some(self.consumer.clone()),
-                filter_subject: "events.>".into(),
-                ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: self.ack_wait,
-                max_deliver: self.max_deliver,
-                max_ack_pending: (self.batch * 4) as i64,
-                ..Default::default()
-            })
-            .await?;
-        self.consuming.store(true, Ordering::Release);
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(self.batch)
-            // Long pulls: a new event is delivered at once instead of waiting for a pull
-            // request to be re-issued (heartbeats still detect a dead server).
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await?;
-        messages
-            .for_each_concurrent(32, |message| async move {
-                let Ok(message) = message else { return };
-                self.handle(&message).await;
-            })
-            .await;
-        anyhow::bail!("the EVENTS consumer's message stream ended")
-    }
-
-    async fn handle(&self, message: &jetstream::Message) {
-        let event = match serde_json::from_slice::<CloudEvent>(&message.payload) {
-            Ok(e) => e,
-            Err(e) => {
-                return self
-                    .dead_letter(message, "-", "malformed", format!("not a CloudEvent: {e}"))
-                    .await;
-            }
-        };
-        let kind = event.kind.as_str();
-        if !self.tenants.contains_key(&event.tenant) {
-            self.metrics.events.with(&[kind, "skipped"]).inc();
-            let _ = message.ack().await;
-            return;
-        }
-        let changes = match translate::changes(&event) {
-            Ok(changes) => changes,
-            Err(e) => return self.dead_letter(message, kind, "malformed", e.0).await,
-        };
-        if changes.is_empty() {
-            self.metrics.events.with(&[kind, "ignored"]).inc();
-            let _ = message.ack().await;
-            return;
-        }
-        for change in &changes {
-            if let Err(e) = self.merge(&event.tenant, change).await {
-                let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
-                if delivered >= self.max_deliver {
-                    // The last delivery: keep it where an operator can replay it.
-                    return self
-                        .dead_letter(
-                            message,
-                            kind,
-                            "max_deliveries",
-                            format!("could not store its facts: {e}"),
-                        )
-                        .await;
-                }
-                tracing::warn!(error = %e, "could not store facts; will retry");
-                self.metrics.events.with(&[kind, "retried"]).inc();
-                // 1 s, 2 s, 4 s … up to a minute.
-                let delay = Duration::from_secs(1u64 << delivered.clamp(1, 7).saturating_sub(1))
-                    .min(Duration::from_secs(60));
-                let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
-                return;
-            }
-        }
-        self.metrics.events.with(&[kind, "used"]).inc();
-        let _ = message.ack().await;
-    }
-
-    async fn dead_letter(
-        &self,
-        message: &jetstream::Message,
-        kind: &str,
-        reason: &str,
-        error: String,
-    ) {
-        let retry = Duration::from_secs(1);
-        if dead_letter_events_message(
-            &self.js,
-            message,
-            &self.consumer,
-            reason.into(),
-            error,
-            retry,
-        )
-        .await
-        {
-            self.metrics.events.with(&[kind, "dead_lettered"]).inc();
-        }
-    }
 
     async fn sweep_loop(&self, tenant: &Tenant) {
         let Some(client) = &tenant.st else {
