@@ -21,11 +21,16 @@ struct Stack {
 }
 
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
+    config_with(nats, sim, "")
+}
+
+/// [`config`] with `calls` appended to the `[calls]` section.
+fn config_with(nats: &str, sim: &str, calls: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
     let toml = format!(
         "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 15\n\
+         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 15\n{calls}\
          [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
          client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\nrate_limit_per_sec = 30\n\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
@@ -38,6 +43,11 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
 
 impl Stack {
     async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// A stack whose calls worker gets `calls` added to its `[calls]` section.
+    async fn start_with(calls: &str) -> Self {
         let slot = SLOTS
             .acquire()
             .await
@@ -55,7 +65,7 @@ impl Stack {
             .await
             .unwrap();
         tokio::spawn(router.run_until(std::future::pending()));
-        let calls = switchboard_calls::Application::build(config(&nats.url(), &sim_url))
+        let calls = switchboard_calls::Application::build(config_with(&nats.url(), &sim_url, calls))
             .await
             .unwrap();
         let calls_ops = format!("http://{}", calls.local_addr());
@@ -815,4 +825,83 @@ async fn an_appointment_a_csr_already_confirmed_is_not_written_again() {
         "read what ServiceTitan has"
     );
     assert_eq!(s.count("confirm appointment").await, 1, "only the CSR's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_max_deliver_ends_in_the_dlq_and_a_replay_applies_it_once() {
+    let s = Stack::start_with("max_deliver = 2\n").await;
+    // The worker has mirrored the export (so the call is known and only ServiceTitan's
+    // answers can fail it).
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            s.count("export location contacts").await >= 1
+        })
+        .await
+    );
+    let set_faults = |faults: serde_json::Value| {
+        let (http, sim) = (s.http.clone(), s.sim.clone());
+        async move {
+            let r = http
+                .post(format!("{sim}/_sim/faults"))
+                .json(&faults)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+    };
+    // ServiceTitan answers 500 to everything for longer than the worker will retry.
+    set_faults(serde_json::json!({"force_status": 500, "force_count": 1_000_000})).await;
+    let mut report = outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None);
+    report["servicetitan"]["call_id"] = 9003.into();
+    s.report("msg_outage", report).await;
+
+    let client = s.nats.client().await;
+    let letter = |m: &switchboard_test_support::StoredMessage| {
+        serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap()
+    };
+    let exhausted = || async {
+        stream_messages(&client, "DLQ")
+            .await
+            .iter()
+            .find(|m| letter(m)["reason"] == "max_deliveries")
+            .map(|m| m.sequence)
+    };
+    // Each delivery spends the ServiceTitan client's own retries (~6 s a request).
+    let found = eventually(Duration::from_secs(120), || async {
+        exhausted().await.is_some()
+    })
+    .await;
+    assert!(found, "the exhausted outcome is not in the DLQ");
+    let dlq_seq = exhausted().await;
+    let dead = stream_messages(&client, "DLQ").await;
+    let dead: Vec<_> = dead.iter().map(letter).collect();
+    assert_eq!(dead.len(), 1, "one letter for one message: {dead:?}");
+    assert_eq!(dead[0]["consumer"], "calls-outcomes");
+    assert_eq!(dead[0]["deliveries"], 2);
+    let error = dead[0]["error"].as_str().unwrap();
+    assert!(error.contains("last error") && error.contains("500"), "{error}");
+    assert_eq!(s.count("update call").await, 0);
+    assert!(
+        s.metrics()
+            .await
+            .contains(r#"switchboard_calls_events_total{type="call.outcome",result="dead_lettered"} 1"#)
+    );
+
+    // ServiceTitan recovers; the operator replays the letter, and it is applied once.
+    set_faults(serde_json::json!({"force_status": null, "force_count": 0})).await;
+    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
+    switchboard_cli::replay_one(&js, dlq_seq.unwrap()).await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            s.events_of("call.reclassified").await.len() == 1
+        })
+        .await,
+        "the replay was not applied"
+    );
+    assert_eq!(s.call(9003).await["call_type"], "Booked");
+    // A second replay of the same letter is refused (it was removed); nothing more is written.
+    assert!(switchboard_cli::replay_one(&js, dlq_seq.unwrap()).await.is_err());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(s.count("update call").await, 1);
 }

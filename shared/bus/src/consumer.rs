@@ -20,6 +20,8 @@
 //!   too. Letters are deduplicated per original message, so both paths may fire safely.
 //! - **A dead letter that cannot be recorded is NAKed**, so the message comes back rather
 //!   than vanish.
+//! - **Work in progress is announced** (`+WPI` every third of `ack_wait`), so a slow
+//!   handler keeps its message instead of racing a redelivery.
 //! - **Graceful shutdown.** On cancel, no new message is taken; handlers in flight finish
 //!   and settle.
 //! - **Lag.** `num_pending + num_ack_pending` goes to the service's pending gauge.
@@ -290,9 +292,22 @@ impl ConsumerRuntime {
         }
     }
 
-    /// Runs the handler and acts on its decision.
+    /// Runs the handler and acts on its decision. While the handler works, JetStream is
+    /// told so (`+WPI`) every third of `ack_wait`, so a slow ServiceTitan (whose client
+    /// retries inside its own timeouts) does not get the message redelivered to another
+    /// replica mid-work, and a delivery is only spent on a real attempt.
     async fn process<H: Handler>(&self, handler: &H, message: &jetstream::Message) {
-        let decision = handler.handle(message).await;
+        let work = handler.handle(message);
+        tokio::pin!(work);
+        let every = (self.spec.config.ack_wait / 3).max(Duration::from_millis(100));
+        let decision = loop {
+            tokio::select! {
+                decision = &mut work => break decision,
+                () = tokio::time::sleep(every) => {
+                    let _ = message.ack_with(AckKind::Progress).await;
+                }
+            }
+        };
         let settled = self.settle(message, decision).await;
         handler.settled(message, settled);
     }
