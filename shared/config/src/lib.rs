@@ -4,7 +4,7 @@
 //! 1. parse the TOML;
 //! 2. expand `${VAR}` / `${VAR:-default}` and resolve `*_file` secrets ([`expand`]);
 //! 3. deserialize into [`Config`], rejecting unknown keys (with their path);
-//! 4. apply the environment overrides (`SWITCHBOARD_NATS_URL`, `SWITCHBOARD_INGEST_LISTEN`)
+//! 4. apply the environment overrides (`SWITCHBOARD_NATS_URL`, `SWITCHBOARD_NATS_REPLICAS`, `SWITCHBOARD_INGEST_LISTEN`)
 //!    and validate what types alone cannot express.
 //!
 //! Secrets are [`secrecy::SecretString`]: their `Debug` is redacted and they are never part
@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_ENV: &str = "SWITCHBOARD_CONFIG";
 /// Overrides `nats.url`.
 pub const NATS_URL_ENV: &str = "SWITCHBOARD_NATS_URL";
+/// Overrides `nats.replicas` (docker-compose.cluster.yml sets 3).
+pub const NATS_REPLICAS_ENV: &str = "SWITCHBOARD_NATS_REPLICAS";
 /// Overrides `ingest.listen`.
 pub const INGEST_LISTEN_ENV: &str = "SWITCHBOARD_INGEST_LISTEN";
 /// Overrides `analytics.listen`.
@@ -99,6 +101,12 @@ impl Config {
     fn apply_overrides(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
         if let Some(url) = env.var(NATS_URL_ENV).filter(|v| !v.is_empty()) {
             self.nats.url = url;
+        }
+        if let Some(replicas) = env.var(NATS_REPLICAS_ENV).filter(|v| !v.is_empty()) {
+            self.nats.replicas = replicas.parse().map_err(|_| ConfigError::Invalid {
+                key: format!("nats.replicas (from {NATS_REPLICAS_ENV})"),
+                message: format!("`{replicas}` is not a number of stream replicas (1, 3 or 5)"),
+            })?;
         }
         if let Some(listen) = env.var(INGEST_LISTEN_ENV).filter(|v| !v.is_empty()) {
             self.ingest.listen = listen.parse().map_err(|_| ConfigError::Invalid {

@@ -148,9 +148,17 @@ fn environment_overrides_win() {
     let e = env(&[
         (NATS_URL_ENV, "nats://nats:4222"),
         (INGEST_LISTEN_ENV, "127.0.0.1:9999"),
+        (NATS_REPLICAS_ENV, "3"),
     ]);
     let config = Config::from_toml_str("[nats]\nurl = \"nats://x:1\"", &e).unwrap();
     assert_eq!(config.nats.url, "nats://nats:4222");
+    assert_eq!(config.nats.replicas, 3);
+    let bad = env(&[(NATS_REPLICAS_ENV, "three")]);
+    let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
+    assert!(msg.contains("SWITCHBOARD_NATS_REPLICAS") && msg.contains("three"), "{msg}");
+    let bad = env(&[(NATS_REPLICAS_ENV, "9")]);
+    let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
+    assert!(msg.contains("nats.replicas"), "{msg}");
     assert_eq!(config.ingest.listen.port(), 9999);
     let bad = env(&[(INGEST_LISTEN_ENV, "nope")]);
     let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
