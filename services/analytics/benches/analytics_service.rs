@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use switchboard_analytics::translate::StoredFacts;
 use switchboard_analytics::{AgentView, CallFacts, Class, StView};
-use switchboard_bus::kv::{KvBucket, key_token};
+use switchboard_bus::bucket::{Bucket, key_token};
 use switchboard_test_support::NatsServer;
 
 fn env(name: &str, default: u64) -> u64 {
@@ -94,7 +94,7 @@ fn main() {
         let nats = NatsServer::start();
         let client = nats.client().await;
         let js = switchboard_bus::jetstream(client.clone(), Duration::from_secs(30));
-        let bucket = KvBucket::open(&js, "ANALYTICS_FACTS", "bench", 1).await.unwrap();
+        let bucket = Bucket::open(&js, "ANALYTICS_FACTS", "bench", 1, None).await.unwrap();
         let start: jiff::Timestamp = "2026-03-01T06:00:00Z".parse().unwrap();
         let t = Instant::now();
         let mut acks = futures_util::stream::FuturesUnordered::new();

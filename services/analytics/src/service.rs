@@ -39,15 +39,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
-use tokio_util::sync::CancellationToken;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::kv::{KvBucket, key_token};
+use switchboard_bus::bucket::{Bucket, key_token};
+use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
 use switchboard_config::{AgentOutcome, AutoReclassify, Config, StCallType};
 use switchboard_events::{CloudEvent, EventType, Outcome, ReclassifyRequestData};
 use switchboard_servicetitan::{ServiceTitan, TenantClient};
 use switchboard_telemetry::{Counter, CounterVec, Registry};
+use tokio_util::sync::CancellationToken;
 
 /// ServiceTitan calls older than this many days are not kept from the export sweep (the
 /// API answers at most a year).
@@ -218,9 +218,9 @@ struct Service {
     js: jetstream::Context,
     client: async_nats::Client,
     tenants: BTreeMap<String, Arc<Tenant>>,
-    facts: KvBucket,
-    snapshots: KvBucket,
-    state: KvBucket,
+    facts: Bucket,
+    snapshots: Bucket,
+    state: Bucket,
     runtime: ConsumerRuntime,
     debounce: Duration,
     sweep_every: Duration,
@@ -361,7 +361,7 @@ impl Application {
             let js = js.clone();
             async move {
                 switchboard_bus::with_setup_retries("set up a key-value bucket", || {
-                    KvBucket::open_with_ttl(&js, name, description, replicas, ttl)
+                    Bucket::open(&js, name, description, replicas, ttl)
                 })
                 .await
                 .map_err(anyhow::Error::msg)
@@ -407,6 +407,7 @@ impl Application {
             // Long pulls: a new event is delivered at once instead of waiting for a pull
             // request to be re-issued (heartbeats still detect a dead server).
             expires: Duration::from_secs(30),
+            dead_letter_as: None,
         };
         let runtime = ConsumerRuntime::new(js.clone(), client.clone(), spec)
             .with_pending_gauge(metrics.pending.clone());

@@ -404,7 +404,7 @@ async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
     let second = start_analytics(config(&nats.url(), &sim, "off")).await;
     let client = nats.client().await;
     let js = async_nats::jetstream::new(client.clone());
-    let facts = switchboard_bus::kv::KvBucket::open(&js, "ANALYTICS_FACTS", "", 1)
+    let facts = switchboard_bus::bucket::Bucket::open(&js, "ANALYTICS_FACTS", "", 1, None)
         .await
         .unwrap();
     let all_stored = eventually(Duration::from_secs(60), || async {

@@ -1,26 +1,27 @@
-//! ServiceTitan's export, mirrored into JetStream.
+//! ServiceTitan's export, mirrored into JetStream KV buckets.
 //!
 //! A call update must send back `excuseMemo`, `tag` and the location, which only the
 //! export carries, and ServiceTitan records a call minutes after it happens. So the worker
-//! follows each tenant's call export from a cursor it persists (stream `ST_CURSORS`),
-//! keeping the latest export record of every call (stream `ST_CALLS`, subject
-//! `stcalls.{tenant}.{call id}`, one message kept per subject). A restarted or second
-//! replica resumes from the saved cursor; records are idempotent puts.
+//! follows each tenant's call export from a cursor it persists (bucket `ST_CURSORS`),
+//! keeping the latest export record of every call (bucket `ST_CALLS`, key
+//! `{tenant}.{call id}`). A restarted or second replica resumes from the saved cursor;
+//! records are compare-and-set puts that an older record never wins.
 //!
 //! The update also sends back the call's location with its contacts. Reading them per
 //! write would cost two more requests against the tenant's rate limit, so the worker
 //! follows CRM's location and location-contact exports the same way, into one record per
-//! location (stream `ST_LOCATIONS`, `stlocs.{tenant}.{location id}`), merged field by field
+//! location (bucket `ST_LOCATIONS`, key `{tenant}.{location id}`), merged field by field
 //! by `modifiedOn` with compare-and-set, so replicas syncing at once cannot lose each
 //! other's changes. A location whose contacts have not been seen yet is read from CRM.
 //! The price: a contact changed in ServiceTitan less than one export poll before a write is
 //! written back as it was (docs/servicetitan.md).
 
-use async_nats::jetstream::{self, context::PublishErrorKind, stream};
+use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use switchboard_bus::async_nats;
+use switchboard_bus::bucket::{Bucket, KvError};
 use switchboard_servicetitan::models::{
     ExportCall, ExportLocationContact, Location, LocationContact,
 };
@@ -28,12 +29,12 @@ use switchboard_servicetitan::{StError, TenantClient, export_all, export_all_cal
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// One message per call (`stcalls.{tenant}.{call id}`), the latest kept.
-pub const CALLS_STREAM: &str = "ST_CALLS";
-/// One message per tenant and export (`stcursor.{tenant}[.locations|.contacts]`): cursors.
-pub const CURSORS_STREAM: &str = "ST_CURSORS";
-/// One message per location (`stlocs.{tenant}.{location id}`): [`LocationFacts`].
-pub const LOCATIONS_STREAM: &str = "ST_LOCATIONS";
+/// KV bucket: the latest export record per call, key `{tenant}.{call id}`.
+pub const CALLS_BUCKET: &str = "ST_CALLS";
+/// KV bucket: export cursors, key `{tenant}.calls`, `{tenant}.locations`, `{tenant}.contacts`.
+pub const CURSORS_BUCKET: &str = "ST_CURSORS";
+/// KV bucket: [`LocationFacts`] per location, key `{tenant}.{location id}`.
+pub const LOCATIONS_BUCKET: &str = "ST_LOCATIONS";
 
 /// A location as CRM's exports show it, with its contacts (removed ones kept as inactive,
 /// so an older record cannot bring one back).
@@ -114,23 +115,20 @@ impl LocationUpdate {
 pub enum FactsError {
     #[error(transparent)]
     ServiceTitan(#[from] StError),
-    #[error("stream {stream}: {reason}")]
-    Store {
-        stream: &'static str,
-        reason: String,
-    },
+    #[error(transparent)]
+    Store(#[from] KvError),
 }
 
-fn store_err(stream: &'static str) -> impl Fn(String) -> FactsError {
-    move |reason| FactsError::Store { stream, reason }
-}
+/// The three mirror buckets, and the streams that held them before (see
+/// [`ExportFacts::open`]).
+const LEGACY_STREAMS: [&str; 3] = [CALLS_BUCKET, CURSORS_BUCKET, LOCATIONS_BUCKET];
 
-/// Key-value over JetStream streams with one message kept per subject — what JetStream KV
-/// is underneath, used directly so it works on every nats-server version the project runs
-/// against (async-nats' KV API does not read 2.9's replies).
+/// ServiceTitan's call and CRM exports, mirrored into three KV buckets.
 #[derive(Clone)]
 pub struct ExportFacts {
-    js: jetstream::Context,
+    calls: Bucket,
+    cursors: Bucket,
+    locations: Bucket,
     /// One sync per tenant and export at a time in this process: concurrent handlers that
     /// all miss a call would otherwise each walk the export (and spend the rate limit).
     syncing: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
@@ -143,98 +141,52 @@ impl std::fmt::Debug for ExportFacts {
 }
 
 impl ExportFacts {
-    /// Creates (or updates) the two streams.
+    /// Creates (or converges) the three buckets.
+    ///
+    /// Until the move to KV (issue 11) the mirrors were plain streams with the same names (`ST_CALLS`, …, on
+    /// subjects `stcalls.>`, `stcursor.>`, `stlocs.>`). Their content is a cache of
+    /// ServiceTitan's exports, so nothing is carried over: with no cursor in the new
+    /// bucket the worker re-reads each export from its start. The old streams are left
+    /// alone, named in a warning, for the operator to remove (docs/deployment.md).
     pub async fn open(js: &jetstream::Context, replicas: usize) -> Result<Self, FactsError> {
-        for (name, subject, description) in [
-            (
-                CALLS_STREAM,
-                "stcalls.>",
-                "Switchboard: latest ServiceTitan export record per call",
-            ),
-            (
-                CURSORS_STREAM,
-                "stcursor.>",
-                "Switchboard: ServiceTitan export cursor per tenant",
-            ),
-            (
-                LOCATIONS_STREAM,
-                "stlocs.>",
-                "Switchboard: ServiceTitan location and its contacts, per location",
-            ),
-        ] {
-            let config = stream::Config {
-                name: name.into(),
-                description: Some(description.into()),
-                subjects: vec![subject.into()],
-                storage: stream::StorageType::File,
-                num_replicas: replicas,
-                max_messages_per_subject: 1,
-                allow_direct: true,
-                ..Default::default()
-            };
-            switchboard_bus::ensure_stream(js, config)
-                .await
-                .map_err(|e| FactsError::Store {
-                    stream: name,
-                    reason: e.to_string(),
-                })?;
+        for legacy in LEGACY_STREAMS {
+            if js.get_stream(legacy).await.is_ok() {
+                tracing::warn!(
+                    stream = legacy,
+                    "the pre-KV mirror stream {legacy} is no longer used: the mirror is now KV bucket {legacy} (stream KV_{legacy}), re-synced from ServiceTitan's export; remove the old one with `nats stream rm {legacy}`"
+                );
+            }
         }
+        let open = |name: &'static str, description: &'static str| {
+            Bucket::open(js, name, description, replicas, None)
+        };
         Ok(Self {
-            js: js.clone(),
+            calls: open(
+                CALLS_BUCKET,
+                "Switchboard: latest ServiceTitan export record per call ({tenant}.{call id})",
+            )
+            .await?,
+            cursors: open(
+                CURSORS_BUCKET,
+                "Switchboard: ServiceTitan export cursors ({tenant}.calls|locations|contacts)",
+            )
+            .await?,
+            locations: open(
+                LOCATIONS_BUCKET,
+                "Switchboard: ServiceTitan location and its contacts ({tenant}.{location id})",
+            )
+            .await?,
             syncing: Arc::default(),
         })
     }
 
-    async fn last(
-        &self,
-        stream: &'static str,
-        subject: String,
-    ) -> Result<Option<Vec<u8>>, FactsError> {
+    async fn cursor(&self, key: &str) -> Result<Option<String>, FactsError> {
         Ok(self
-            .last_with_seq(stream, &subject)
+            .cursors
+            .get(key)
             .await?
-            .map(|(_, payload)| payload))
-    }
-
-    /// The last message on `subject`: (its sequence, payload).
-    async fn last_with_seq(
-        &self,
-        stream: &'static str,
-        subject: &str,
-    ) -> Result<Option<(u64, Vec<u8>)>, FactsError> {
-        let s = self
-            .js
-            .get_stream(stream)
-            .await
-            .map_err(|e| e.to_string())
-            .map_err(store_err(stream))?;
-        match s.get_last_raw_message_by_subject(subject).await {
-            Ok(m) => Ok(Some((m.sequence, m.payload.to_vec()))),
-            Err(e) if matches!(e.kind(), stream::LastRawMessageErrorKind::NoMessageFound) => {
-                Ok(None)
-            }
-            Err(e) => Err(FactsError::Store {
-                stream,
-                reason: e.to_string(),
-            }),
-        }
-    }
-
-    async fn put(
-        &self,
-        stream: &'static str,
-        subject: String,
-        value: Vec<u8>,
-    ) -> Result<(), FactsError> {
-        self.js
-            .publish(subject, value.into())
-            .await
-            .map_err(|e| e.to_string())
-            .map_err(store_err(stream))?
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-            .map_err(store_err(stream))
+            .0
+            .and_then(|b| String::from_utf8(b).ok()))
     }
 
     /// One pass for one tenant: from the saved cursor to the end of the export. Returns the
@@ -242,21 +194,14 @@ impl ExportFacts {
     pub async fn sync(&self, tenant: &str, client: &TenantClient) -> Result<usize, FactsError> {
         let gate = self.gate(&format!("{tenant}.calls"));
         let _one_at_a_time = gate.lock().await;
-        let cursor = self
-            .last(CURSORS_STREAM, format!("stcursor.{tenant}"))
-            .await?
-            .and_then(|b| String::from_utf8(b).ok());
+        let cursor_key = format!("{tenant}.calls");
+        let cursor = self.cursor(&cursor_key).await?;
         let (records, next) = export_all_calls(client, cursor.clone()).await?;
         for record in &records {
             self.put_call_if_newer(tenant, record).await?;
         }
         if cursor.as_deref() != Some(next.as_str()) {
-            self.put(
-                CURSORS_STREAM,
-                format!("stcursor.{tenant}"),
-                next.into_bytes(),
-            )
-            .await?;
+            self.cursors.put(&cursor_key, next.into_bytes()).await?;
         }
         Ok(records.len())
     }
@@ -271,11 +216,8 @@ impl ExportFacts {
         let _one_at_a_time = gate.lock().await;
         let mut stored = 0;
         for export in ["locations", "contacts"] {
-            let cursor_subject = format!("stcursor.{tenant}.{export}");
-            let cursor = self
-                .last(CURSORS_STREAM, cursor_subject.clone())
-                .await?
-                .and_then(|b| String::from_utf8(b).ok());
+            let cursor_key = format!("{tenant}.{export}");
+            let cursor = self.cursor(&cursor_key).await?;
             let (updates, next) = if export == "locations" {
                 let (records, next) = export_all(
                     cursor.clone(),
@@ -307,56 +249,29 @@ impl ExportFacts {
                 by_location.entry(u.location_id()).or_default().push(u);
             }
             for (id, updates) in by_location {
-                self.merge_location(tenant, id, &updates).await?;
+                // Merged field by field, compare-and-set: replicas syncing at once cannot
+                // lose each other's changes.
+                self.locations
+                    .update_json(
+                        &format!("{tenant}.{id}"),
+                        |current: Option<LocationFacts>| {
+                            let existed = current.is_some();
+                            let mut facts = current.unwrap_or_default();
+                            let before = facts.clone();
+                            for u in &updates {
+                                u.merge_into(&mut facts);
+                            }
+                            (facts != before || !existed).then_some(facts)
+                        },
+                    )
+                    .await?;
                 stored += updates.len();
             }
             if cursor.as_deref() != Some(next.as_str()) {
-                self.put(CURSORS_STREAM, cursor_subject, next.into_bytes())
-                    .await?;
+                self.cursors.put(&cursor_key, next.into_bytes()).await?;
             }
         }
         Ok(stored)
-    }
-
-    /// Read, merge, compare-and-set; retried when another replica wrote in between.
-    async fn merge_location(
-        &self,
-        tenant: &str,
-        id: i64,
-        updates: &[LocationUpdate],
-    ) -> Result<(), FactsError> {
-        let subject = format!("stlocs.{tenant}.{id}");
-        let err = store_err(LOCATIONS_STREAM);
-        for _ in 0..10 {
-            let (seq, mut facts) = match self.last_with_seq(LOCATIONS_STREAM, &subject).await? {
-                Some((seq, bytes)) => (
-                    seq,
-                    serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?,
-                ),
-                None => (0, LocationFacts::default()),
-            };
-            let before = facts.clone();
-            for u in updates {
-                u.merge_into(&mut facts);
-            }
-            if facts == before && seq != 0 {
-                return Ok(());
-            }
-            let value = serde_json::to_vec(&facts).map_err(|e| err(e.to_string()))?;
-            let publish = jetstream::message::PublishMessage::build()
-                .payload(value.into())
-                .expected_last_subject_sequence(seq);
-            let ack = match self.js.send_publish(subject.clone(), publish).await {
-                Ok(ack) => ack.await,
-                Err(e) => Err(e),
-            };
-            match ack {
-                Ok(_) => return Ok(()),
-                Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence) => continue,
-                Err(e) => return Err(err(e.to_string())),
-            }
-        }
-        Err(err(format!("location {id}: too many concurrent writers")))
     }
 
     /// The mirrored location, with its contacts, if the exports have shown both.
@@ -365,14 +280,24 @@ impl ExportFacts {
         tenant: &str,
         id: i64,
     ) -> Result<Option<(Location, Vec<LocationContact>)>, FactsError> {
-        match self
-            .last(LOCATIONS_STREAM, format!("stlocs.{tenant}.{id}"))
+        Ok(self
+            .read::<LocationFacts>(&self.locations, &format!("{tenant}.{id}"))
             .await?
-        {
-            Some(bytes) => serde_json::from_slice::<LocationFacts>(&bytes)
-                .map(LocationFacts::for_update)
-                .map_err(|e| e.to_string())
-                .map_err(store_err(LOCATIONS_STREAM)),
+            .and_then(LocationFacts::for_update))
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+    ) -> Result<Option<T>, FactsError> {
+        match bucket.get(key).await?.0 {
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                FactsError::Store(KvError {
+                    bucket: bucket.name().to_owned(),
+                    reason: format!("key {key}: the stored value does not decode: {e}"),
+                })
+            }),
             None => Ok(None),
         }
     }
@@ -387,55 +312,24 @@ impl ExportFacts {
     }
 
     /// Stores `record` unless the mirror already has a newer one (another replica's sync
-    /// got further): compare-and-set on the subject, so an older write never wins.
+    /// got further): compare-and-set, so an older write never wins.
     async fn put_call_if_newer(&self, tenant: &str, record: &ExportCall) -> Result<(), FactsError> {
-        let subject = format!("stcalls.{tenant}.{}", record.id);
-        let err = store_err(CALLS_STREAM);
-        let value = serde_json::to_vec(record).map_err(|e| err(e.to_string()))?;
-        for _ in 0..10 {
-            let current = self.last_with_seq(CALLS_STREAM, &subject).await?;
-            let revision = match &current {
-                Some((seq, bytes)) => {
-                    let newer_there = serde_json::from_slice::<ExportCall>(bytes)
-                        .is_ok_and(|there| !not_older(&record.modified_on, &there.modified_on));
-                    if newer_there {
-                        return Ok(());
-                    }
-                    *seq
-                }
-                None => 0,
-            };
-            let publish = jetstream::message::PublishMessage::build()
-                .payload(value.clone().into())
-                .expected_last_subject_sequence(revision);
-            let ack = match self.js.send_publish(subject.clone(), publish).await {
-                Ok(ack) => ack.await,
-                Err(e) => Err(e),
-            };
-            match ack {
-                Ok(_) => return Ok(()),
-                Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence) => continue,
-                Err(e) => return Err(err(e.to_string())),
-            }
-        }
-        Err(err(format!(
-            "call {}: too many concurrent writers",
-            record.id
-        )))
+        self.calls
+            .update_json(
+                &format!("{tenant}.{}", record.id),
+                |there: Option<ExportCall>| {
+                    let newer_there =
+                        there.is_some_and(|t| !not_older(&record.modified_on, &t.modified_on));
+                    (!newer_there).then(|| record.clone())
+                },
+            )
+            .await?;
+        Ok(())
     }
 
     /// The latest export record of `call_id`, if the export has shown it yet.
     pub async fn get(&self, tenant: &str, call_id: i64) -> Result<Option<ExportCall>, FactsError> {
-        match self
-            .last(CALLS_STREAM, format!("stcalls.{tenant}.{call_id}"))
-            .await?
-        {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| e.to_string())
-                .map_err(store_err(CALLS_STREAM)),
-            None => Ok(None),
-        }
+        self.read(&self.calls, &format!("{tenant}.{call_id}")).await
     }
 }
 

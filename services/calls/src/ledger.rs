@@ -16,7 +16,7 @@
 use async_nats::jetstream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_bus::async_nats;
-use switchboard_bus::kv::KvBucket;
+use switchboard_bus::bucket::Bucket;
 
 /// The KV bucket (stream `KV_CALLS_LEDGER`, readable with `nats kv`).
 pub const LEDGER_BUCKET: &str = "CALLS_LEDGER";
@@ -38,7 +38,7 @@ pub enum Claim {
 
 #[derive(Clone)]
 pub struct Ledger {
-    kv: KvBucket,
+    kv: Bucket,
     stale_after: Duration,
 }
 
@@ -61,7 +61,7 @@ fn now_ms() -> u64 {
 /// escaped as `=XX` (injective, so two distinct keys never share an entry).
 fn kv_key(key: &str) -> String {
     key.split('.')
-        .map(switchboard_bus::kv::key_token)
+        .map(switchboard_bus::bucket::key_token)
         .collect::<Vec<_>>()
         .join(".")
 }
@@ -72,11 +72,12 @@ impl Ledger {
         replicas: usize,
         stale_after: Duration,
     ) -> Result<Self, LedgerError> {
-        let kv = KvBucket::open(
+        let kv = Bucket::open(
             js,
             LEDGER_BUCKET,
             "Switchboard calls worker: claimed/done per event, per-call locks",
             replicas,
+            None,
         )
         .await
         .map_err(|e| LedgerError(e.to_string()))?;

@@ -128,7 +128,6 @@ fn correlation_key(tenant: &str, provider: &str, provider_call_id: &str) -> Stri
     format!("corr.{tenant}.{provider}.{provider_call_id}")
 }
 
-
 #[derive(Clone)]
 struct Metrics {
     results: CounterVec,
@@ -295,6 +294,7 @@ impl Application {
                     concurrency: c.batch,
                     batch: c.batch,
                     expires: Duration::from_secs(30),
+                    dead_letter_as: Some(c.consumer.clone()),
                 };
                 let gauge = worker.metrics.pending.with(&[&name]);
                 let runtime = ConsumerRuntime::new(worker.js.clone(), client.clone(), spec)

@@ -6,16 +6,12 @@ use switchboard_calls::facts::ExportFacts;
 use switchboard_servicetitan::{ClientSettings, RetryPolicy, TenantClient};
 use switchboard_test_support::NatsServer;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor() {
-    let nats = NatsServer::start();
-    let base =
-        switchboard_test_support::spawn_st_sim(|seed| seed.settings.export_page_size = 4).await;
-    let client = TenantClient::new(ClientSettings {
+fn client(base: &str) -> TenantClient {
+    TenantClient::new(ClientSettings {
         tenant: "demo".into(),
         tenant_id: 1234567,
-        api_base: base.clone(),
-        auth_base: base.clone(),
+        api_base: base.to_owned(),
+        auth_base: base.to_owned(),
         client_id: "cid.demo-hvac".into(),
         client_secret: SecretString::from("cs1.demo-hvac-client-secret"),
         app_key: SecretString::from("ak1.demo-switchboard-app-key"),
@@ -23,7 +19,15 @@ async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor
         timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor() {
+    let nats = NatsServer::start();
+    let base =
+        switchboard_test_support::spawn_st_sim(|seed| seed.settings.export_page_size = 4).await;
+    let client = client(&base);
 
     let js = switchboard_bus::async_nats::jetstream::new(nats.client().await);
     let facts = ExportFacts::open(&js, 1).await.unwrap();
@@ -58,4 +62,58 @@ async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor
         .unwrap()
         .unwrap();
     assert_eq!(new_call.from, "+15125550142");
+}
+
+/// A deployment from before the KV move has the mirrors as plain streams (`ST_CALLS` on
+/// `stcalls.>`, …) with a cursor at the end of the export. The worker does not trust or
+/// convert that cache: its buckets start empty, so it re-reads the exports from the start
+/// and has every call and location again; the old streams are left for the operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_with_the_old_mirror_streams_resyncs_into_the_buckets() {
+    use switchboard_bus::async_nats::jetstream::stream;
+    let nats = NatsServer::start();
+    let base = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let js = switchboard_bus::async_nats::jetstream::new(nats.client().await);
+    for (name, subject) in [
+        ("ST_CALLS", "stcalls.>"),
+        ("ST_CURSORS", "stcursor.>"),
+        ("ST_LOCATIONS", "stlocs.>"),
+    ] {
+        js.create_stream(stream::Config {
+            name: name.into(),
+            subjects: vec![subject.into()],
+            max_messages_per_subject: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    // The old cursor said "everything read"; the old mirror had a stale record.
+    js.publish("stcursor.demo", "old-cursor-at-the-end".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    js.publish("stcalls.demo.9009", "{\"stale\": true}".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let facts = ExportFacts::open(&js, 1).await.unwrap();
+    let client = client(&base);
+    assert_eq!(
+        facts.sync("demo", &client).await.unwrap(),
+        10,
+        "re-read from the start"
+    );
+    assert!(facts.sync_locations("demo", &client).await.unwrap() > 0);
+    let record = facts.get("demo", 9009).await.unwrap().unwrap();
+    assert_eq!(record.excuse_memo, "Caller dialed wrong business");
+    assert!(facts.location("demo", 201).await.unwrap().is_some());
+    // `nats kv ls` shows them as buckets; the old streams are untouched.
+    for bucket in ["ST_CALLS", "ST_CURSORS", "ST_LOCATIONS"] {
+        js.get_key_value(bucket).await.unwrap();
+        assert!(js.get_stream(bucket).await.is_ok(), "{bucket} left alone");
+    }
 }

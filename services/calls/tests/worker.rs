@@ -65,9 +65,10 @@ impl Stack {
             .await
             .unwrap();
         tokio::spawn(router.run_until(std::future::pending()));
-        let calls = switchboard_calls::Application::build(config_with(&nats.url(), &sim_url, calls))
-            .await
-            .unwrap();
+        let calls =
+            switchboard_calls::Application::build(config_with(&nats.url(), &sim_url, calls))
+                .await
+                .unwrap();
         let calls_ops = format!("http://{}", calls.local_addr());
         tokio::spawn(calls.run_until(std::future::pending()));
         wait_ready(&http, &format!("{ingest_url}/readyz")).await;
@@ -608,7 +609,9 @@ async fn a_reclassify_request_is_applied_like_an_outcome_and_only_once() {
     assert_eq!(reclassified.len(), 1);
     // The worker settles events concurrently, so either request may be the one that applies it;
     // what matters is that exactly one did.
-    let applied_by = reclassified[0]["data"]["outcome_event_id"].as_str().unwrap();
+    let applied_by = reclassified[0]["data"]["outcome_event_id"]
+        .as_str()
+        .unwrap();
     assert!(["req-1", "req-2"].contains(&applied_by), "{applied_by}");
     assert_eq!(reclassified[0]["data"]["after"]["call_type"], "NotLead");
 }
@@ -877,21 +880,27 @@ async fn an_outage_longer_than_max_deliver_ends_in_the_dlq_and_a_replay_applies_
     let dead = stream_messages(&client, "DLQ").await;
     let dead: Vec<_> = dead.iter().map(letter).collect();
     assert_eq!(dead.len(), 1, "one letter for one message: {dead:?}");
-    assert_eq!(dead[0]["consumer"], "calls-outcomes");
+    assert_eq!(
+        dead[0]["consumer"], "calls",
+        "dlq.EVENTS.calls, as documented"
+    );
     assert_eq!(dead[0]["deliveries"], 2);
     let error = dead[0]["error"].as_str().unwrap();
-    assert!(error.contains("last error") && error.contains("500"), "{error}");
-    assert_eq!(s.count("update call").await, 0);
     assert!(
-        s.metrics()
-            .await
-            .contains(r#"switchboard_calls_events_total{type="call.outcome",result="dead_lettered"} 1"#)
+        error.contains("last error") && error.contains("500"),
+        "{error}"
     );
+    assert_eq!(s.count("update call").await, 0);
+    assert!(s.metrics().await.contains(
+        r#"switchboard_calls_events_total{type="call.outcome",result="dead_lettered"} 1"#
+    ));
 
     // ServiceTitan recovers; the operator replays the letter, and it is applied once.
     set_faults(serde_json::json!({"force_status": null, "force_count": 0})).await;
     let js = switchboard_bus::async_nats::jetstream::new(client.clone());
-    switchboard_cli::replay_one(&js, dlq_seq.unwrap()).await.unwrap();
+    switchboard_cli::replay_one(&js, dlq_seq.unwrap())
+        .await
+        .unwrap();
     assert!(
         eventually(Duration::from_secs(30), || async {
             s.events_of("call.reclassified").await.len() == 1
@@ -901,7 +910,11 @@ async fn an_outage_longer_than_max_deliver_ends_in_the_dlq_and_a_replay_applies_
     );
     assert_eq!(s.call(9003).await["call_type"], "Booked");
     // A second replay of the same letter is refused (it was removed); nothing more is written.
-    assert!(switchboard_cli::replay_one(&js, dlq_seq.unwrap()).await.is_err());
+    assert!(
+        switchboard_cli::replay_one(&js, dlq_seq.unwrap())
+            .await
+            .is_err()
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(s.count("update call").await, 1);
 }

@@ -104,6 +104,7 @@ impl Application {
             concurrency: r.batch,
             batch: r.batch,
             expires: Duration::from_secs(30),
+            dead_letter_as: None,
         };
         let runtime = ConsumerRuntime::new(js.clone(), client.clone(), spec)
             .with_pending_gauge(metrics.pending.clone());
@@ -193,7 +194,8 @@ impl Handler for Worker {
                 Ok(a) if a.duplicate => self.metrics.duplicate_events.inc(),
                 Ok(_) => self.metrics.event(kind),
                 Err(e) => {
-                    return self.retry(message, format!("EVENTS did not acknowledge an event: {e}"));
+                    return self
+                        .retry(message, format!("EVENTS did not acknowledge an event: {e}"));
                 }
             }
         }

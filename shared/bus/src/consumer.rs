@@ -99,11 +99,18 @@ pub struct ConsumerSpec {
     pub batch: usize,
     /// How long a pull request waits for messages (heartbeats detect a dead server).
     pub expires: Duration,
+    /// The consumer name dead letters carry (their subject is `dlq.{stream}.{this}`); `None`:
+    /// the durable's name. The calls worker's four durables share `calls`.
+    pub dead_letter_as: Option<String>,
 }
 
 impl ConsumerSpec {
     pub fn name(&self) -> &str {
         self.config.durable_name.as_deref().unwrap_or("-")
+    }
+
+    fn dead_letter_name(&self) -> &str {
+        self.dead_letter_as.as_deref().unwrap_or(self.name())
     }
 }
 
@@ -335,9 +342,7 @@ impl ConsumerRuntime {
                 let _ = message.ack_with(AckKind::Nak(Some(after))).await;
                 Settled::Retried
             }
-            Settle::DeadLetter { reason, error } => {
-                self.dead_letter(message, &reason, error).await
-            }
+            Settle::DeadLetter { reason, error } => self.dead_letter(message, &reason, error).await,
         }
     }
 
@@ -352,7 +357,7 @@ impl ConsumerRuntime {
         let letter = DeadLetter::for_message(
             message,
             &self.spec.stream,
-            self.spec.name(),
+            self.spec.dead_letter_name(),
             reason.into(),
             error,
         );
@@ -378,7 +383,6 @@ impl ConsumerRuntime {
         #[derive(serde::Deserialize)]
         struct Advisory {
             stream: String,
-            consumer: String,
             stream_seq: u64,
             deliveries: u64,
         }
@@ -411,7 +415,7 @@ impl ConsumerRuntime {
                     .map(|v| v.to_string()),
                 stream: a.stream,
                 stream_seq: a.stream_seq,
-                consumer: a.consumer,
+                consumer: self.spec.dead_letter_name().to_owned(),
                 deliveries: a.deliveries,
                 failed_at: crate::rfc3339_millis(crate::dlq::now_ms()),
             };

@@ -8,9 +8,9 @@
 //! cluster is a config change.
 #![forbid(unsafe_code)]
 
+pub mod bucket;
 pub mod consumer;
 pub mod dlq;
-pub mod kv;
 
 use async_nats::jetstream::{self, stream};
 use secrecy::ExposeSecret;

@@ -155,7 +155,10 @@ fn environment_overrides_win() {
     assert_eq!(config.nats.replicas, 3);
     let bad = env(&[(NATS_REPLICAS_ENV, "three")]);
     let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
-    assert!(msg.contains("SWITCHBOARD_NATS_REPLICAS") && msg.contains("three"), "{msg}");
+    assert!(
+        msg.contains("SWITCHBOARD_NATS_REPLICAS") && msg.contains("three"),
+        "{msg}"
+    );
     let bad = env(&[(NATS_REPLICAS_ENV, "9")]);
     let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
     assert!(msg.contains("nats.replicas"), "{msg}");

@@ -2,13 +2,16 @@
 //!
 //! - [`NatsServer`]: a real `nats-server` per test (free port, temp store, JetStream), which
 //!   a test can kill, stop and restart. There is no NATS mock anywhere in the project.
+//! - [`NatsCluster`]: three of them clustered, for the tests about clustering.
 //! - [`TestScheme`]: signed deliveries for every signature scheme, with the matching config.
 //! - [`inbound_messages`]: read back everything a stream holds, to assert on what was stored.
 #![forbid(unsafe_code)]
 
+mod cluster;
 mod nats;
 mod schemes;
 
+pub use cluster::NatsCluster;
 pub use nats::{NATS_SERVER_BIN_ENV, NatsServer};
 pub use schemes::{Hook, HookSpec, TestScheme, TestSecret, agent_report};
 

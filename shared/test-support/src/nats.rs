@@ -15,6 +15,8 @@ pub struct NatsServer {
     binary: PathBuf,
     port: u16,
     store: tempfile::TempDir,
+    /// Arguments after the common ones (a cluster node's name, routes, monitor port).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
@@ -35,7 +37,7 @@ fn find_binary() -> PathBuf {
     })
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -45,13 +47,19 @@ fn free_port() -> u16 {
 impl NatsServer {
     /// Starts a JetStream-enabled server and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(free_port(), Vec::new())
+    }
+
+    /// A server on `port` with `extra` arguments (see [`crate::NatsCluster`]).
+    pub(crate) fn start_with(port: u16, extra: Vec<String>) -> Self {
         let mut server = Self {
             binary: find_binary(),
-            port: free_port(),
+            port,
             store: tempfile::Builder::new()
                 .prefix("sb-nats-")
                 .tempdir()
                 .expect("temp store dir"),
+            extra,
             child: None,
         };
         server.spawn();
@@ -70,6 +78,7 @@ impl NatsServer {
                 "-sd",
             ])
             .arg(self.store.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1,7 +1,7 @@
 //! Key-value buckets against a real nats-server.
 
 use std::time::Duration;
-use switchboard_bus::kv::{KvBucket, key_token};
+use switchboard_bus::bucket::{Bucket, key_token};
 use switchboard_test_support::NatsServer;
 
 #[tokio::test]
@@ -9,7 +9,9 @@ async fn get_put_compare_and_set_delete_and_watch() {
     let nats = NatsServer::start();
     let client = nats.client().await;
     let js = switchboard_bus::jetstream(client, Duration::from_secs(5));
-    let kv = KvBucket::open(&js, "TEST", "test bucket", 1).await.unwrap();
+    let kv = Bucket::open(&js, "TEST", "test bucket", 1, None)
+        .await
+        .unwrap();
 
     assert_eq!(kv.get("a.b").await.unwrap(), (None, 0));
     let r1 = kv.update("a.b", b"one".to_vec(), 0).await.unwrap().unwrap();
