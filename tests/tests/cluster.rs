@@ -17,7 +17,7 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
         "[nats]\nurl = \"{nats}\"\nreplicas = 3\nrequest_timeout_secs = 10\n\
          [ingest]\nlisten = \"127.0.0.1:0\"\npublish_timeout_ms = 3000\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 5\nnak_delay_ms = 200\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 500\nexport_poll_ms = 500\nack_wait_secs = 10\n\
+         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 500\nexport_poll_ms = 500\nack_wait_secs = 10\nlock_stale_secs = 20\n\
          [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
          client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\nrate_limit_per_sec = 50\n\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\n\
@@ -63,8 +63,11 @@ async fn start_ingest_and_router(nats: &str, sim: &str) -> String {
     let router = switchboard_router::Application::build(config(nats, sim))
         .await
         .unwrap();
+    let router_ops = format!("http://{}", router.local_addr());
     tokio::spawn(router.run_until(std::future::pending()));
-    wait_ready(&http_client(), &format!("{ingest_url}/readyz")).await;
+    let http = http_client();
+    wait_ready(&http, &format!("{ingest_url}/readyz")).await;
+    wait_ready(&http, &format!("{router_ops}/readyz")).await;
     ingest_url
 }
 
@@ -72,6 +75,7 @@ async fn start_ingest_and_router(nats: &str, sim: &str) -> String {
 async fn killing_the_inbound_leader_under_load_loses_and_duplicates_nothing() {
     const DELIVERIES: usize = 300;
     const SENDERS: usize = 12;
+    switchboard_test_support::init_logs();
     let mut cluster = NatsCluster::start(3).await;
     let ingest = start_ingest_and_router(&cluster.url(), "http://127.0.0.1:9").await;
     let http = http_client();
@@ -151,6 +155,7 @@ async fn killing_the_inbound_leader_under_load_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_events_leader_or_the_meta_leader_writes_each_outcome_once() {
     const PER_PHASE: usize = 10;
+    switchboard_test_support::init_logs();
     let mut cluster = NatsCluster::start(3).await;
     let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
     let http = http_client();

@@ -433,6 +433,11 @@ fn state(c: &CurrentCall) -> StCallState {
     }
 }
 
+/// Ledger key of the record of a ServiceTitan write made for `event`.
+fn written_key(event: &CloudEvent) -> String {
+    format!("written.{}", event.id)
+}
+
 /// Another replica holds `what`: try again in a second.
 fn busy(what: &str) -> Settle {
     Settle::retry(
@@ -524,11 +529,11 @@ impl Worker {
         let settle = self.apply_outcome(ctx, &event, &outcome, &mut token).await;
         match &settle {
             Settle::Ack => {
-                let _ = self.ledger.complete(&event.id, token).await;
+                self.settle_claim(&event.id, token, true).await;
                 self.metrics.results.with(&[kind, "applied"]).inc();
             }
             _ => {
-                let _ = self.ledger.release(&event.id, token).await;
+                self.settle_claim(&event.id, token, false).await;
             }
         }
         settle
@@ -675,6 +680,22 @@ impl Worker {
         o: &OutcomeData,
         claim: &mut u64,
     ) -> Settle {
+        // An earlier delivery wrote ServiceTitan but could not announce it: announce it now.
+        if let Ok(Some((_, written))) = self.ledger.read(&written_key(event)).await
+            && let Ok(data) = serde_json::from_str::<CallSyncData>(&written)
+        {
+            let subject = Some(data.st_call_id.to_string());
+            return match self
+                .publish(event, EventType::CallReclassified, subject, &data)
+                .await
+            {
+                Ok(()) => Settle::Ack,
+                Err(e) => Settle::retry(
+                    self.retry_delay,
+                    format!("publishing call.reclassified: {e:#}"),
+                ),
+            };
+        }
         let call_id = match self.locate(ctx, event, o).await {
             Ok(id) => id,
             Err(settle) => return settle,
@@ -693,7 +714,7 @@ impl Worker {
             lock: &mut lock,
         };
         let settle = self.reconcile(ctx, event, o, call_id, fence).await;
-        let _ = self.ledger.release(&lock_key, lock).await;
+        self.settle_claim(&lock_key, lock, false).await;
         settle
     }
 
@@ -804,6 +825,15 @@ impl Worker {
             after,
             st_modified_on: modified_on,
         };
+        if kind == EventType::CallReclassified {
+            // ServiceTitan is written: remember what was done before announcing it, so a
+            // retry after a failed publish announces this write (with its `before`) rather
+            // than recompute against the updated call and call it merely confirmed.
+            let written = serde_json::to_string(&data).expect("CallSyncData serializes");
+            if let Err(e) = self.ledger.write_if(&written_key(event), 0, written).await {
+                tracing::warn!(error = %e, event = %event.id, "could not record the write in the ledger");
+            }
+        }
         if let Err(e) = self
             .publish(event, kind, Some(call_id.to_string()), &data)
             .await
@@ -821,8 +851,32 @@ impl Worker {
         Settle::Ack
     }
 
-    /// Publishes a follow-up event with an id derived from the triggering event's.
+    /// Publishes a follow-up event with an id derived from the triggering event's. EVENTS
+    /// can be briefly without a leader (a cluster node died): the publish is tried again
+    /// for up to 10 s (the id deduplicates a repeat that did land) before the event is
+    /// retried as a whole.
     async fn publish<T: serde::Serialize>(
+        &self,
+        cause: &CloudEvent,
+        kind: EventType,
+        subject: Option<String>,
+        data: &T,
+    ) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.publish_once(cause, kind, subject.clone(), data).await {
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn publish_once<T: serde::Serialize>(
         &self,
         cause: &CloudEvent,
         kind: EventType,
@@ -940,7 +994,7 @@ impl Worker {
                 let settle = self
                     .apply_confirmation(ctx, &event, appointment, confirmed)
                     .await;
-                let _ = self.ledger.release(&lock_key, lock).await;
+                self.settle_claim(&lock_key, lock, false).await;
                 settle
             }
             Ok(_) => busy("the appointment"),
@@ -948,14 +1002,14 @@ impl Worker {
         };
         match &settle {
             Settle::Ack => {
-                let _ = self.ledger.complete(&event.id, token).await;
+                self.settle_claim(&event.id, token, true).await;
                 self.metrics
                     .results
                     .with(&["appointment.confirmation", "applied"])
                     .inc();
             }
             _ => {
-                let _ = self.ledger.release(&event.id, token).await;
+                self.settle_claim(&event.id, token, false).await;
             }
         }
         settle
@@ -1016,6 +1070,32 @@ impl Worker {
                 Settle::Ack
             }
             Err(e) => st_failure(&e, self.retry_delay),
+        }
+    }
+}
+
+impl Worker {
+    /// Marks a claim done, or releases it, trying for a few seconds: a claim left behind
+    /// (NATS between leaders just then) would hold the event or call for `lock_stale_secs`.
+    async fn settle_claim(&self, key: &str, token: u64, done: bool) {
+        let mut pause = Duration::from_millis(100);
+        for attempt in 1..=6 {
+            let result = if done {
+                self.ledger.complete(key, token).await
+            } else {
+                self.ledger.release(key, token).await
+            };
+            match result {
+                // `false`: someone took it over meanwhile; nothing left to do.
+                Ok(_) => return,
+                Err(e) if attempt == 6 => {
+                    tracing::warn!(key, error = %e, "could not settle a ledger claim; it is taken over after lock_stale_secs");
+                }
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
         }
     }
 }

@@ -261,19 +261,42 @@ async fn publish(
         .expected_stream(switchboard_bus::INBOUND_STREAM);
 
     let started = Instant::now();
+    // Within `publish_timeout`, a publish that fails fast ("no stream found": INBOUND is
+    // between leaders after a cluster node died, or being re-created) is tried again, so a
+    // provider that does not retry is not answered 503 for a few seconds of election. The
+    // same Nats-Msg-Id makes a repeat that did land a duplicate, never a second copy.
+    let mut last_failure = None;
     let ack = tokio::time::timeout(state.publish_timeout, async {
-        let pending = state
-            .jetstream
-            .send_publish(route.subject.clone(), message)
-            .await
-            .map_err(PublishFailure::from)?;
-        pending.await.map_err(PublishFailure::from)
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let attempt = async {
+                let pending = state
+                    .jetstream
+                    .send_publish(route.subject.clone(), message.clone())
+                    .await
+                    .map_err(PublishFailure::from)?;
+                pending.await.map_err(PublishFailure::from)
+            };
+            match attempt.await {
+                Ok(ack) => return Ok(ack),
+                Err(PublishFailure::Nats(reason)) => {
+                    if last_failure.is_none() {
+                        // Have the keeper check the stream (and re-create it if gone).
+                        state.streams.stream_missing();
+                    }
+                    last_failure = Some(reason);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(other) => return Err(other),
+            }
+        }
     })
     .await;
     let ack = match ack {
         Ok(Ok(ack)) => Ok(ack),
         Ok(Err(err)) => Err(err),
-        Err(_) => Err(PublishFailure::Timeout),
+        Err(_) => Err(last_failure.map_or(PublishFailure::Timeout, PublishFailure::Nats)),
     };
     match ack {
         Ok(ack) => {
@@ -313,10 +336,6 @@ async fn publish(
             )
         }
         Err(failure) => {
-            if matches!(failure, PublishFailure::Nats(_)) {
-                // Typically "no stream found for given subject": have the keeper re-create it.
-                state.streams.stream_missing();
-            }
             route.metrics.unavailable.inc();
             let reason = failure.to_string();
             tracing::warn!(tenant = %route.tenant, source = %route.source, %reason, "publish not acknowledged; answering 503");

@@ -62,6 +62,8 @@ struct Worker {
     js: jetstream::Context,
     sources: Arc<HashMap<(String, String), SourceInfo>>,
     nak_delay: Duration,
+    /// How long one delivery keeps trying to publish its events.
+    publish_patience: Duration,
     metrics: metrics::RouterMetrics,
 }
 
@@ -112,6 +114,7 @@ impl Application {
             js,
             sources: Arc::new(sources),
             nak_delay: Duration::from_millis(r.nak_delay_ms),
+            publish_patience: Duration::from_secs(r.ack_wait_secs.min(10)),
             metrics,
         };
         let ready = switchboard_telemetry::ready_fn(switchboard_bus::ready_when_set_up(
@@ -178,28 +181,25 @@ impl Handler for Worker {
             Plan::Publish(events) => events,
             Plan::DeadLetter { reason, error } => return Settle::dead_letter(reason, error),
         };
-        let mut acks = Vec::with_capacity(events.len());
-        for (subject, id, kind, payload) in events {
-            let publish = jetstream::message::PublishMessage::build()
-                .payload(payload.into())
-                .message_id(id)
-                .expected_stream(switchboard_bus::EVENTS_STREAM);
-            match self.js.send_publish(subject, publish).await {
-                Ok(ack) => acks.push((kind, ack)),
-                Err(e) => return self.retry(message, format!("publishing an event: {e}")),
-            }
-        }
-        for (kind, ack) in acks {
-            match ack.await {
-                Ok(a) if a.duplicate => self.metrics.duplicate_events.inc(),
-                Ok(_) => self.metrics.event(kind),
+        // EVENTS can be briefly without a leader (a cluster node died, an election is
+        // running): "no stream found" for a few seconds. Try again here, for up to
+        // `publish_patience`, rather than spend one of the message's few deliveries on it.
+        // Re-publishing is safe: event ids are deduplicated.
+        let deadline = tokio::time::Instant::now() + self.publish_patience;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.publish(&events).await {
+                Ok(()) => return Settle::Ack,
+                Err(e) if tokio::time::Instant::now() + pause >= deadline => {
+                    return self.retry(message, e);
+                }
                 Err(e) => {
-                    return self
-                        .retry(message, format!("EVENTS did not acknowledge an event: {e}"));
+                    tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
                 }
             }
         }
-        Settle::Ack
     }
 
     fn settled(&self, _message: &jetstream::Message, settled: Settled) {
@@ -212,6 +212,29 @@ impl Handler for Worker {
 }
 
 impl Worker {
+    /// Publishes every event (all in flight at once), then waits for every PubAck.
+    async fn publish(&self, events: &[PlannedEvent]) -> Result<(), String> {
+        let mut acks = Vec::with_capacity(events.len());
+        for (subject, id, kind, payload) in events {
+            let publish = jetstream::message::PublishMessage::build()
+                .payload(payload.clone())
+                .message_id(id)
+                .expected_stream(switchboard_bus::EVENTS_STREAM);
+            match self.js.send_publish(subject.clone(), publish).await {
+                Ok(ack) => acks.push((*kind, ack)),
+                Err(e) => return Err(format!("publishing an event: {e}")),
+            }
+        }
+        for (kind, ack) in acks {
+            match ack.await {
+                Ok(a) if a.duplicate => self.metrics.duplicate_events.inc(),
+                Ok(_) => self.metrics.event(kind),
+                Err(e) => return Err(format!("EVENTS did not acknowledge an event: {e}")),
+            }
+        }
+        Ok(())
+    }
+
     /// Redelivery after a transient failure: `nak_delay` doubling with each delivery,
     /// capped at 60 s, so a struggling EVENTS stream is not hammered.
     fn retry(&self, message: &jetstream::Message, error: String) -> Settle {
@@ -285,7 +308,7 @@ impl Worker {
                         let subject = switchboard_bus::events_subject(&tenant, &e.kind);
                         let kind = static_kind(&e.kind);
                         let payload = serde_json::to_vec(&e).expect("events serialize");
-                        (subject, e.id, kind, payload)
+                        (subject, e.id, kind, payload.into())
                     })
                     .collect(),
             ),
@@ -306,11 +329,10 @@ fn static_kind(kind: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// (subject, event id, type, CloudEvent JSON).
+type PlannedEvent = (String, String, &'static str, bytes::Bytes);
+
 enum Plan {
-    /// (subject, event id, type, CloudEvent JSON) for each event.
-    Publish(Vec<(String, String, &'static str, Vec<u8>)>),
-    DeadLetter {
-        reason: &'static str,
-        error: String,
-    },
+    Publish(Vec<PlannedEvent>),
+    DeadLetter { reason: &'static str, error: String },
 }

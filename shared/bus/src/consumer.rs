@@ -135,6 +135,8 @@ impl std::fmt::Debug for ConsumerRuntime {
 
 /// Longest pause between two attempts to rebuild a broken consumer.
 const MAX_REBUILD_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest idle heartbeat asked of the server on a pull request.
+const MAX_HEARTBEAT: Duration = Duration::from_secs(5);
 /// Pull-stream errors in a row (with no message between) after which the stream is rebuilt.
 const ERRORS_BEFORE_REBUILD: u32 = 3;
 
@@ -210,6 +212,9 @@ impl ConsumerRuntime {
             .stream()
             .max_messages_per_batch(self.spec.batch)
             .expires(self.spec.expires)
+            // Idle heartbeats detect a pull request lost with a dead server (a cluster
+            // node, a consumer leader moving) in seconds rather than at `expires`.
+            .heartbeat((self.spec.expires / 2).min(MAX_HEARTBEAT))
             .messages()
             .await
             .map_err(|e| format!("cannot start pulling: {e}"))?;

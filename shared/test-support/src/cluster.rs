@@ -100,16 +100,23 @@ impl NatsCluster {
     }
 
     /// The index of the node leading `stream`'s replica group.
+    /// Waits (30 s at most) for one to be elected.
     pub async fn stream_leader(&self, stream: &str) -> usize {
         let js = async_nats::jetstream::new(self.client().await);
-        let mut s = js.get_stream(stream).await.expect("stream exists");
-        let info = s.info().await.expect("stream info");
-        let leader = info
-            .cluster
-            .as_ref()
-            .and_then(|c| c.leader.clone())
-            .expect("a replicated stream has a leader");
-        self.index_of(&leader)
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut s) = js.get_stream(stream).await
+                && let Ok(info) = s.info().await
+                && let Some(leader) = info.cluster.as_ref().and_then(|c| c.leader.clone())
+            {
+                return self.index_of(&leader);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{stream} has no leader after 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The index of the JetStream meta leader (from a live node's `/jsz`).

@@ -18,6 +18,17 @@ pub use schemes::{Hook, HookSpec, TestScheme, TestSecret, agent_report};
 use std::time::Duration;
 use switchboard_bus::async_nats;
 
+/// Service logs on stderr when `SWITCHBOARD_TEST_LOG` is set (an env-filter, e.g.
+/// `info` or `switchboard_bus=debug`); silent otherwise. Safe to call from every test.
+pub fn init_logs() {
+    if let Ok(filter) = std::env::var("SWITCHBOARD_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// An HTTP client for tests (installs the TLS crypto provider reqwest needs first).
 pub fn http_client() -> reqwest::Client {
     switchboard_servicetitan::install_crypto_provider();
@@ -69,18 +80,40 @@ impl StoredMessage {
 }
 
 /// Every message currently in `stream`, in sequence order (reads by sequence number, so it
-/// needs no consumer and changes nothing).
+/// needs no consumer and changes nothing). A read that fails (a cluster between leaders) is
+/// tried again, for 30 s, before the test fails: a listing never silently skips a message.
 pub async fn stream_messages(client: &async_nats::Client, stream: &str) -> Vec<StoredMessage> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match try_stream_messages(client, stream).await {
+            Ok(messages) => return messages,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("reading {stream} failed ({e}); reading again");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("cannot read stream {stream}: {e}"),
+        }
+    }
+}
+
+/// [`stream_messages`], once: any failure other than a deleted sequence is an error.
+pub async fn try_stream_messages(
+    client: &async_nats::Client,
+    stream: &str,
+) -> Result<Vec<StoredMessage>, String> {
+    use async_nats::jetstream::stream::RawMessageErrorKind;
     let js = async_nats::jetstream::new(client.clone());
-    let mut s = js.get_stream(stream).await.expect("stream exists");
-    let info = s.info().await.expect("stream info").clone();
+    let mut s = js.get_stream(stream).await.map_err(|e| e.to_string())?;
+    let info = s.info().await.map_err(|e| e.to_string())?.clone();
     let mut out = Vec::with_capacity(info.state.messages as usize);
     if info.state.messages == 0 {
-        return out;
+        return Ok(out);
     }
     for seq in info.state.first_sequence..=info.state.last_sequence {
-        let Ok(m) = s.get_raw_message(seq).await else {
-            continue;
+        let m = match s.get_raw_message(seq).await {
+            Ok(m) => m,
+            Err(e) if matches!(e.kind(), RawMessageErrorKind::NoMessageFound) => continue,
+            Err(e) => return Err(format!("message {seq}: {e}")),
         };
         let headers = m
             .headers
@@ -94,7 +127,7 @@ pub async fn stream_messages(client: &async_nats::Client, stream: &str) -> Vec<S
             headers,
         });
     }
-    out
+    Ok(out)
 }
 
 /// Messages in INBOUND.
