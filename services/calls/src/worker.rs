@@ -446,13 +446,21 @@ fn busy(what: &str) -> Settle {
     )
 }
 
-fn age(time: &str) -> Duration {
-    OffsetDateTime::parse(time, &Rfc3339)
-        .map(|t| {
-            (OffsetDateTime::now_utc() - t)
-                .try_into()
-                .unwrap_or_default()
-        })
+/// When the event reached EVENTS (its first delivery's stream time; a replay is a new
+/// message, so it gets a fresh horizon).
+fn seen(message: &jetstream::Message) -> OffsetDateTime {
+    message
+        .info()
+        .map(|i| i.published)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
+/// How long the worker has been looking for an event's ServiceTitan call: measured from
+/// when the event reached EVENTS, not from the event's own time, which a back-dated or
+/// late-delivered event sets far in the past (it would be given up on at once).
+fn looking_for(since: OffsetDateTime) -> Duration {
+    (OffsetDateTime::now_utc() - since)
+        .try_into()
         .unwrap_or_default()
 }
 
@@ -526,7 +534,9 @@ impl Worker {
             Claim::Acquired(t) => t,
         };
         let mut token = token;
-        let settle = self.apply_outcome(ctx, &event, &outcome, &mut token).await;
+        let settle = self
+            .apply_outcome(ctx, &event, &outcome, &mut token, seen(message))
+            .await;
         match &settle {
             Settle::Ack => {
                 self.settle_claim(&event.id, token, true).await;
@@ -544,6 +554,7 @@ impl Worker {
         ctx: &TenantCtx,
         event: &CloudEvent,
         o: &OutcomeData,
+        since: OffsetDateTime,
     ) -> Result<i64, Settle> {
         if let Some(id) = o.servicetitan.call_id {
             return Ok(id);
@@ -564,7 +575,7 @@ impl Worker {
         };
         let me = format!("{}.{}", o.provider, o.provider_call_id);
         let id = self
-            .find_by_numbers(ctx, event, from, to, started, &me)
+            .find_by_numbers(ctx, event, from, to, started, &me, since)
             .await?;
         match self.bind(&event.tenant, &me, &correlation, id).await {
             Ok(true) => Ok(id),
@@ -616,6 +627,7 @@ impl Worker {
         to: &str,
         started: &str,
         me: &str,
+        since: OffsetDateTime,
     ) -> Result<i64, Settle> {
         let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
             return Err(Settle::DeadLetter {
@@ -659,7 +671,7 @@ impl Worker {
                     "several ServiceTitan calls from {from} to {to} near {started}: {ids:?}"
                 ),
             }),
-            Match::None if age(&event.time) < self.horizon => Err(Settle::retry(
+            Match::None if looking_for(since) < self.horizon => Err(Settle::retry(
                 self.retry_delay,
                 format!("no ServiceTitan call from {from} to {to} near {started} yet"),
             )),
@@ -679,6 +691,7 @@ impl Worker {
         event: &CloudEvent,
         o: &OutcomeData,
         claim: &mut u64,
+        since: OffsetDateTime,
     ) -> Settle {
         // An earlier delivery wrote ServiceTitan but could not announce it: announce it now.
         if let Ok(Some((_, written))) = self.ledger.read(&written_key(event)).await
@@ -696,7 +709,7 @@ impl Worker {
                 ),
             };
         }
-        let call_id = match self.locate(ctx, event, o).await {
+        let call_id = match self.locate(ctx, event, o, since).await {
             Ok(id) => id,
             Err(settle) => return settle,
         };
@@ -713,7 +726,7 @@ impl Worker {
             lock_key: &lock_key,
             lock: &mut lock,
         };
-        let settle = self.reconcile(ctx, event, o, call_id, fence).await;
+        let settle = self.reconcile(ctx, event, o, call_id, fence, since).await;
         self.settle_claim(&lock_key, lock, false).await;
         settle
     }
@@ -725,6 +738,7 @@ impl Worker {
         o: &OutcomeData,
         call_id: i64,
         fence: Fence<'_>,
+        since: OffsetDateTime,
     ) -> Settle {
         let mut current = None;
         let mut modified_on = None;
@@ -732,10 +746,17 @@ impl Worker {
             let export = match self.facts.get(&event.tenant, call_id).await {
                 Ok(Some(e)) => e,
                 Ok(None) if attempt == 0 => {
-                    let _ = self.facts.sync(&event.tenant, &ctx.client).await;
+                    // Not mirrored yet: follow the export now. If that fails, "not found"
+                    // would be a guess; try again later instead.
+                    if let Err(e) = self.facts.sync(&event.tenant, &ctx.client).await {
+                        return Settle::retry(
+                            self.retry_delay,
+                            format!("following the call export for call {call_id}: {e}"),
+                        );
+                    }
                     continue;
                 }
-                Ok(None) if age(&event.time) < self.horizon => {
+                Ok(None) if looking_for(since) < self.horizon => {
                     return Settle::retry(
                         self.retry_delay,
                         format!("ServiceTitan call {call_id} is not in the call export yet"),
@@ -939,7 +960,7 @@ impl Worker {
         }
         let me = format!("{}.{}", call.provider, call.provider_call_id);
         match self
-            .find_by_numbers(ctx, &event, from, to, started, &me)
+            .find_by_numbers(ctx, &event, from, to, started, &me, seen(message))
             .await
         {
             Ok(id) => match self.bind(&event.tenant, &me, &key, id).await {

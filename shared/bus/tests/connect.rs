@@ -25,6 +25,36 @@ async fn a_server_list_connects_to_a_live_server_in_it() {
     assert_eq!(client.server_info().port, nats.port());
 }
 
+/// A NATS server that requires a user and password: the configured credentials are used,
+/// and JetStream works through them.
+#[tokio::test]
+async fn user_and_password_from_the_config_are_used() {
+    let nats = NatsServer::start_with_args(&["--user", "switchboard", "--pass", "s3cret-pw"]);
+    let mut cfg = config(&nats.url());
+    cfg.user = Some("switchboard".into());
+    cfg.password = Some("s3cret-pw".to_owned().into());
+    let client = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        switchboard_bus::connect(&cfg, "auth-test"),
+    )
+    .await
+    .expect("connects within 20 s")
+    .unwrap();
+    let js = switchboard_bus::jetstream(client.clone(), std::time::Duration::from_secs(5));
+    let info = switchboard_bus::ensure_stream(
+        &js,
+        switchboard_bus::async_nats::jetstream::stream::Config {
+            name: "AUTH".into(),
+            subjects: vec!["auth.>".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(info.config.name, "AUTH");
+    assert!(switchboard_bus::is_connected(&client));
+}
+
 #[test]
 fn every_entry_must_be_a_nats_url_and_the_error_names_it() {
     assert_eq!(

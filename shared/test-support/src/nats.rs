@@ -50,6 +50,11 @@ impl NatsServer {
         Self::start_with(free_port(), Vec::new())
     }
 
+    /// A server with `extra` command-line arguments (e.g. `--user`/`--pass`).
+    pub fn start_with_args(extra: &[&str]) -> Self {
+        Self::start_with(free_port(), extra.iter().map(|a| (*a).to_owned()).collect())
+    }
+
     /// A server on `port` with `extra` arguments (see [`crate::NatsCluster`]).
     pub(crate) fn start_with(port: u16, extra: Vec<String>) -> Self {
         let mut server = Self {
