@@ -240,25 +240,26 @@ async fn publish(
     verified: &Verified,
 ) -> Response {
     let id = dedup_id(&route.tenant, &route.source, verified.provider_id(), &body);
-    let mut nats_headers = switchboard_bus::async_nats::HeaderMap::new();
-    nats_headers.insert(h::MSG_ID, id.as_str());
-    nats_headers.insert(h::TENANT, route.tenant.as_str());
-    nats_headers.insert(h::SOURCE, route.source.as_str());
-    nats_headers.insert(h::SCHEME, route.verifier.scheme());
-    nats_headers.insert(
-        h::RECEIVED_AT,
-        switchboard_bus::rfc3339_millis(switchboard_signatures::system_now_ms()),
-    );
-    if let Some(ct) = headers
+    let received_at = switchboard_bus::rfc3339_millis(switchboard_signatures::system_now_ms());
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
-        nats_headers.insert(h::CONTENT_TYPE, ct);
-    }
-    let message = switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
-        .payload(body)
-        .headers(nats_headers)
-        .expected_stream(switchboard_bus::INBOUND_STREAM);
+        .and_then(|v| v.to_str().ok());
+    // Built per attempt (a repeat is rare), so the first one costs no copy.
+    let message = || {
+        let mut nats_headers = switchboard_bus::async_nats::HeaderMap::new();
+        nats_headers.insert(h::MSG_ID, id.as_str());
+        nats_headers.insert(h::TENANT, route.tenant.as_str());
+        nats_headers.insert(h::SOURCE, route.source.as_str());
+        nats_headers.insert(h::SCHEME, route.verifier.scheme());
+        nats_headers.insert(h::RECEIVED_AT, received_at.as_str());
+        if let Some(ct) = content_type {
+            nats_headers.insert(h::CONTENT_TYPE, ct);
+        }
+        switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
+            .payload(body.clone())
+            .headers(nats_headers)
+            .expected_stream(switchboard_bus::INBOUND_STREAM)
+    };
 
     let started = Instant::now();
     // Within `publish_timeout`, a publish that fails fast ("no stream found": INBOUND is
@@ -272,7 +273,7 @@ async fn publish(
             let attempt = async {
                 let pending = state
                     .jetstream
-                    .send_publish(route.subject.clone(), message.clone())
+                    .send_publish(route.subject.clone(), message())
                     .await
                     .map_err(PublishFailure::from)?;
                 pending.await.map_err(PublishFailure::from)
