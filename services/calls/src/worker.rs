@@ -191,6 +191,12 @@ impl Application {
     /// Connects, validates every tenant's policy against ServiceTitan (an unknown reason
     /// or tag is a start-up error naming it), and binds the ops listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Boxed: setting up three buckets, the ledger and every tenant's policy makes a
+        // ~20 KB future, too big to move around on the caller's stack.
+        Box::pin(Self::set_up(config)).await
+    }
+
+    async fn set_up(config: Config) -> anyhow::Result<Self> {
         let registry = Registry::default();
         let client = switchboard_bus::connect(&config.nats, "switchboard-calls").await?;
         let js = switchboard_bus::jetstream(
@@ -238,7 +244,7 @@ impl Application {
         let c = &config.calls;
         let replicas = config.nats.replicas;
         let facts = switchboard_bus::with_setup_retries("set up the export mirror", || {
-            ExportFacts::open(&js, replicas)
+            Box::pin(ExportFacts::open(&js, replicas))
         })
         .await
         .map_err(anyhow::Error::msg)?;
@@ -433,6 +439,14 @@ fn state(c: &CurrentCall) -> StCallState {
     }
 }
 
+/// What a provider's call is found by in ServiceTitan: caller, number called, start time.
+#[derive(Clone, Copy)]
+struct Numbers<'a> {
+    from: &'a str,
+    to: &'a str,
+    started: &'a str,
+}
+
 /// Ledger key of the record of a ServiceTitan write made for `event`.
 fn written_key(event: &CloudEvent) -> String {
     format!("written.{}", event.id)
@@ -575,7 +589,7 @@ impl Worker {
         };
         let me = format!("{}.{}", o.provider, o.provider_call_id);
         let id = self
-            .find_by_numbers(ctx, event, from, to, started, &me, since)
+            .find_by_numbers(ctx, event, Numbers { from, to, started }, &me, since)
             .await?;
         match self.bind(&event.tenant, &me, &correlation, id).await {
             Ok(true) => Ok(id),
@@ -623,12 +637,11 @@ impl Worker {
         &self,
         ctx: &TenantCtx,
         event: &CloudEvent,
-        from: &str,
-        to: &str,
-        started: &str,
+        numbers: Numbers<'_>,
         me: &str,
         since: OffsetDateTime,
     ) -> Result<i64, Settle> {
+        let Numbers { from, to, started } = numbers;
         let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
             return Err(Settle::DeadLetter {
                 reason: "cannot_locate".into(),
@@ -960,7 +973,13 @@ impl Worker {
         }
         let me = format!("{}.{}", call.provider, call.provider_call_id);
         match self
-            .find_by_numbers(ctx, &event, from, to, started, &me, seen(message))
+            .find_by_numbers(
+                ctx,
+                &event,
+                Numbers { from, to, started },
+                &me,
+                seen(message),
+            )
             .await
         {
             Ok(id) => match self.bind(&event.tenant, &me, &key, id).await {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use switchboard_test_support::{Hook, NatsServer, TestScheme, eventually};
+use switchboard_test_support::{Hook, NatsServer, TestScheme};
 
 struct Outcome {
     /// Completion order across all workers.
