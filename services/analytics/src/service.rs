@@ -477,7 +477,11 @@ impl Application {
     ) -> anyhow::Result<()> {
         let s = self.service.clone();
         let serve = axum::serve(self.listener, self.router).into_future();
-        let sweeps = futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t)));
+        // Never ends (with no tenant to sweep it must not end the service either).
+        let sweeps = async {
+            futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t))).await;
+            std::future::pending::<()>().await
+        };
         tracing::info!(addr = %self.local_addr, "analytics listening");
         let stop = CancellationToken::new();
         let consume = s.runtime.run(&*s, &stop);

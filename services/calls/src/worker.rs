@@ -346,11 +346,16 @@ impl Application {
     ) -> anyhow::Result<()> {
         let serve = axum::serve(self.listener, self.router).into_future();
         let w = self.worker.clone();
-        let followers = futures_util::future::join_all(
-            w.tenants
-                .iter()
-                .map(|(name, ctx)| w.follow_export(name, ctx)),
-        );
+        // Never ends (with no tenant to follow it must not end the worker either).
+        let followers = async {
+            futures_util::future::join_all(
+                w.tenants
+                    .iter()
+                    .map(|(name, ctx)| w.follow_export(name, ctx)),
+            )
+            .await;
+            std::future::pending::<()>().await
+        };
         let stop = CancellationToken::new();
         let handlers: Vec<KindHandler<'_>> = self
             .runtimes
@@ -715,7 +720,10 @@ impl Worker {
                 .publish(event, EventType::CallReclassified, subject, &data)
                 .await
             {
-                Ok(()) => Settle::Ack,
+                Ok(()) => {
+                    self.remember_applied(event, data.st_call_id).await;
+                    Settle::Ack
+                }
                 Err(e) => Settle::retry(
                     self.retry_delay,
                     format!("publishing call.reclassified: {e:#}"),
@@ -874,15 +882,33 @@ impl Worker {
         {
             return Settle::retry(self.retry_delay, format!("publishing {kind:?}: {e}"));
         }
-        let _ = self
-            .ledger
-            .write_if(
-                &applied_key,
-                applied.map_or(0, |(seq, _)| seq),
-                event.time.clone(),
-            )
-            .await;
+        self.remember_applied(event, call_id).await;
         Settle::Ack
+    }
+
+    /// Records `event`'s time as the call's last applied outcome, unless a newer one is
+    /// there already, so an older outcome delivered later cannot overwrite it.
+    async fn remember_applied(&self, event: &CloudEvent, call_id: i64) {
+        let key = format!("applied.{}.{call_id}", event.tenant);
+        for _ in 0..10 {
+            let Ok(current) = self.ledger.read(&key).await else {
+                return;
+            };
+            if let Some((_, newer)) = &current
+                && !is_older(newer, &event.time)
+            {
+                return;
+            }
+            let revision = current.map_or(0, |(seq, _)| seq);
+            match self
+                .ledger
+                .write_if(&key, revision, event.time.clone())
+                .await
+            {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => continue,
+            }
+        }
     }
 
     /// Publishes a follow-up event with an id derived from the triggering event's. EVENTS

@@ -918,3 +918,25 @@ async fn an_outage_longer_than_max_deliver_ends_in_the_dlq_and_a_replay_applies_
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(s.count("update call").await, 1);
 }
+
+/// With no tenant to serve (no ServiceTitan, no policy), the worker stays up and ready
+/// rather than exiting (it used to return at once: nothing to follow).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_no_tenant_to_serve_keeps_running() {
+    let nats = NatsServer::start();
+    let toml = format!(
+        "[nats]\nurl = \"{}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n",
+        nats.url()
+    );
+    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+    let app = switchboard_calls::Application::build(config).await.unwrap();
+    let ops = format!("http://{}", app.local_addr());
+    let run = tokio::spawn(app.run_until(std::future::pending()));
+    wait_ready(
+        &switchboard_test_support::http_client(),
+        &format!("{ops}/readyz"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!run.is_finished(), "the worker exited with nothing to do");
+}

@@ -213,12 +213,14 @@ impl Bucket {
         } else {
             format!("{prefix}.>")
         };
-        let empty = self.is_empty_under(prefix).await?;
+        // The watch first, then the emptiness check: a key written in between is delivered
+        // by the watch, and a watch over nothing still says it has caught up.
         let inner = self
             .store
             .watch_with_history(&filter)
             .await
             .map_err(|e| self.err("", format!("cannot watch {filter}: {e}")))?;
+        let empty = self.is_empty_under(prefix).await?;
         Ok(Watch {
             inner,
             announce_empty: empty,

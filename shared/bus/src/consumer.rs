@@ -18,8 +18,11 @@
 //!   the handler's last error. A message whose last delivery was never settled (the process
 //!   was killed holding it) is caught by JetStream's max-deliveries advisory and recorded
 //!   too. Letters are deduplicated per original message, so both paths may fire safely.
-//! - **A dead letter that cannot be recorded is NAKed**, so the message comes back rather
-//!   than vanish.
+//! - **A dead letter that cannot be recorded yet** (the DLQ between leaders) is tried again
+//!   for a minute while the message is held; then it is NAKed (before the last delivery it
+//!   comes back) and the advisory path tries once more. Only a DLQ down for longer than
+//!   that leaves a message unrecorded, logged at ERROR with its stream sequence (the
+//!   original stays in its stream).
 //! - **Work in progress is announced** (`+WPI` every third of `ack_wait`), so a slow
 //!   handler keeps its message instead of racing a redelivery.
 //! - **Graceful shutdown.** On cancel, no new message is taken; handlers in flight finish
@@ -135,6 +138,8 @@ impl std::fmt::Debug for ConsumerRuntime {
 
 /// Longest pause between two attempts to rebuild a broken consumer.
 const MAX_REBUILD_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a dead letter is tried before giving up (the DLQ between leaders, or down).
+const DLQ_PATIENCE: Duration = Duration::from_secs(60);
 /// Longest idle heartbeat asked of the server on a pull request.
 const MAX_HEARTBEAT: Duration = Duration::from_secs(5);
 /// Pull-stream errors in a row (with no message between) after which the stream is rebuilt.
@@ -171,6 +176,16 @@ impl ConsumerRuntime {
     /// Consumes until `stop` is cancelled, rebuilding the consumer whenever it breaks.
     /// Returns after the handlers in flight have settled their messages.
     pub async fn run<H: Handler>(&self, handler: &H, stop: &CancellationToken) {
+        // The advisories are followed for the whole run, not per session: one that arrives
+        // while the consumer is being rebuilt must not be missed, and a letter being
+        // recorded must not be dropped because the pull stream broke.
+        tokio::select! {
+            () = self.sessions(handler, stop) => {}
+            () = self.follow_advisories(stop) => {}
+        }
+    }
+
+    async fn sessions<H: Handler>(&self, handler: &H, stop: &CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         while !stop.is_cancelled() {
             let error = self.session(handler, stop, &mut backoff).await;
@@ -199,18 +214,11 @@ impl ConsumerRuntime {
         backoff: &mut Duration,
     ) -> Result<(), String> {
         let consumer = self.ensure_consumer().await?;
-        let advisories = self
-            .client
-            .subscribe(format!(
-                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
-                self.spec.stream,
-                self.spec.name()
-            ))
-            .await
-            .map_err(|e| format!("cannot subscribe to max-deliveries advisories: {e}"))?;
         let messages = consumer
             .stream()
-            .max_messages_per_batch(self.spec.batch)
+            // No more than the handlers can take: a message waiting in the client's buffer
+            // gets no +WPI and would age toward ack_wait without a real attempt.
+            .max_messages_per_batch(self.spec.batch.min(self.spec.concurrency).max(1))
             .expires(self.spec.expires)
             // Idle heartbeats detect a pull request lost with a dead server (a cluster
             // node, a consumer leader moving) in seconds rather than at `expires`.
@@ -266,7 +274,6 @@ impl ConsumerRuntime {
                     Err("the message stream ended".into())
                 }
             }
-            () = self.record_unsettled(advisories) => Err("the advisory subscription ended".into()),
             () = self.watch_lag(consumer) => Err("unreachable".into()),
         }
     }
@@ -366,24 +373,61 @@ impl ConsumerRuntime {
             reason.into(),
             error,
         );
-        match publish_dead_letter(&self.js, &letter).await {
-            Ok(()) => {
-                tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, reason = %letter.reason, error = %letter.error, "dead-lettered");
-                let _ = message.ack_with(AckKind::Term).await;
-                Settled::DeadLettered
+        // The DLQ may be between leaders: keep trying for a while, holding the message
+        // (+WPI), because after the last delivery a NAK would not bring it back.
+        let deadline = tokio::time::Instant::now() + DLQ_PATIENCE;
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match publish_dead_letter(&self.js, &letter).await {
+                Ok(()) => {
+                    tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, reason = %letter.reason, error = %letter.error, "dead-lettered");
+                    let _ = message.ack_with(AckKind::Term).await;
+                    return Settled::DeadLettered;
+                }
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter yet; trying again");
+                    let _ = message.ack_with(AckKind::Progress).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    // Before the last delivery the message comes back; after it, JetStream's
+                    // max-deliveries advisory is the last chance (followed below).
+                    tracing::error!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter; NAKed");
+                    let _ = message
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
+                    return Settled::Retried;
+                }
             }
-            Err(e) => {
-                tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter; the message will come back");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
-                Settled::Retried
+        }
+    }
+
+    /// Subscribes to JetStream's max-deliveries advisories for this consumer (again if the
+    /// subscription ends) and records each as a dead letter. Never returns before `stop`.
+    async fn follow_advisories(&self, stop: &CancellationToken) {
+        let subject = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
+            self.spec.stream,
+            self.spec.name()
+        );
+        while !stop.is_cancelled() {
+            match self.client.subscribe(subject.clone()).await {
+                Ok(advisories) => self.record_unsettled(advisories).await,
+                Err(e) => {
+                    tracing::warn!(consumer = %self.spec.name(), error = %e, "cannot subscribe to max-deliveries advisories; trying again");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = stop.cancelled() => return,
             }
         }
     }
 
     /// JetStream's advisory for a message whose deliveries ran out without being settled
-    /// (the last holder crashed or timed out): record it as a dead letter.
+    /// (the last holder crashed or timed out, or its dead letter could not be recorded):
+    /// record it as a dead letter.
     async fn record_unsettled(&self, mut advisories: async_nats::Subscriber) {
         #[derive(serde::Deserialize)]
         struct Advisory {
@@ -424,16 +468,24 @@ impl ConsumerRuntime {
                 deliveries: a.deliveries,
                 failed_at: crate::rfc3339_millis(crate::dlq::now_ms()),
             };
-            // The advisory is heard once: retry the record a few times before giving up.
-            for attempt in 0..5u32 {
+            // The advisory is heard once: keep trying for a while before giving up.
+            let deadline = tokio::time::Instant::now() + DLQ_PATIENCE;
+            let mut pause = Duration::from_millis(200);
+            loop {
                 match publish_dead_letter(&self.js, &letter).await {
                     Ok(()) => {
                         tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, "max deliveries: dead-lettered");
                         break;
                     }
+                    Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                        tracing::warn!(consumer = %letter.consumer, error = %e, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter yet; trying again");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
                     Err(e) => {
-                        tracing::error!(consumer = %letter.consumer, error = %e, attempt, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter");
-                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                        // The original is still in its stream at `stream_seq`.
+                        tracing::error!(consumer = %letter.consumer, error = %e, stream = %letter.stream, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter; the message is still in its stream");
+                        break;
                     }
                 }
             }

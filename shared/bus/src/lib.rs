@@ -164,18 +164,60 @@ pub fn events_subject(tenant: &str, event_type: &str) -> String {
 }
 
 /// Creates the stream, or updates it to `wanted` if it exists. Safe to call from every
-/// replica of every service at every start.
+/// replica of every service at every start (and at every consumer rebuild).
+///
+/// Retention limits Switchboard does not set (`max_age`, `max_bytes`, `max_messages`,
+/// `max_message_size` left at their defaults in `wanted`) are the operator's: whatever the
+/// existing stream has for them (`nats stream edit INBOUND --max-age 90d`) is kept, since a
+/// JetStream update replaces the whole configuration.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     wanted: stream::Config,
 ) -> Result<stream::Info, BusError> {
     let name = wanted.name.clone();
-    js.create_or_update_stream(wanted)
+    let err = |reason: String| BusError::Stream {
+        stream: name.clone(),
+        reason,
+    };
+    // Not found (or not readable): create or update it as wanted, as before.
+    let existing = match js.get_stream(&name).await {
+        Ok(mut s) => Some(
+            s.info()
+                .await
+                .map_err(|e| err(e.to_string()))?
+                .config
+                .clone(),
+        ),
+        Err(_) => None,
+    };
+    let Some(current) = existing else {
+        return js
+            .create_or_update_stream(wanted)
+            .await
+            .map_err(|e| err(e.to_string()));
+    };
+    let merged = keep_operator_limits(wanted, &current);
+    js.create_or_update_stream(merged)
         .await
-        .map_err(|err| BusError::Stream {
-            stream: name,
-            reason: err.to_string(),
-        })
+        .map_err(|e| err(e.to_string()))
+}
+
+/// `wanted`, with the retention limits it leaves at their defaults taken from `current`.
+fn keep_operator_limits(mut wanted: stream::Config, current: &stream::Config) -> stream::Config {
+    let unset = stream::Config::default();
+    if wanted.max_age == unset.max_age {
+        wanted.max_age = current.max_age;
+    }
+    if wanted.max_bytes == unset.max_bytes {
+        wanted.max_bytes = current.max_bytes;
+    }
+    if wanted.max_messages == unset.max_messages {
+        wanted.max_messages = current.max_messages;
+    }
+    if wanted.max_message_size == unset.max_message_size {
+        wanted.max_message_size = current.max_message_size;
+    }
+    wanted
 }
 
 /// Runs a start-up step (creating streams, buckets) until it succeeds, up to five attempts
