@@ -305,6 +305,12 @@ impl Application {
     /// Validates every tenant's time zone (an unknown one is a start-up error naming its
     /// key), connects, creates the stream and buckets, and binds the HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Boxed: opening three buckets and the streams makes a ~18 KB future, too big to
+        // move around on the caller's stack.
+        Box::pin(Self::set_up(config)).await
+    }
+
+    async fn set_up(config: Config) -> anyhow::Result<Self> {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
         let st = ServiceTitan::from_config(&config)?;

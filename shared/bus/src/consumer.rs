@@ -179,8 +179,9 @@ impl ConsumerRuntime {
         // The advisories are followed for the whole run, not per session: one that arrives
         // while the consumer is being rebuilt must not be missed, and a letter being
         // recorded must not be dropped because the pull stream broke.
+        // Boxed: a session (stream set-up, consumer, pull stream) is a large future.
         tokio::select! {
-            () = self.sessions(handler, stop) => {}
+            () = Box::pin(self.sessions(handler, stop)) => {}
             () = self.follow_advisories(stop) => {}
         }
     }
