@@ -1,6 +1,5 @@
 //! `switchboard-analytics [--config PATH]` — see docs/analytics.md and docs/configuration.md
 //! (`[analytics]`, `[tenants.x.analytics]`).
-#![forbid(unsafe_code)]
 
 fn main() -> anyhow::Result<()> {
     switchboard_telemetry::service_main("switchboard-analytics", None, |config| async move {

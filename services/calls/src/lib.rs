@@ -12,7 +12,6 @@
 //!   the `excuseMemo`, `tag` and location a call update must send back;
 //! - [`ledger`]: claim → done per event id with compare-and-set on JetStream, so an effect
 //!   is applied once however often its event is delivered or replayed; also per-call locks.
-#![forbid(unsafe_code)]
 
 pub mod facts;
 pub mod ledger;

@@ -1,6 +1,5 @@
 //! `switchboard-calls [--config PATH]` — see docs/configuration.md (`[calls]`,
 //! `[tenants.x.calls]`) and docs/servicetitan.md.
-#![forbid(unsafe_code)]
 
 fn main() -> anyhow::Result<()> {
     switchboard_telemetry::service_main("switchboard-calls", None, |config| async move {

@@ -18,7 +18,6 @@
 //! own `Nats-Msg-Id` is `{original}#replay-{ID}`, so running the same replay twice stores
 //! it once. The dead letter is removed once the stream has accepted the replay; if the
 //! consumer fails again, it records a new dead letter.
-#![forbid(unsafe_code)]
 
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;

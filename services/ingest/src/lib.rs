@@ -10,7 +10,6 @@
 //!
 //! [`Application::build`] wires everything from a [`Config`]; tests build it on port 0 and
 //! drive it over HTTP.
-#![forbid(unsafe_code)]
 
 mod hooks;
 mod metrics;

@@ -16,7 +16,6 @@
 //! delay and dead-lettered (`max_deliveries`) when `router.max_deliver` runs out.
 //! Something no normaliser understands is not a failure: it becomes a
 //! `webhook.unrecognized` event, counted in metrics.
-#![forbid(unsafe_code)]
 
 mod metrics;
 

@@ -1,5 +1,4 @@
 //! `switchboard-router [--config PATH]` — see docs/events.md and docs/configuration.md.
-#![forbid(unsafe_code)]
 
 fn main() -> anyhow::Result<()> {
     switchboard_telemetry::service_main("switchboard-router", None, |config| async move {

@@ -4,7 +4,6 @@
 //! false`), export pagination with `continueFrom`, `modifiedOn` bookkeeping, booked calls
 //! linked to jobs — plus fault injection and admin endpoints under `/_sim/` for tests and
 //! the demo, and optional signed webhooks to ingest. See docs/st-sim.md.
-#![forbid(unsafe_code)]
 // Handlers return `Result<_, Response>`: the error *is* the HTTP answer, boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 

@@ -1,7 +1,6 @@
 //! `st-sim [--seed PATH] [--listen ADDR]` — env `ST_SIM_SEED`, `ST_SIM_LISTEN`
 //! (default 127.0.0.1:8090; docker compose sets 0.0.0.0:8090), and `ST_SIM_WEBHOOK_URL` + `ST_SIM_WEBHOOK_SECRET` to send
 //! signed webhooks for every tenant. See docs/st-sim.md.
-#![forbid(unsafe_code)]
 
 use anyhow::Context as _;
 use std::path::PathBuf;

@@ -9,7 +9,6 @@
 //!
 //! Secrets are [`secrecy::SecretString`]: their `Debug` is redacted and they are never part
 //! of an error message.
-#![forbid(unsafe_code)]
 
 pub mod expand;
 mod model;

@@ -12,7 +12,6 @@
 //!   (`PUT calls/{id}`) and appointment confirmation (`PUT`/`DELETE`); everything else —
 //!   settings, capacity (a POST query), shifts, CRM — is read-only. See
 //!   `docs/servicetitan.md`.
-#![forbid(unsafe_code)]
 
 mod auth;
 mod client;

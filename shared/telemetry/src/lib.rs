@@ -3,7 +3,6 @@
 //!
 //! Services call [`init_tracing`] once in `main`; libraries and tests never install a
 //! global subscriber, so tests can capture logs with their own.
-#![forbid(unsafe_code)]
 
 pub mod metrics;
 

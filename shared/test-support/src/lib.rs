@@ -5,7 +5,6 @@
 //! - [`NatsCluster`]: three of them clustered, for the tests about clustering.
 //! - [`TestScheme`]: signed deliveries for every signature scheme, with the matching config.
 //! - [`inbound_messages`]: read back everything a stream holds, to assert on what was stored.
-#![forbid(unsafe_code)]
 
 mod cluster;
 mod nats;

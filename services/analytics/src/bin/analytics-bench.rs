@@ -10,7 +10,6 @@
 //! the time to build the facts, the time to compute every day's snapshot, the peak RSS, and
 //! the latency of M (default 10,000) single updates applied to the loaded engine, each
 //! followed by the snapshot of the day(s) it affected. Run it in release.
-#![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, reason = "a command that reports on stdout")]
 
 use jiff::civil::date;
