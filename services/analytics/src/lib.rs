@@ -2,7 +2,7 @@
 //! call against what ServiceTitan says, per tenant-local day. The pure core ([`facts`],
 //! [`rates`], [`Engine`], [`translate`], [`page`]) is described below; the service around
 //! it ([`Application`]: EVENTS and the export sweep → facts bucket → projection →
-//! debounced publishing, plus the read API and the page) is described in `service.rs`.
+//! debounced publishing, plus the read API and the page) is described in `service/mod.rs`.
 //!
 //! # Why it is shaped this way: derived, never incremented
 //!
@@ -44,7 +44,7 @@
 //!
 //! The engine keeps a call in 80 bytes plus its key (key text in one arena, repeated
 //! strings such as agent, business unit, campaign and reason interned), so a tenant-month
-//! of 1M calls fits in about 150 MB; see the `analytics-bench` binary.
+//! of 1M calls fits in about 150 MB; see `benches/analytics_engine.rs`.
 
 mod engine;
 pub mod facts;

@@ -4,7 +4,7 @@
 //! what counts a call. ServiceTitan's view always lands on `st:{ServiceTitan call id}`; the
 //! link between the two (an outcome carrying `servicetitan.call_id`, or the calls worker's
 //! `call.confirmed` / `call.reclassified`) is recorded on the agent's key, and the service
-//! copies ServiceTitan's view across it (see `service.rs`). That way neither side has to
+//! copies ServiceTitan's view across it (see `service/projection.rs`). That way neither side has to
 //! arrive first.
 
 use crate::facts::{AgentView, CallFacts, Class, StView};

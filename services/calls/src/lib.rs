@@ -8,14 +8,14 @@
 //! - [`matching`]: which ServiceTitan call an agent's call is, by caller and called number
 //!   within a window around its start: one, ambiguous (dead-letter with the candidates) or
 //!   none yet (retry until a horizon: ServiceTitan records lag);
-//! - [`facts`]: ServiceTitan's call export mirrored into JetStream from a persisted cursor —
+//! - [`mirror`]: ServiceTitan's call export mirrored into JetStream from a persisted cursor —
 //!   the `excuseMemo`, `tag` and location a call update must send back;
 //! - [`ledger`]: claim → done per event id with compare-and-set on JetStream, so an effect
 //!   is applied once however often its event is delivered or replayed; also per-call locks.
 
-pub mod facts;
 pub mod ledger;
 pub mod matching;
+pub mod mirror;
 pub mod policy;
 mod worker;
 

@@ -19,7 +19,7 @@
 //! it once. The dead letter is removed once the stream has accepted the replay; if the
 //! consumer fails again, it records a new dead letter.
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use async_nats::jetstream;
 use std::io::Write;
 use std::time::Duration;
@@ -27,8 +27,11 @@ use switchboard_bus::async_nats;
 use switchboard_bus::dlq::{DLQ_STREAM, DeadLetter};
 use switchboard_bus::headers as h;
 
+mod args;
 mod demo;
 mod health;
+
+pub use args::{parse, usage};
 
 pub use demo::DemoOptions;
 
@@ -68,104 +71,9 @@ pub enum ReplayTarget {
     All,
 }
 
-pub const USAGE: &str = "usage: switchboard [--config PATH] [--nats-url URL] [--json] <command>
-
-commands:
-  dlq list [--consumer NAME]   dead letters (ID, when, consumer, reason, original)
-  dlq show ID                  one dead letter in full
-  dlq replay ID | --all        put the original(s) back in front of the consumer
-  dlq purge --yes              delete every dead letter
-  health URL                   GET URL (a service's /readyz); exit 0 only on 2xx
-  demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
-                               a week of signed demo traffic through ingest (defaults: demo,
-                               http://localhost:8080, http://localhost:8090, 7, 180; --wait-secs 0
-                               leaves out the CSR's misclassified calls); secrets from the config
-                               (--config / SWITCHBOARD_CONFIG)
-
-NATS: --nats-url, else SWITCHBOARD_NATS_URL, else nats.url from --config / SWITCHBOARD_CONFIG.";
-
-/// Parses `args` (without the program name).
-pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
-    let mut cli = Cli {
-        config: None,
-        nats_url: None,
-        json: false,
-        command: Command::Help,
-    };
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" | "-c" => {
-                cli.config = Some(it.next().context("--config needs a path")?.into())
-            }
-            "--nats-url" => {
-                cli.nats_url = Some(it.next().context("--nats-url needs a URL")?.clone())
-            }
-            "--json" => cli.json = true,
-            "--help" | "-h" => return Ok(cli),
-            other => rest.push(other.to_owned()),
-        }
-    }
-    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let id = |s: &str| {
-        s.parse::<u64>()
-            .with_context(|| format!("`{s}` is not a dead-letter ID (see `dlq list`)"))
-    };
-    cli.command = match words.as_slice() {
-        [] => Command::Help,
-        ["dlq", "list"] => Command::DlqList { consumer: None },
-        ["dlq", "list", "--consumer", c] => Command::DlqList {
-            consumer: Some((*c).to_owned()),
-        },
-        ["dlq", "show", n] => Command::DlqShow { id: id(n)? },
-        ["dlq", "replay", "--all"] => Command::DlqReplay {
-            target: ReplayTarget::All,
-        },
-        ["dlq", "replay", n] => Command::DlqReplay {
-            target: ReplayTarget::One(id(n)?),
-        },
-        ["dlq", "purge", "--yes"] => Command::DlqPurge,
-        ["health", url] => Command::Health {
-            url: (*url).to_owned(),
-        },
-        ["demo", flags @ ..] => Command::Demo(demo_options(flags)?),
-        ["dlq", "purge"] => bail!("`dlq purge` deletes every dead letter: add --yes to confirm"),
-        other => bail!("unknown command `{}`\n\n{USAGE}", other.join(" ")),
-    };
-    Ok(cli)
-}
-
-fn demo_options(flags: &[&str]) -> anyhow::Result<DemoOptions> {
-    let mut options = DemoOptions::default();
-    let number = |flag: &str, v: &str| {
-        v.parse::<u64>()
-            .with_context(|| format!("{flag} needs a whole number, not `{v}`"))
-    };
-    for pair in flags.chunks(2) {
-        let [flag, value] = pair else {
-            bail!("`demo {}` needs a value\n\n{USAGE}", pair[0]);
-        };
-        match *flag {
-            "--tenant" => options.tenant = (*value).to_owned(),
-            "--ingest-url" => options.ingest_url = (*value).to_owned(),
-            "--st-sim-url" => options.st_sim_url = (*value).to_owned(),
-            "--days" => {
-                options.days = u32::try_from(number(flag, value)?)
-                    .ok()
-                    .filter(|d| (1..=30).contains(d))
-                    .context("--days must be 1 to 30 (the page shows 30 days)")?;
-            }
-            "--wait-secs" => options.wait_secs = number(flag, value)?,
-            other => bail!("unknown demo option `{other}`\n\n{USAGE}"),
-        }
-    }
-    Ok(options)
-}
-
 /// The NATS URL: flag, environment, then config file.
 fn nats_url(cli: &Cli) -> anyhow::Result<String> {
-    if let Some(url) = &cli.nats_url {
+    if let Some(url) = cli.nats_url.as_ref().filter(|u| !u.is_empty()) {
         return Ok(url.clone());
     }
     if let Ok(url) = std::env::var(switchboard_config::NATS_URL_ENV)
@@ -182,7 +90,7 @@ fn nats_url(cli: &Cli) -> anyhow::Result<String> {
 pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     match &cli.command {
         Command::Help => {
-            writeln!(out, "{USAGE}")?;
+            writeln!(out, "{}", usage())?;
             return Ok(());
         }
         Command::Health { url } => return health::check(url, Duration::from_secs(3), out).await,
@@ -416,75 +324,4 @@ async fn purge(
         writeln!(out, "purged {n} dead letter(s)")?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_owned).collect()
-    }
-
-    #[test]
-    fn parses_the_dlq_commands() {
-        assert_eq!(
-            parse(&args("dlq list")).unwrap().command,
-            Command::DlqList { consumer: None }
-        );
-        let cli = parse(&args(
-            "--json --nats-url nats://x:1 dlq list --consumer router",
-        ))
-        .unwrap();
-        assert!(cli.json);
-        assert_eq!(cli.nats_url.as_deref(), Some("nats://x:1"));
-        assert_eq!(
-            cli.command,
-            Command::DlqList {
-                consumer: Some("router".into())
-            }
-        );
-        assert_eq!(
-            parse(&args("dlq show 7")).unwrap().command,
-            Command::DlqShow { id: 7 }
-        );
-        assert_eq!(
-            parse(&args("dlq replay --all")).unwrap().command,
-            Command::DlqReplay {
-                target: ReplayTarget::All
-            }
-        );
-        assert_eq!(
-            parse(&args("dlq replay 3")).unwrap().command,
-            Command::DlqReplay {
-                target: ReplayTarget::One(3)
-            }
-        );
-        assert_eq!(
-            parse(&args("dlq purge --yes")).unwrap().command,
-            Command::DlqPurge
-        );
-    }
-
-    #[test]
-    fn refuses_what_it_does_not_understand() {
-        assert!(
-            parse(&args("dlq purge"))
-                .unwrap_err()
-                .to_string()
-                .contains("--yes")
-        );
-        assert!(
-            parse(&args("dlq show x"))
-                .unwrap_err()
-                .to_string()
-                .contains("not a dead-letter ID")
-        );
-        assert!(
-            parse(&args("frobnicate"))
-                .unwrap_err()
-                .to_string()
-                .contains("unknown command")
-        );
-    }
 }

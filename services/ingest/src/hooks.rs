@@ -33,8 +33,7 @@ struct Accepted<'a> {
 
 /// A JSON error response: `{"error": code, "message": message}`.
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": code, "message": message }).to_string();
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let mut response = switchboard_telemetry::json_error(status, code, message);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response.headers_mut().insert(
             header::RETRY_AFTER,
@@ -126,11 +125,12 @@ pub(crate) async fn receive(
     let body = match read_body(&headers, body, state.max_body_bytes, state.body_timeout).await {
         Ok(body) => body,
         Err(response) => {
-            match response.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => route.metrics.payload_too_large.inc(),
-                StatusCode::SERVICE_UNAVAILABLE => route.metrics.unavailable.inc(),
-                _ => route.metrics.bad_request.inc(),
-            }
+            let counter = match response.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => &route.metrics.payload_too_large,
+                StatusCode::SERVICE_UNAVAILABLE => &route.metrics.unavailable,
+                _ => &route.metrics.bad_request,
+            };
+            counter.inc();
             return response;
         }
     };
@@ -305,11 +305,12 @@ async fn publish(
                 .metrics
                 .publish_ack_seconds
                 .observe(started.elapsed().as_secs_f64());
-            if ack.duplicate {
-                route.metrics.duplicate.inc()
+            let counter = if ack.duplicate {
+                &route.metrics.duplicate
             } else {
-                route.metrics.accepted.inc()
-            }
+                &route.metrics.accepted
+            };
+            counter.inc();
             tracing::debug!(tenant = %route.tenant, source = %route.source, id = %id, seq = ack.sequence,
                 duplicate = ack.duplicate, "webhook accepted");
             let body = Accepted {

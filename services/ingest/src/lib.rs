@@ -18,7 +18,6 @@ mod streams;
 
 pub use hooks::dedup_id;
 
-use anyhow::Context as _;
 use axum::Router;
 use axum::routing::any;
 use std::future::Future;
@@ -27,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_config::Config;
-use switchboard_telemetry::Registry;
+use switchboard_telemetry::{HttpServer, Registry};
 use tokio::sync::Semaphore;
 
 /// Returns the current Unix time in milliseconds; tests pin it.
@@ -56,17 +55,15 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
 
 /// A built ingest server, bound but not yet serving.
 pub struct Application {
-    listener: tokio::net::TcpListener,
-    router: Router,
+    server: HttpServer,
     client: async_nats::Client,
     shutdown_timeout: Duration,
-    local_addr: SocketAddr,
 }
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("local_addr", &self.local_addr)
+            .field("local_addr", &self.server.local_addr())
             .finish_non_exhaustive()
     }
 }
@@ -122,39 +119,25 @@ impl Application {
         let router = Router::new()
             .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
             .with_state(state)
-            .merge(switchboard_telemetry::ops_router(registry, ready))
-            .fallback(|| async {
-                hooks::error(
-                    axum::http::StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}",
-                )
-            });
-
-        let listener = tokio::net::TcpListener::bind(config.ingest.listen)
-            .await
-            .with_context(|| {
-                format!("cannot listen on {} (ingest.listen)", config.ingest.listen)
-            })?;
-        let local_addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
+            .merge(switchboard_telemetry::ops_router(registry, ready));
+        let server = HttpServer::bind(
+            "ingest",
+            "ingest.listen",
+            config.ingest.listen,
             router,
+            "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}",
+        )
+        .await?;
+        Ok(Self {
+            server,
             client,
             shutdown_timeout: Duration::from_secs(config.ingest.shutdown_timeout_secs),
-            local_addr,
         })
     }
 
     /// The bound address (useful when `ingest.listen` has port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(switchboard_telemetry::shutdown_signal())
-            .await
+        self.server.local_addr()
     }
 
     /// Serves until `shutdown` resolves; then stops accepting connections, gives in-flight
@@ -163,29 +146,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.local_addr, "ingest listening");
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            let _ = stopping_tx.send(());
-        };
-        let serve = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .into_future();
-        tokio::pin!(serve);
-        let grace = self.shutdown_timeout;
-        tokio::select! {
-            result = &mut serve => result.context("HTTP server failed")?,
-            () = async {
-                if stopping_rx.await.is_ok() {
-                    tokio::time::sleep(grace).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            } => {
-                tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; exiting anyway");
-            }
-        }
+        self.server.serve(shutdown, self.shutdown_timeout).await?;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
         tracing::info!("ingest stopped");
         Ok(())

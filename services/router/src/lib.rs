@@ -19,7 +19,6 @@
 
 mod metrics;
 
-use anyhow::Context as _;
 use async_nats::jetstream::{self, consumer};
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,7 +30,11 @@ use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, 
 use switchboard_bus::headers as h;
 use switchboard_config::Config;
 use switchboard_events::{Delivery, Format, normalise};
+use switchboard_telemetry::HttpServer;
 use tokio_util::sync::CancellationToken;
+
+/// What an unknown path on the ops port is told.
+const OPS_HINT: &str = "no such endpoint; the router serves GET /healthz, /readyz and /metrics";
 
 /// What the router needs to know about each configured source.
 #[derive(Debug, Clone)]
@@ -40,18 +43,16 @@ struct SourceInfo {
 }
 
 pub struct Application {
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
+    server: HttpServer,
     worker: Worker,
     runtime: ConsumerRuntime,
     client: async_nats::Client,
-    local_addr: SocketAddr,
 }
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("local_addr", &self.local_addr)
+            .field("local_addr", &self.server.local_addr())
             .finish_non_exhaustive()
     }
 }
@@ -121,23 +122,24 @@ impl Application {
             runtime.ready(),
             "streams and the INBOUND consumer are not set up yet",
         ));
-        let router = switchboard_telemetry::ops_router(registry, ready);
-        let listener = tokio::net::TcpListener::bind(r.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (router.listen)", r.listen))?;
-        let local_addr = listener.local_addr()?;
+        let server = HttpServer::bind(
+            "router",
+            "router.listen",
+            r.listen,
+            switchboard_telemetry::ops_router(registry, ready),
+            OPS_HINT,
+        )
+        .await?;
         Ok(Self {
-            listener,
-            router,
+            server,
             worker,
             runtime,
             client,
-            local_addr,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.server.local_addr()
     }
 
     /// Runs until `shutdown` resolves; the messages in hand are finished first (acked or,
@@ -149,19 +151,19 @@ impl Application {
     ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
+        let serve = self.server.serve(
+            async move {
                 let _ = rx.await;
-            })
-            .into_future();
+            },
+            Duration::from_secs(2),
+        );
         tokio::pin!(serve);
         let work = self.runtime.run(&self.worker, &stop);
         tokio::pin!(work);
-        tracing::info!(addr = %self.local_addr, "router listening (ops endpoints)");
         tokio::select! {
             () = shutdown => {}
             () = &mut work => {}
-            result = &mut serve => result.context("ops HTTP server failed")?,
+            result = &mut serve => result?,
         }
         stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), &mut work).await;
@@ -203,9 +205,15 @@ impl Handler for Worker {
 
     fn settled(&self, _message: &jetstream::Message, settled: Settled) {
         match settled {
-            Settled::Acked => self.metrics.processed.inc(),
-            Settled::Retried => self.metrics.retried.inc(),
-            Settled::DeadLettered => self.metrics.dead_lettered.inc(),
+            Settled::Acked => {
+                self.metrics.processed.inc();
+            }
+            Settled::Retried => {
+                self.metrics.retried.inc();
+            }
+            Settled::DeadLettered => {
+                self.metrics.dead_lettered.inc();
+            }
         }
     }
 }
@@ -226,7 +234,9 @@ impl Worker {
         }
         for (kind, ack) in acks {
             match ack.await {
-                Ok(a) if a.duplicate => self.metrics.duplicate_events.inc(),
+                Ok(a) if a.duplicate => {
+                    self.metrics.duplicate_events.inc();
+                }
                 Ok(_) => self.metrics.event(kind),
                 Err(e) => return Err(format!("EVENTS did not acknowledge an event: {e}")),
             }

@@ -2,7 +2,8 @@
 //! Unauthenticated by design: st-sim is a test double; never expose it publicly.
 
 use crate::Shared;
-use crate::api::{export_call, job_json, now};
+use crate::api::{export_call, job_json};
+use crate::clock::now;
 use crate::seed::{Appointment, Call, Faults, Job, Seed, Settings};
 use crate::state::problem;
 use axum::Json;

@@ -9,6 +9,7 @@
 
 mod admin;
 mod api;
+mod clock;
 pub mod seed;
 mod state;
 mod webhooks;
@@ -26,6 +27,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub(crate) struct AppState {
     pub sim: Sim,
@@ -53,15 +55,13 @@ fn toml_seed(text: &str) -> anyhow::Result<Seed> {
 
 /// The HTTP server, bound but not yet serving.
 pub struct Application {
-    listener: tokio::net::TcpListener,
-    router: Router,
-    local_addr: SocketAddr,
+    server: switchboard_telemetry::HttpServer,
 }
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("local_addr", &self.local_addr)
+            .field("local_addr", &self.server.local_addr())
             .finish_non_exhaustive()
     }
 }
@@ -77,31 +77,26 @@ impl Application {
             sim: Sim::new(seed),
             http,
         });
-        let router = router(shared);
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        let local_addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router,
-            local_addr,
-        })
+        // Unknown paths answer as ServiceTitan does (a problem document), not as Switchboard.
+        let server = switchboard_telemetry::HttpServer::bind_with_own_fallback(
+            "st-sim",
+            "--listen / ST_SIM_LISTEN",
+            listen,
+            router(shared),
+        )
+        .await?;
+        Ok(Self { server })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.server.local_addr()
     }
 
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.local_addr, "st-sim listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")
+        self.server.serve(shutdown, Duration::from_secs(5)).await
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) fn send(
     let body = serde_json::json!({
         "eventType": event,
         "tenantId": tenant_id,
-        "timestamp": crate::api::now(),
+        "timestamp": crate::clock::now(),
         "eventId": format!("evt_{:032x}", fastrand::u128(..)),
         "data": data,
     })

@@ -4,6 +4,7 @@
 //! Services call [`init_tracing`] once in `main`; libraries and tests never install a
 //! global subscriber, so tests can capture logs with their own.
 
+pub mod http;
 pub mod metrics;
 
 use axum::Router;
@@ -14,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use http::{HttpServer, json_error};
 pub use metrics::{
     Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LATENCY_BUCKETS, Registry,
 };
@@ -88,7 +90,7 @@ pub fn ops_router<S: Clone + Send + Sync + 'static>(
             "/metrics",
             get(move || {
                 let registry = registry.clone();
-                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], registry.render()) }
+                async move { ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], registry.render()) }
             }),
         )
 }
@@ -124,11 +126,27 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The arguments every service binary takes.
+#[derive(Debug, clap::Parser)]
+#[command(
+    version,
+    after_help = "Configuration: docs/configuration.md. Every key can also be set from the environment."
+)]
+struct ServiceArgs {
+    /// Config file (TOML)
+    #[arg(short, long, value_name = "PATH", env = switchboard_config::CONFIG_ENV)]
+    config: Option<std::path::PathBuf>,
+    /// Load and check the config (and what the service checks beyond it), then exit
+    #[arg(long)]
+    check_config: bool,
+}
+
 /// The `main` every service shares: `BINARY [--config PATH] [--check-config]`, config from
 /// `--config` or `SWITCHBOARD_CONFIG`, tracing, a multi-threaded runtime, then `run`.
 /// `check` (if given) is what `--check-config` verifies beyond loading the file.
 pub fn service_main<Fut>(
-    binary: &str,
+    binary: &'static str,
+    about: &'static str,
     check: Option<fn(&switchboard_config::Config) -> anyhow::Result<()>>,
     run: impl FnOnce(switchboard_config::Config) -> Fut,
 ) -> anyhow::Result<()>
@@ -136,28 +154,16 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     use anyhow::Context as _;
-    let mut config_path: Option<std::path::PathBuf> = None;
-    let mut check_only = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" | "-c" => {
-                config_path = Some(args.next().context("--config needs a path")?.into())
-            }
-            "--check-config" => check_only = true,
-            "--help" | "-h" => {
-                eprintln!(
-                    "usage: {binary} [--config PATH] [--check-config]\n\
-                     config file from --config or SWITCHBOARD_CONFIG (see docs/configuration.md)"
-                );
-                return Ok(());
-            }
-            other => anyhow::bail!("unknown argument {other:?} (try --help)"),
-        }
-    }
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = ServiceArgs::command()
+        .name(binary)
+        .bin_name(binary)
+        .about(about)
+        .get_matches();
+    let args = ServiceArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_tracing();
-    let config = switchboard_config::Config::load(config_path.as_deref())?;
-    if check_only {
+    let config = switchboard_config::Config::load(args.config.as_deref())?;
+    if args.check_config {
         if let Some(check) = check {
             check(&config)?;
         }

@@ -29,6 +29,13 @@ use std::time::Duration;
 use switchboard_config::{Config, PayloadFormat, SourceConfig};
 use switchboard_signatures::{MacAlgorithm, sign};
 
+/// `switchboard demo`'s defaults, shared by [`DemoOptions::default`] and `--help`.
+pub(crate) const DEFAULT_TENANT: &str = "demo";
+pub(crate) const DEFAULT_INGEST_URL: &str = "http://localhost:8080";
+pub(crate) const DEFAULT_ST_SIM_URL: &str = "http://localhost:8090";
+pub(crate) const DEFAULT_DAYS: u32 = 7;
+pub(crate) const DEFAULT_WAIT_SECS: u64 = 180;
+
 /// `switchboard demo` options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoOptions {
@@ -44,11 +51,11 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         Self {
-            tenant: "demo".into(),
-            ingest_url: "http://localhost:8080".into(),
-            st_sim_url: "http://localhost:8090".into(),
-            days: 7,
-            wait_secs: 180,
+            tenant: DEFAULT_TENANT.into(),
+            ingest_url: DEFAULT_INGEST_URL.into(),
+            st_sim_url: DEFAULT_ST_SIM_URL.into(),
+            days: DEFAULT_DAYS,
+            wait_secs: DEFAULT_WAIT_SECS,
         }
     }
 }

@@ -1,7 +1,7 @@
-//! `analytics-bench`: loads a synthetic tenant-month into an [`Engine`] and measures it.
+//! Loads a synthetic tenant-month into an [`Engine`] and measures it.
 //!
 //! ```text
-//! analytics-bench [--calls N] [--updates M]
+//! cargo bench -p switchboard-analytics --bench analytics_engine -- [--calls N] [--updates M]
 //! ```
 //!
 //! Generates, deterministically, N calls (default 1,000,000) spread over March 2026 (30
@@ -183,6 +183,8 @@ fn parse_args() -> Result<Args, String> {
             "--calls" => &mut args.calls,
             "--updates" => &mut args.updates,
             "-h" | "--help" => return Err(String::new()),
+            // `cargo bench` passes it to every bench binary.
+            "--bench" => continue,
             other => return Err(format!("unknown argument {other:?}")),
         };
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -202,9 +204,11 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(msg) => {
             if !msg.is_empty() {
-                eprintln!("analytics-bench: {msg}");
+                eprintln!("analytics_engine: {msg}");
             }
-            eprintln!("usage: analytics-bench [--calls N] [--updates M]");
+            eprintln!(
+                "usage: cargo bench -p switchboard-analytics --bench analytics_engine -- [--calls N] [--updates M]"
+            );
             return if msg.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -216,7 +220,7 @@ fn main() -> ExitCode {
     let generator = Generator::new(&zone);
     let n = args.calls;
     println!(
-        "analytics-bench: {n} calls over {DAYS} days (America/Chicago, March 2026), 2 views each"
+        "analytics_engine: {n} calls over {DAYS} days (America/Chicago, March 2026), 2 views each"
     );
 
     // Generation alone, to tell it apart from applying.

@@ -2,7 +2,7 @@
 
 use secrecy::SecretString;
 use std::time::Duration;
-use switchboard_calls::facts::ExportFacts;
+use switchboard_calls::mirror::ExportMirror;
 use switchboard_servicetitan::{ClientSettings, RetryPolicy, TenantClient};
 use switchboard_test_support::NatsServer;
 
@@ -30,7 +30,7 @@ async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor
     let client = client(&base);
 
     let js = switchboard_bus::async_nats::jetstream::new(nats.client().await);
-    let facts = ExportFacts::open(&js, 1).await.unwrap();
+    let facts = ExportMirror::open(&js, 1).await.unwrap();
     assert_eq!(facts.sync("demo", &client).await.unwrap(), 10);
     let record = facts
         .get("demo", 9009)
@@ -54,7 +54,7 @@ async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor
         .json()
         .await
         .unwrap();
-    let again = ExportFacts::open(&js, 1).await.unwrap();
+    let again = ExportMirror::open(&js, 1).await.unwrap();
     assert_eq!(again.sync("demo", &client).await.unwrap(), 1);
     let new_call = again
         .get("demo", added["id"].as_i64().unwrap())
@@ -100,7 +100,7 @@ async fn a_deployment_with_the_old_mirror_streams_resyncs_into_the_buckets() {
         .await
         .unwrap();
 
-    let facts = ExportFacts::open(&js, 1).await.unwrap();
+    let facts = ExportMirror::open(&js, 1).await.unwrap();
     let client = client(&base);
     assert_eq!(
         facts.sync("demo", &client).await.unwrap(),

@@ -120,12 +120,12 @@ pub enum FactsError {
 }
 
 /// The three mirror buckets, and the streams that held them before (see
-/// [`ExportFacts::open`]).
+/// [`ExportMirror::open`]).
 const LEGACY_STREAMS: [&str; 3] = [CALLS_BUCKET, CURSORS_BUCKET, LOCATIONS_BUCKET];
 
 /// ServiceTitan's call and CRM exports, mirrored into three KV buckets.
 #[derive(Clone)]
-pub struct ExportFacts {
+pub struct ExportMirror {
     calls: Bucket,
     cursors: Bucket,
     locations: Bucket,
@@ -134,13 +134,13 @@ pub struct ExportFacts {
     syncing: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
-impl std::fmt::Debug for ExportFacts {
+impl std::fmt::Debug for ExportMirror {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ExportFacts")
+        f.write_str("ExportMirror")
     }
 }
 
-impl ExportFacts {
+impl ExportMirror {
     /// Creates (or converges) the three buckets.
     ///
     /// Until the move to KV (issue 11) the mirrors were plain streams with the same names (`ST_CALLS`, …, on

@@ -1,0 +1,61 @@
+//! The service's Prometheus metrics: one [`Metrics`] built at start-up on the registry
+//! that `/metrics` serves, cloned into whatever counts. Names and help texts are part of
+//! the dashboards' contract, so they live together here.
+
+use switchboard_telemetry::{Counter, CounterVec, Registry};
+
+#[derive(Clone)]
+pub(super) struct Metrics {
+    pub(super) events: CounterVec,
+    /// EVENTS messages waiting for analytics or not yet acked (lag).
+    pub(super) pending: switchboard_telemetry::Gauge,
+    pub(super) facts_written: Counter,
+    pub(super) snapshots: Counter,
+    pub(super) discrepancies: CounterVec,
+    pub(super) requests: CounterVec,
+    pub(super) sweep_records: Counter,
+    pub(super) publish_latency: switchboard_telemetry::Histogram,
+}
+
+impl Metrics {
+    pub(super) fn new(r: &Registry) -> Self {
+        Self {
+            events: r.counter_vec(
+                "switchboard_analytics_events_total",
+                "EVENTS messages by type and result (used, ignored, skipped, retried, dead_lettered).",
+                &["type", "result"],
+            ),
+            pending: r.gauge(
+                "switchboard_analytics_consumer_pending",
+                "EVENTS messages waiting for analytics or not yet acked (lag).",
+            ),
+            facts_written: r.counter(
+                "switchboard_analytics_facts_written_total",
+                "Per-call fact records changed in ANALYTICS_FACTS.",
+            ),
+            snapshots: r.counter(
+                "switchboard_analytics_snapshots_published_total",
+                "Booking-rate snapshots published.",
+            ),
+            discrepancies: r.counter_vec(
+                "switchboard_analytics_discrepancies_published_total",
+                "Discrepancy messages published, by status.",
+                &["status"],
+            ),
+            requests: r.counter_vec(
+                "switchboard_analytics_reclassify_requests_total",
+                "Reclassification requests, by mode (on: sent to the calls worker; dry-run: published only).",
+                &["mode"],
+            ),
+            sweep_records: r.counter(
+                "switchboard_analytics_sweep_records_total",
+                "ServiceTitan export records read by the sweep.",
+            ),
+            publish_latency: r.histogram(
+                "switchboard_analytics_publish_seconds",
+                "Recomputing and publishing one tenant's changed days.",
+                &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0],
+            ),
+        }
+    }
+}

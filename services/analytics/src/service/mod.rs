@@ -1,0 +1,141 @@
+//! `switchboard-analytics`, the service: EVENTS and ServiceTitan's export → per-call facts
+//! in a KV bucket → booking-rate snapshots and discrepancies on `ANALYTICS`.
+//!
+//! Three loops, each restartable on its own, around one source of truth — the facts bucket
+//! (`ANALYTICS_FACTS`, key `{tenant}.{call}`):
+//!
+//! - **writers** merge what they learn into the bucket with compare-and-set: a durable
+//!   consumer on EVENTS (shared by every replica) and a sweep of each tenant's ServiceTitan
+//!   call export from a cursor kept in `ANALYTICS_STATE` (saved after each page, so a
+//!   restart resumes where it stopped). Merges are commutative and idempotent, so
+//!   redeliveries, replays and racing replicas cannot skew anything;
+//! - the **projection** in every replica watches the whole bucket into an in-memory
+//!   [`Engine`] per tenant (the current facts first, then every change), marks the local
+//!   days a change touches, and copies ServiceTitan's view across a call's link when
+//!   either side arrives second;
+//! - the **publisher**, debounced, recomputes only the marked days from the facts and
+//!   publishes each snapshot (stream `ANALYTICS`, one message kept per subject, and the
+//!   `ANALYTICS_SNAPSHOTS` bucket), each new or resolved discrepancy, and — per tenant's
+//!   `auto_reclassify` — the reclassification requests. Message ids are derived from the
+//!   content, so two replicas publishing the same thing are deduplicated by JetStream,
+//!   and what was last published is kept in `ANALYTICS_STATE`, so a restart announces
+//!   nothing twice and never asks twice for the same call state.
+//!
+//! What it owns, per tenant: the facts, the projection of them (each `Tenant`'s state) and
+//! what was published from it, served read-only over HTTP. The code is split by loop so
+//! each file reads on its own: `setup` (start-up and the run loop), `streams` (names,
+//! subjects and the wire types), `metrics`, `writers`, `projection`, `publisher` with
+//! `reclassify`, and `http`. The shared state is defined here.
+
+mod http;
+mod metrics;
+mod projection;
+mod publisher;
+mod reclassify;
+mod setup;
+mod streams;
+mod writers;
+
+pub use streams::{
+    ANALYTICS_STREAM, DiscrepancyMessage, FACTS_BUCKET, SNAPSHOTS_BUCKET, STATE_BUCKET,
+    analytics_stream_config, discrepancy_subject, dry_run_subject, snapshot_subject,
+};
+
+use self::metrics::Metrics;
+use crate::rates::Discrepancy;
+use crate::{Class, Engine, TenantZone};
+use async_nats::jetstream;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_bus::bucket::Bucket;
+use switchboard_bus::consumer::ConsumerRuntime;
+use switchboard_config::AutoReclassify;
+use switchboard_servicetitan::TenantClient;
+
+struct TenantState {
+    engine: Engine,
+    /// Agent call key → ServiceTitan call id, and back (one shared string per call).
+    st_ids: HashMap<Arc<str>, i64>,
+    links: HashMap<i64, Arc<str>>,
+    /// ServiceTitan's view of calls not (yet) linked to an agent call: ServiceTitan-only
+    /// calls, or the link has not arrived. Linked views live in the engine, on the agent's
+    /// call; these never count, so they stay out of it.
+    unlinked: HashMap<i64, crate::StView>,
+    /// Days to republish.
+    dirty: BTreeSet<Date>,
+    /// Agent calls whose facts changed since the last publish (their discrepancy may have
+    /// opened, changed or closed) — unless `full`, when every dirty day is scanned instead
+    /// (after loading the whole bucket).
+    changed: HashSet<Arc<str>>,
+    full: bool,
+    /// Open discrepancies as last published, by call.
+    published: HashMap<String, Opened>,
+    /// The call state each reclassification request was made for, by call.
+    asked: HashMap<String, String>,
+}
+
+/// An open discrepancy as published, and when this service first saw it open (the
+/// reclassification grace period runs from then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Opened {
+    discrepancy: Discrepancy,
+    opened_at: jiff::Timestamp,
+}
+
+struct Tenant {
+    name: String,
+    zone: TenantZone,
+    auto: AutoReclassify,
+    /// Agent classes the tenant's calls policy maps, to the ServiceTitan class it writes.
+    mapped: HashMap<Class, Class>,
+    st: Option<Arc<TenantClient>>,
+    state: Mutex<TenantState>,
+}
+
+impl Tenant {
+    fn lock(&self) -> MutexGuard<'_, TenantState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+struct Service {
+    js: jetstream::Context,
+    client: async_nats::Client,
+    tenants: BTreeMap<String, Arc<Tenant>>,
+    facts: Bucket,
+    snapshots: Bucket,
+    state: Bucket,
+    runtime: ConsumerRuntime,
+    debounce: Duration,
+    sweep_every: Duration,
+    grace: Duration,
+    metrics: Metrics,
+    /// The projection has caught up with the facts bucket.
+    caught_up: AtomicBool,
+    consuming: Arc<AtomicBool>,
+    changed: tokio::sync::Notify,
+}
+
+pub struct Application {
+    server: switchboard_telemetry::HttpServer,
+    service: Arc<Service>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("local_addr", &self.server.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
+}

@@ -1,0 +1,262 @@
+//! Start-up and the run loop: [`Application::build`] validates the tenants' zones and
+//! builds their state, connects to NATS, creates the streams, buckets and EVENTS consumer
+//! and binds the HTTP listener; [`Application::run_until`] runs the writers, the
+//! projection, the publisher and the HTTP server side by side until shutdown.
+
+use super::http::{booking_rate_handler, discrepancies_handler, page_handler};
+use super::metrics::Metrics;
+use super::streams::{
+    FACTS_BUCKET, HISTORY_DAYS, SNAPSHOTS_BUCKET, STATE_BUCKET, analytics_stream_config,
+};
+use super::{Application, Service, Tenant, TenantState};
+use crate::{Class, Engine, TenantZone};
+use anyhow::Context as _;
+use async_nats::jetstream::consumer;
+use axum::routing::get;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_bus::bucket::Bucket;
+use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec};
+use switchboard_config::{AgentOutcome, Config, StCallType};
+use switchboard_servicetitan::ServiceTitan;
+use switchboard_telemetry::Registry;
+use tokio_util::sync::CancellationToken;
+
+impl Application {
+    /// Validates every tenant's time zone (an unknown one is a start-up error naming its
+    /// key), connects, creates the stream and buckets, and binds the HTTP listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Boxed: opening three buckets and the streams makes a ~18 KB future, too big to
+        // move around on the caller's stack.
+        Box::pin(Self::set_up(config)).await
+    }
+
+    async fn set_up(config: Config) -> anyhow::Result<Self> {
+        let registry = Registry::default();
+        let metrics = Metrics::new(&registry);
+        let st = ServiceTitan::from_config(&config)?;
+        let mut tenants = BTreeMap::new();
+        for (name, t) in &config.tenants {
+            let zone = TenantZone::new(&t.timezone)
+                .with_context(|| format!("config key `tenants.{name}.timezone`"))?;
+            let tenant = Tenant {
+                name: name.to_string(),
+                zone: zone.clone(),
+                auto: t.analytics.auto_reclassify,
+                mapped: t
+                    .calls
+                    .outcomes
+                    .iter()
+                    .map(|(o, rule)| {
+                        let class = class_of_agent_outcome(*o);
+                        (class, rule.call_type.map_or(class, class_of_st_type))
+                    })
+                    .collect(),
+                st: st.tenant(name.as_str()).cloned(),
+                state: Mutex::new(TenantState {
+                    engine: Engine::new(name.to_string(), zone),
+                    st_ids: HashMap::new(),
+                    links: HashMap::new(),
+                    unlinked: HashMap::new(),
+                    dirty: BTreeSet::new(),
+                    changed: HashSet::new(),
+                    full: true,
+                    published: HashMap::new(),
+                    asked: HashMap::new(),
+                }),
+            };
+            tenants.insert(name.to_string(), Arc::new(tenant));
+        }
+        let client = switchboard_bus::connect(&config.nats, "switchboard-analytics").await?;
+        let js = switchboard_bus::jetstream(
+            client.clone(),
+            Duration::from_secs(config.nats.request_timeout_secs),
+        );
+        for stream in [
+            switchboard_bus::events_stream_config(&config.nats),
+            switchboard_bus::dlq::dlq_stream_config(&config.nats),
+            analytics_stream_config(&config.nats),
+        ] {
+            switchboard_bus::with_setup_retries("set up a stream", || {
+                switchboard_bus::ensure_stream(&js, stream.clone())
+            })
+            .await
+            .map_err(anyhow::Error::msg)?;
+        }
+        let replicas = config.nats.replicas;
+        let bucket = |name: &'static str, description: &'static str, ttl: Option<Duration>| {
+            let js = js.clone();
+            async move {
+                switchboard_bus::with_setup_retries("set up a key-value bucket", || {
+                    Bucket::open(&js, name, description, replicas, ttl)
+                })
+                .await
+                .map_err(anyhow::Error::msg)
+            }
+        };
+        // Facts and snapshots untouched for longer than the API can show expire.
+        let history = Some(Duration::from_secs(24 * 3600 * HISTORY_DAYS as u64));
+        let facts = bucket(
+            FACTS_BUCKET,
+            "Switchboard analytics: per-call facts (agent and ServiceTitan views)",
+            history,
+        )
+        .await?;
+        let snapshots = bucket(
+            SNAPSHOTS_BUCKET,
+            "Switchboard analytics: latest booking-rate snapshot per tenant-day",
+            history,
+        )
+        .await?;
+        let state = bucket(
+            STATE_BUCKET,
+            "Switchboard analytics: export cursors, published discrepancies, requests made",
+            None,
+        )
+        .await?;
+        let a = &config.analytics;
+        let spec = ConsumerSpec {
+            stream: switchboard_bus::EVENTS_STREAM.into(),
+            ensure_streams: vec![
+                switchboard_bus::events_stream_config(&config.nats),
+                switchboard_bus::dlq::dlq_stream_config(&config.nats),
+            ],
+            config: consumer::pull::Config {
+                durable_name: Some(a.consumer.clone()),
+                filter_subject: "events.>".into(),
+                ack_wait: Duration::from_secs(a.ack_wait_secs),
+                max_deliver: a.max_deliver,
+                max_ack_pending: (a.batch * 4) as i64,
+                ..Default::default()
+            },
+            concurrency: 32,
+            batch: a.batch,
+            // Long pulls: a new event is delivered at once instead of waiting for a pull
+            // request to be re-issued (heartbeats still detect a dead server).
+            expires: Duration::from_secs(30),
+            dead_letter_as: None,
+        };
+        let runtime = ConsumerRuntime::new(js.clone(), client.clone(), spec)
+            .with_pending_gauge(metrics.pending.clone());
+        let consuming = runtime.ready();
+        let service = Arc::new(Service {
+            js,
+            client: client.clone(),
+            tenants,
+            facts,
+            snapshots,
+            state,
+            runtime,
+            debounce: Duration::from_millis(a.debounce_ms),
+            sweep_every: Duration::from_secs(a.sweep_secs),
+            grace: Duration::from_secs(a.reclassify_grace_secs),
+            metrics,
+            caught_up: AtomicBool::new(false),
+            consuming,
+            changed: tokio::sync::Notify::new(),
+        });
+        let probe = service.clone();
+        let ready = switchboard_telemetry::ready_fn(move || {
+            if !switchboard_bus::is_connected(&probe.client) {
+                return Err("not connected to NATS".into());
+            }
+            if !probe.caught_up.load(Ordering::Acquire) {
+                return Err("still loading the per-call facts".into());
+            }
+            if !probe.consuming.load(Ordering::Acquire) {
+                return Err("the EVENTS consumer is not set up yet".into());
+            }
+            Ok(())
+        });
+        let router = axum::Router::new()
+            .route("/", get(page_handler))
+            .route(
+                "/v1/tenants/{tenant}/booking-rate",
+                get(booking_rate_handler),
+            )
+            .route(
+                "/v1/tenants/{tenant}/discrepancies",
+                get(discrepancies_handler),
+            )
+            .with_state(service.clone())
+            .merge(switchboard_telemetry::ops_router(registry, ready));
+        let server = switchboard_telemetry::HttpServer::bind(
+            "analytics",
+            "analytics.listen",
+            a.listen,
+            router,
+            "no such endpoint; analytics serves GET /, /v1/tenants/{tenant}/booking-rate and /v1/tenants/{tenant}/discrepancies",
+        )
+        .await?;
+        Ok(Self { server, service })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Runs until `shutdown`. Dropping the future stops everything at once; unacked events
+    /// come back after `ack_wait_secs` and the sweep resumes from its saved cursor.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let s = self.service.clone();
+        let (stopped, stopping) = tokio::sync::oneshot::channel::<()>();
+        let serve = self.server.serve(
+            async move {
+                let _ = stopping.await;
+            },
+            Duration::from_secs(2),
+        );
+        tokio::pin!(serve);
+        // Never ends (with no tenant to sweep it must not end the service either).
+        let sweeps = async {
+            futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t))).await;
+            std::future::pending::<()>().await
+        };
+        let stop = CancellationToken::new();
+        let consume = s.runtime.run(&*s, &stop);
+        tokio::pin!(consume);
+        tokio::select! {
+            () = shutdown => {}
+            r = &mut serve => r?,
+            r = s.project() => r?,
+            () = &mut consume => {}
+            r = s.publish_loop() => r?,
+            _ = sweeps => {}
+        }
+        // Let the events in hand settle.
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut consume).await;
+        let _ = stopped.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(3), &mut serve).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.client.flush()).await;
+        Ok(())
+    }
+}
+
+fn class_of_agent_outcome(o: AgentOutcome) -> Class {
+    match o {
+        AgentOutcome::Booked => Class::Booked,
+        AgentOutcome::Unbooked => Class::Unbooked,
+        AgentOutcome::Excused => Class::Excused,
+        AgentOutcome::NotLead => Class::NotLead,
+        AgentOutcome::Abandoned => Class::Abandoned,
+    }
+}
+
+fn class_of_st_type(t: StCallType) -> Class {
+    match t {
+        StCallType::Booked => Class::Booked,
+        StCallType::Unbooked => Class::Unbooked,
+        StCallType::Excused => Class::Excused,
+        StCallType::NotLead => Class::NotLead,
+        StCallType::Abandoned => Class::Abandoned,
+    }
+}

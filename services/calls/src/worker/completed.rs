@@ -1,0 +1,72 @@
+//! `call.completed`: locate the ServiceTitan call as soon as the agent's call ends and
+//! remember the correlation, so the outcome that follows is found by id. A call not found
+//! here is no failure: the outcome locates (or dead-letters) it on its own.
+
+use super::{Numbers, Worker, correlation_key, parse, seen};
+use async_nats::jetstream;
+use switchboard_bus::async_nats;
+use switchboard_bus::consumer::Settle;
+use switchboard_events::CallData;
+
+impl Worker {
+    /// `call.completed`: find the ServiceTitan call now (retrying while ServiceTitan's record
+    /// lags) and remember it, so the outcome that follows is found by id. Not finding it is
+    /// not an error here — the outcome locates (or dead-letters) on its own.
+    pub(super) async fn handle_completed(&self, message: &jetstream::Message) -> Settle {
+        const KIND: &str = "call.completed";
+        let (event, call) = match parse::<CallData>(message) {
+            Ok(p) => p,
+            Err(dead) => return dead,
+        };
+        let skipped = || {
+            self.metrics.results.with(&[KIND, "skipped"]).inc();
+            Settle::Ack
+        };
+        let Some(ctx) = self.tenants.get(&event.tenant) else {
+            return skipped();
+        };
+        let (Some(from), Some(to), Some(started)) = (&call.from, &call.to, &call.started_at) else {
+            return skipped();
+        };
+        let key = correlation_key(&event.tenant, &call.provider, &call.provider_call_id);
+        match self.ledger.read(&key).await {
+            Ok(Some(_)) => {
+                self.metrics.results.with(&[KIND, "already_done"]).inc();
+                return Settle::Ack;
+            }
+            Ok(None) => {}
+            Err(e) => return Settle::retry(self.retry_delay, format!("ledger: {e}")),
+        }
+        let me = format!("{}.{}", call.provider, call.provider_call_id);
+        match self
+            .find_by_numbers(
+                ctx,
+                &event,
+                Numbers { from, to, started },
+                &me,
+                seen(message),
+            )
+            .await
+        {
+            Ok(id) => match self.bind(&event.tenant, &me, &key, id).await {
+                Ok(true) => {
+                    self.metrics.results.with(&[KIND, "applied"]).inc();
+                    Settle::Ack
+                }
+                Ok(false) => Settle::retry(
+                    self.retry_delay,
+                    format!("ServiceTitan call {id} is already another call's; looking again"),
+                ),
+                Err(e) => Settle::retry(self.retry_delay, format!("ledger: {e}")),
+            },
+            Err(Settle::DeadLetter { reason, error })
+                if reason == "ambiguous_call" || reason == "call_not_found" =>
+            {
+                tracing::info!(%reason, %error, "call.completed: not correlated; the outcome will locate the call itself");
+                self.metrics.results.with(&[KIND, "not_correlated"]).inc();
+                Settle::Ack
+            }
+            Err(other) => other,
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Setting the worker up and running it: connecting, validating every tenant's policy,
+//! opening the mirror and the ledger, one durable consumer per event type, and the loop
+//! that runs them with the export followers and the ops endpoints until shutdown.
+//! Kept apart from the handlers so the event handling reads without the plumbing.
+
+use super::{Application, Kind, Metrics, TenantCtx, Worker};
+use crate::ledger::Ledger;
+use crate::mirror::ExportMirror;
+use crate::policy;
+use anyhow::Context as _;
+use async_nats::jetstream::{self, consumer};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use switchboard_bus::async_nats;
+use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
+use switchboard_config::Config;
+use switchboard_servicetitan::{ServiceTitan, StError, all_pages};
+use switchboard_telemetry::{HttpServer, Registry};
+use tokio_util::sync::CancellationToken;
+
+impl Application {
+    /// Connects, validates every tenant's policy against ServiceTitan (an unknown reason
+    /// or tag is a start-up error naming it), and binds the ops listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Boxed: setting up three buckets, the ledger and every tenant's policy makes a
+        // ~20 KB future, too big to move around on the caller's stack.
+        Box::pin(Self::set_up(config)).await
+    }
+
+    async fn set_up(config: Config) -> anyhow::Result<Self> {
+        let registry = Registry::default();
+        let client = switchboard_bus::connect(&config.nats, "switchboard-calls").await?;
+        let js = switchboard_bus::jetstream(
+            client.clone(),
+            Duration::from_secs(config.nats.request_timeout_secs),
+        );
+        let metrics = Metrics::new(&registry);
+        let st_requests = registry.counter_vec(
+            "switchboard_calls_servicetitan_requests_total",
+            "ServiceTitan API requests by operation and final HTTP status (none: no response).",
+            &["operation", "status"],
+        );
+        let observer: switchboard_servicetitan::Observer =
+            Arc::new(move |operation, status, _latency| {
+                let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+                st_requests.with(&[operation, &status]).inc();
+            });
+        let st = ServiceTitan::from_config_observed(&config, Some(observer))?;
+        let mut tenants = HashMap::new();
+        for (name, tenant) in &config.tenants {
+            let Some(st_client) = st.tenant(name.as_str()) else {
+                continue;
+            };
+            if tenant.calls.outcomes.is_empty() {
+                continue;
+            }
+            let (reasons, tags) = with_retries(|| async {
+                let reasons = all_pages(500, |p, s| st_client.call_reasons(p, s)).await?;
+                let tags = all_pages(500, |p, s| st_client.tag_types(p, s)).await?;
+                Ok::<_, StError>((reasons, tags))
+            })
+            .await
+            .with_context(|| {
+                format!("cannot read tenant {name}'s call reasons and tag types from ServiceTitan")
+            })?;
+            let resolved = policy::resolve(name.as_str(), &tenant.calls, &reasons, &tags)?;
+            tenants.insert(
+                name.to_string(),
+                TenantCtx {
+                    client: st_client.clone(),
+                    policy: resolved,
+                },
+            );
+        }
+        let c = &config.calls;
+        let replicas = config.nats.replicas;
+        let mirror = switchboard_bus::with_setup_retries("set up the export mirror", || {
+            Box::pin(ExportMirror::open(&js, replicas))
+        })
+        .await
+        .map_err(anyhow::Error::msg)?;
+        let stale = Duration::from_secs(c.lock_stale_secs);
+        let ledger = switchboard_bus::with_setup_retries("set up the ledger", || {
+            Ledger::open(&js, replicas, stale)
+        })
+        .await
+        .map_err(anyhow::Error::msg)?;
+        for stream in [
+            switchboard_bus::events_stream_config(&config.nats),
+            switchboard_bus::dlq::dlq_stream_config(&config.nats),
+        ] {
+            switchboard_bus::with_setup_retries("set up a stream", || {
+                switchboard_bus::ensure_stream(&js, stream.clone())
+            })
+            .await
+            .map_err(anyhow::Error::msg)?;
+        }
+        let worker = Arc::new(Worker {
+            js,
+            client: client.clone(),
+            tenants,
+            mirror,
+            ledger,
+            window_secs: c.match_window_secs as i64,
+            horizon: Duration::from_secs(c.not_found_horizon_secs),
+            retry_delay: Duration::from_millis(c.retry_delay_ms),
+            export_poll: Duration::from_millis(c.export_poll_ms),
+            metrics,
+        });
+        let runtimes: Vec<(Kind, ConsumerRuntime)> = Kind::ALL
+            .into_iter()
+            .map(|kind| {
+                let name = format!("{}-{}", c.consumer, kind.suffix());
+                let spec = ConsumerSpec {
+                    stream: switchboard_bus::EVENTS_STREAM.into(),
+                    ensure_streams: vec![
+                        switchboard_bus::events_stream_config(&config.nats),
+                        switchboard_bus::dlq::dlq_stream_config(&config.nats),
+                    ],
+                    config: consumer::pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: kind.filter(),
+                        ack_wait: Duration::from_secs(c.ack_wait_secs),
+                        max_deliver: c.max_deliver,
+                        max_ack_pending: (c.batch * 4) as i64,
+                        ..Default::default()
+                    },
+                    // ServiceTitan's per-tenant pacing, not this bound, sets the pace; one
+                    // slow call does not hold up the others (the per-call lock serialises
+                    // events for the same call).
+                    concurrency: c.batch,
+                    batch: c.batch,
+                    expires: Duration::from_secs(30),
+                    dead_letter_as: Some(c.consumer.clone()),
+                };
+                let gauge = worker.metrics.pending.with(&[&name]);
+                let runtime = ConsumerRuntime::new(worker.js.clone(), client.clone(), spec)
+                    .with_pending_gauge(gauge);
+                (kind, runtime)
+            })
+            .collect();
+        let flags: Vec<_> = runtimes.iter().map(|(_, r)| r.ready()).collect();
+        let probe = client.clone();
+        let ready = switchboard_telemetry::ready_fn(move || {
+            if !switchboard_bus::is_connected(&probe) {
+                Err("not connected to NATS".to_owned())
+            } else if !flags.iter().all(|f| f.load(Ordering::Acquire)) {
+                Err("consumers are not set up yet".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        let server = HttpServer::bind(
+            "calls worker",
+            "calls.listen",
+            c.listen,
+            switchboard_telemetry::ops_router(registry, ready),
+            "no such endpoint; the calls worker serves GET /healthz, /readyz and /metrics",
+        )
+        .await?;
+        Ok(Self {
+            server,
+            worker,
+            runtimes,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Runs until `shutdown`, then lets the events in hand settle (up to 10 s). Everything
+    /// runs in this future, so dropping it stops the worker at once (unacked events come
+    /// back after `ack_wait_secs`).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stopped, stopping) = tokio::sync::oneshot::channel::<()>();
+        let serve = self.server.serve(
+            async move {
+                let _ = stopping.await;
+            },
+            Duration::from_secs(2),
+        );
+        tokio::pin!(serve);
+        let w = self.worker.clone();
+        // Never ends (with no tenant to follow it must not end the worker either).
+        let followers = async {
+            futures_util::future::join_all(
+                w.tenants
+                    .iter()
+                    .map(|(name, ctx)| w.follow_export(name, ctx)),
+            )
+            .await;
+            std::future::pending::<()>().await
+        };
+        let stop = CancellationToken::new();
+        let handlers: Vec<KindHandler<'_>> = self
+            .runtimes
+            .iter()
+            .map(|(kind, _)| KindHandler {
+                worker: &w,
+                kind: *kind,
+            })
+            .collect();
+        let consumers = futures_util::future::join_all(
+            self.runtimes
+                .iter()
+                .zip(&handlers)
+                .map(|((_, runtime), handler)| runtime.run(handler, &stop)),
+        );
+        tokio::pin!(consumers);
+        tokio::select! {
+            () = shutdown => {}
+            r = &mut serve => r?,
+            _ = &mut consumers => {}
+            _ = followers => {}
+        }
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut consumers).await;
+        let _ = stopped.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(3), &mut serve).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), w.client.flush()).await;
+        Ok(())
+    }
+}
+
+/// One of the worker's four consumers: the worker, seen through one event type.
+struct KindHandler<'a> {
+    worker: &'a Worker,
+    kind: Kind,
+}
+
+impl Handler for KindHandler<'_> {
+    async fn handle(&self, message: &jetstream::Message) -> Settle {
+        let w = self.worker;
+        match self.kind {
+            Kind::Outcome | Kind::Reclassify => w.handle_outcome(message, self.kind).await,
+            Kind::Confirmation => w.handle_confirmation(message).await,
+            Kind::Completed => w.handle_completed(message).await,
+        }
+    }
+
+    fn settled(&self, _message: &jetstream::Message, settled: Settled) {
+        let result = match settled {
+            // Handlers count what they did (applied, already_done, skipped …).
+            Settled::Acked => return,
+            Settled::Retried => "retried",
+            Settled::DeadLettered => "dead_lettered",
+        };
+        let kind = self.kind.event_type();
+        self.worker.metrics.results.with(&[kind, result]).inc();
+    }
+}
+
+async fn with_retries<T, F, Fut>(mut f: F) -> Result<T, StError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..8 {
+        match f().await {
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "ServiceTitan not answering yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+    f().await
+}
+
+impl Worker {
+    async fn follow_export(&self, tenant: &str, ctx: &TenantCtx) {
+        loop {
+            if let Err(e) = self.mirror.sync(tenant, &ctx.client).await {
+                tracing::warn!(tenant, error = %e, "call export sync failed; will retry");
+            }
+            if let Err(e) = self.mirror.sync_locations(tenant, &ctx.client).await {
+                tracing::warn!(tenant, error = %e, "location export sync failed; will retry");
+            }
+            tokio::time::sleep(self.export_poll).await;
+        }
+    }
+}

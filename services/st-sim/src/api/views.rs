@@ -1,0 +1,276 @@
+//! Seed data → ServiceTitan wire models: the call, job, address and reference shapes that
+//! several endpoints answer with, and that the `/_sim/` admin endpoints send as webhook
+//! payloads (`export_call`, `job_json`). One place, so a call or job looks the same
+//! wherever it appears.
+
+use super::query::with_required;
+use crate::seed::{self, Address, Call, TenantData};
+use switchboard_servicetitan::models as st;
+
+/// `hh:mm:ss`, as ServiceTitan writes durations.
+fn duration(secs: u64) -> String {
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
+}
+
+fn address_output(a: &Address) -> st::AddressOutput {
+    st::AddressOutput {
+        street: a.street.clone(),
+        unit: a.unit.clone(),
+        country: a.country.clone(),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        zip: a.zip.clone(),
+        street_address: if a.unit.is_empty() {
+            a.street.clone()
+        } else {
+            format!("{} {}", a.street, a.unit)
+        },
+        latitude: a.latitude,
+        longitude: a.longitude,
+    }
+}
+
+fn named(items: &[seed::Named], id: Option<i64>) -> Option<st::Named> {
+    let id = id?;
+    items.iter().find(|n| n.id == id).map(|n| st::Named {
+        id: n.id,
+        name: n.name.clone(),
+    })
+}
+
+fn reason_ref(t: &TenantData, id: Option<i64>) -> Option<st::CallReasonRef> {
+    let id = id?;
+    t.call_reasons
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| st::CallReasonRef {
+            id: r.id,
+            name: r.name.clone(),
+            lead: r.is_lead,
+            active: r.active,
+        })
+}
+
+fn tags(t: &TenantData, call: &Call) -> Vec<st::CallTag> {
+    call.tag_type_ids
+        .iter()
+        .filter_map(|id| t.tag_types.iter().find(|x| x.id == *id))
+        .map(|x| st::CallTag {
+            id: x.id,
+            type_name: x.name.clone(),
+        })
+        .collect()
+}
+
+fn agent(t: &TenantData, id: Option<i64>) -> Option<st::CallAgent> {
+    named(&t.agents, id).map(|n| st::CallAgent {
+        id: n.id,
+        name: n.name,
+        external_id: None,
+    })
+}
+
+pub(super) fn detailed_call(t: &TenantData, c: &Call) -> st::DetailedCall {
+    let customer = c
+        .customer_id
+        .and_then(|id| t.customers.iter().find(|x| x.id == id))
+        .map(|x| st::CallCustomer {
+            id: x.id,
+            name: x.name.clone(),
+            active: true,
+            address: address_output(&x.address),
+            contacts: x
+                .contacts
+                .iter()
+                .map(|k| st::ContactOutput {
+                    id: Some(k.id),
+                    kind: k.kind.clone(),
+                    value: k.value.clone(),
+                    memo: k.memo.clone(),
+                    active: true,
+                    modified_on: x.modified_on.clone(),
+                })
+                .collect(),
+            modified_on: x.modified_on.clone(),
+        });
+    st::DetailedCall {
+        id: c.id,
+        received_on: c.received_on.clone(),
+        duration: duration(c.duration_secs),
+        from: c.from.clone(),
+        to: c.to.clone(),
+        direction: c.direction,
+        call_type: c.call_type,
+        reason: reason_ref(t, c.reason_id),
+        recording_url: c.recording_url.clone(),
+        voice_mail_url: Some(String::new()),
+        created_by: Some(st::Named {
+            id: 0,
+            name: "System".into(),
+        }),
+        customer,
+        campaign: named(&t.campaigns, c.campaign_id),
+        modified_on: c.modified_on.clone(),
+        agent: agent(t, c.agent_id),
+        sid: c.sid.clone(),
+        tags: tags(t, c),
+    }
+}
+
+fn job_of<'a>(t: &'a TenantData, c: &Call) -> Option<&'a seed::Job> {
+    c.job_id.and_then(|id| t.jobs.iter().find(|j| j.id == id))
+}
+
+pub(super) fn call_record(t: &TenantData, c: &Call) -> st::CallRecord {
+    let job = job_of(t, c);
+    st::CallRecord {
+        id: job.map_or(0, |j| j.id),
+        job_number: job.map(|j| j.job_number.clone()),
+        project_id: job.map(|_| 0),
+        business_unit: job.and_then(|j| named(&t.business_units, Some(j.business_unit_id))),
+        job_type: job.map(|j| st::Named {
+            id: j.job_type_id,
+            name: format!("Job type {}", j.job_type_id),
+        }),
+        lead_call: detailed_call(t, c),
+    }
+}
+
+pub(super) fn call_list_item(t: &TenantData, c: &Call) -> st::CallListItem {
+    let job = job_of(t, c);
+    let d = detailed_call(t, c);
+    st::CallListItem {
+        id: job.map_or(0, |j| j.id),
+        job_number: job.map(|j| j.job_number.clone()),
+        project_id: Some(0),
+        business_unit: job.and_then(|j| named(&t.business_units, Some(j.business_unit_id))),
+        job_type: job.map(|j| st::Named {
+            id: j.job_type_id,
+            name: format!("Job type {}", j.job_type_id),
+        }),
+        lead_call: st::CallV3 {
+            id: c.id,
+            created_on: c.created_on.clone(),
+            active: c.active,
+            received_on: d.received_on,
+            duration: d.duration,
+            from: d.from,
+            to: d.to,
+            direction: d.direction,
+            call_type: d.call_type,
+            reason: d.reason,
+            recording_url: d.recording_url,
+            voice_mail_url: None,
+            created_by: None,
+            customer: d.customer.map(|x| st::Named {
+                id: x.id,
+                name: x.name,
+            }),
+            campaign: d.campaign,
+            modified_on: d.modified_on,
+            agent: d.agent,
+            sid: d.sid,
+            tags: Some(d.tags),
+        },
+    }
+}
+
+pub(crate) fn export_call(t: &TenantData, c: &Call) -> st::ExportCall {
+    let job = job_of(t, c);
+    st::ExportCall {
+        id: c.id,
+        duration: duration(c.duration_secs),
+        from: c.from.clone(),
+        to: c.to.clone(),
+        direction: c.direction,
+        status: c.status,
+        call_type: c.call_type,
+        recording_url: c.recording_url.clone(),
+        voice_mail_path: None,
+        created_on: c.created_on.clone(),
+        modified_on: c.modified_on.clone(),
+        reason: reason_ref(t, c.reason_id).map(|r| st::Named {
+            id: r.id,
+            name: r.name,
+        }),
+        customer: c
+            .customer_id
+            .and_then(|id| t.customers.iter().find(|x| x.id == id))
+            .map(|x| st::Named {
+                id: x.id,
+                name: x.name.clone(),
+            }),
+        location: c
+            .location_id
+            .and_then(|id| t.locations.iter().find(|x| x.id == id))
+            .map(|x| st::Named {
+                id: x.id,
+                name: x.name.clone(),
+            }),
+        campaign: named(&t.campaigns, c.campaign_id),
+        job: job.map(|j| st::JobRef {
+            id: j.id,
+            number: j.job_number.clone(),
+        }),
+        agent: named(&t.agents, c.agent_id),
+        created_by: None,
+        excuse_memo: c.excuse_memo.clone(),
+        tag: c.tag.clone(),
+        active: c.active,
+        lead: None,
+    }
+}
+
+pub(super) fn crm_address(a: &Address) -> st::CrmAddress {
+    st::CrmAddress {
+        street: a.street.clone(),
+        unit: (!a.unit.is_empty()).then(|| a.unit.clone()),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        zip: a.zip.clone(),
+        country: a.country.clone(),
+        latitude: a.latitude,
+        longitude: a.longitude,
+    }
+}
+
+fn job_response(t: &TenantData, j: &seed::Job) -> st::Job {
+    let appointments: Vec<&seed::Appointment> =
+        t.appointments.iter().filter(|a| a.job_id == j.id).collect();
+    st::Job {
+        id: j.id,
+        job_number: j.job_number.clone(),
+        project_id: None,
+        customer_id: j.customer_id,
+        location_id: j.location_id,
+        job_status: j.job_status.clone(),
+        completed_on: None,
+        business_unit_id: j.business_unit_id,
+        job_type_id: j.job_type_id,
+        priority: "Normal".into(),
+        campaign_id: j.campaign_id,
+        appointment_count: appointments.len() as i64,
+        first_appointment_id: appointments.first().map_or(0, |a| a.id),
+        last_appointment_id: appointments.last().map_or(0, |a| a.id),
+        created_on: j.created_on.clone(),
+        modified_on: j.modified_on.clone(),
+        tag_type_ids: Vec::new(),
+        lead_call_id: j.lead_call_id,
+        partner_lead_call_id: j.partner_lead_call_id,
+        booking_id: j.booking_id,
+        summary: j.summary.clone(),
+    }
+}
+
+pub(crate) fn job_json(t: &TenantData, j: &seed::Job) -> serde_json::Value {
+    with_required(
+        &job_response(t, j),
+        serde_json::json!({"noCharge": false, "notificationsEnabled": true, "createdById": 0, "customerPo": "",
+            "invoiceId": 0, "estimateIds": [], "equipmentIds": [], "customFields": [], "externalData": []}),
+    )
+}
