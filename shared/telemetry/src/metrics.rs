@@ -1,123 +1,209 @@
-//! Prometheus metrics, on `prometheus-client` (the Prometheus project's own Rust client).
+//! A small Prometheus registry with text exposition (format 0.0.4).
 //!
-//! Services register every family at start-up and resolve each label set they will use
-//! once, into a plain handle (`Counter`, `Gauge`, `Histogram`: an `Arc` around atomics). The
-//! hot path then only touches atomics: no label hashing, no lock, no allocation per message.
-//! [`MetricVec::with`] is that resolution step; it takes the family's lock, so it belongs in
-//! set-up code, not in a per-message handler.
-//!
-//! `GET /metrics` answers OpenMetrics 1.0 text, which Prometheus scrapes natively. Names,
-//! labels and values are the ones the services always exposed (docs/runbook.md).
+//! Why not a metrics crate: the services know every label value they will use at start-up
+//! (tenants and sources come from config), so the hot path can hold plain `Arc<Atomic*>`
+//! handles resolved once — no label hashing, no locks, no allocation per request. What is
+//! left is a few dozen lines of text encoding, which is easier to own than to adapt.
 
-use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::family::{Family, MetricConstructor};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
-pub use prometheus_client::metrics::counter::Counter;
-pub use prometheus_client::metrics::gauge::Gauge;
-pub use prometheus_client::metrics::histogram::Histogram;
+/// The content type of [`Registry::render`]'s output (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The content type of [`Registry::render`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// A monotonically increasing count.
+#[derive(Debug, Clone, Default)]
+pub struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn inc_by(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down.
+#[derive(Debug, Clone, Default)]
+pub struct Gauge(Arc<AtomicI64>);
+
+impl Gauge {
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn dec(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A cumulative histogram with fixed bucket bounds.
+#[derive(Debug, Clone)]
+pub struct Histogram(Arc<HistogramInner>);
+
+#[derive(Debug)]
+struct HistogramInner {
+    bounds: Vec<f64>,
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    /// Sum in nanounits, so it can be an atomic integer.
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &[f64]) -> Self {
+        Self(Arc::new(HistogramInner {
+            bounds: bounds.to_vec(),
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
+        }))
+    }
+
+    pub fn observe(&self, value: f64) {
+        let h = &self.0;
+        if let Some(i) = h.bounds.iter().position(|b| value <= *b) {
+            h.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        h.count.fetch_add(1, Ordering::Relaxed);
+        // Saturating conversion: negative or NaN observations count as zero.
+        h.sum_nanos
+            .fetch_add((value * 1e9).max(0.0) as u64, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.count.load(Ordering::Relaxed)
+    }
+}
 
 /// Latency buckets in seconds, from 250 µs to 10 s.
 pub const LATENCY_BUCKETS: &[f64] = &[
     0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// A label set in the family's label-name order.
-type Labels = Vec<(&'static str, String)>;
+#[derive(Debug)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
 
-/// Builds a family's histograms with the bucket bounds it was registered with.
+#[derive(Debug)]
+enum Child {
+    Counter(Counter),
+    Gauge(Gauge),
+    Histogram(Histogram),
+}
+
+#[derive(Debug)]
+struct FamilyInner {
+    name: String,
+    help: String,
+    kind: Kind,
+    label_names: Vec<&'static str>,
+    buckets: Vec<f64>,
+    children: RwLock<BTreeMap<Vec<String>, Child>>,
+}
+
+/// A labelled metric family; `with` resolves (and creates) one child per label-value set.
 #[derive(Debug, Clone)]
-pub struct Buckets(Arc<[f64]>);
-
-impl MetricConstructor<Histogram> for Buckets {
-    fn new_metric(&self) -> Histogram {
-        Histogram::new(self.0.iter().copied())
-    }
-}
-
-/// How a family makes a new child; counters and gauges start at zero.
-#[derive(Debug, Clone, Default)]
-pub struct Zero;
-
-impl MetricConstructor<Counter> for Zero {
-    fn new_metric(&self) -> Counter {
-        Counter::default()
-    }
-}
-
-impl MetricConstructor<Gauge> for Zero {
-    fn new_metric(&self) -> Gauge {
-        Gauge::default()
-    }
-}
-
-/// A labelled metric family. [`MetricVec::with`] resolves one child per label-value set.
-#[derive(Debug, Clone)]
-pub struct MetricVec<T, C = Zero> {
-    name: Arc<str>,
-    label_names: Arc<[&'static str]>,
-    family: Family<Labels, T, C>,
+pub struct MetricVec<T> {
+    family: Arc<FamilyInner>,
+    _marker: std::marker::PhantomData<T>,
 }
 
 pub type CounterVec = MetricVec<Counter>;
 pub type GaugeVec = MetricVec<Gauge>;
-pub type HistogramVec = MetricVec<Histogram, Buckets>;
+pub type HistogramVec = MetricVec<Histogram>;
 
-impl<T: Clone, C: MetricConstructor<T>> MetricVec<T, C> {
-    /// The child for `values` (one per label name, in order). Resolve once, keep the handle.
-    pub fn with(&self, values: &[&str]) -> T {
-        assert_eq!(
-            values.len(),
-            self.label_names.len(),
-            "label count for {}",
-            self.name
-        );
-        let labels: Labels = self
-            .label_names
-            .iter()
-            .zip(values)
-            .map(|(name, value)| (*name, (*value).to_owned()))
-            .collect();
-        self.family.get_or_create(&labels).clone()
-    }
+macro_rules! with_impl {
+    ($t:ident, $make:expr) => {
+        impl MetricVec<$t> {
+            /// The child for `values` (one per label name, in order). Resolve once, keep it.
+            pub fn with(&self, values: &[&str]) -> $t {
+                assert_eq!(
+                    values.len(),
+                    self.family.label_names.len(),
+                    "label count for {}",
+                    self.family.name
+                );
+                let key: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+                if let Some(Child::$t(c)) =
+                    self.family.children.read().expect("metrics lock").get(&key)
+                {
+                    return c.clone();
+                }
+                let mut children = self.family.children.write().expect("metrics lock");
+                let make: &dyn Fn(&FamilyInner) -> $t = &$make;
+                match children
+                    .entry(key)
+                    .or_insert_with(|| Child::$t(make(&self.family)))
+                {
+                    Child::$t(c) => c.clone(),
+                    _ => unreachable!("family kind is fixed at registration"),
+                }
+            }
+        }
+    };
 }
+with_impl!(Counter, |_| Counter::default());
+with_impl!(Gauge, |_| Gauge::default());
+with_impl!(Histogram, |f| Histogram::new(&f.buckets));
 
 /// All metrics of one process, rendered by `GET /metrics`.
 #[derive(Debug, Clone, Default)]
-pub struct Registry(Arc<Mutex<prometheus_client::registry::Registry>>);
+pub struct Registry {
+    families: Arc<Mutex<Vec<Arc<FamilyInner>>>>,
+}
 
 impl Registry {
-    fn family<T, C>(
+    fn register(
         &self,
         name: &str,
         help: &str,
+        kind: Kind,
         labels: &[&'static str],
-        family: Family<Labels, T, C>,
-    ) -> MetricVec<T, C>
-    where
-        Family<Labels, T, C>: prometheus_client::registry::Metric + Clone,
-    {
-        let (registered, help) = Self::names(name, help);
-        self.0
+        buckets: &[f64],
+    ) -> Arc<FamilyInner> {
+        let family = Arc::new(FamilyInner {
+            name: name.to_owned(),
+            help: help.to_owned(),
+            kind,
+            label_names: labels.to_vec(),
+            buckets: buckets.to_vec(),
+            children: RwLock::default(),
+        });
+        self.families
             .lock()
-            .expect("metrics registry lock")
-            .register(registered, help, family.clone());
+            .expect("metrics lock")
+            .push(family.clone());
+        family
+    }
+
+    fn vec<T>(family: Arc<FamilyInner>) -> MetricVec<T> {
         MetricVec {
-            name: name.into(),
-            label_names: labels.into(),
             family,
+            _marker: std::marker::PhantomData,
         }
     }
 
     pub fn counter_vec(&self, name: &str, help: &str, labels: &[&'static str]) -> CounterVec {
-        self.family(name, help, labels, Family::new_with_constructor(Zero))
+        Self::vec(self.register(name, help, Kind::Counter, labels, &[]))
     }
 
     pub fn gauge_vec(&self, name: &str, help: &str, labels: &[&'static str]) -> GaugeVec {
-        self.family(name, help, labels, Family::new_with_constructor(Zero))
+        Self::vec(self.register(name, help, Kind::Gauge, labels, &[]))
     }
 
     pub fn histogram_vec(
@@ -127,57 +213,91 @@ impl Registry {
         labels: &[&'static str],
         buckets: &[f64],
     ) -> HistogramVec {
-        let constructor = Buckets(buckets.into());
-        self.family(
-            name,
-            help,
-            labels,
-            Family::new_with_constructor(constructor),
-        )
+        Self::vec(self.register(name, help, Kind::Histogram, labels, buckets))
     }
 
     pub fn counter(&self, name: &str, help: &str) -> Counter {
-        self.single(name, help, Counter::default())
+        self.counter_vec(name, help, &[]).with(&[])
     }
 
     pub fn gauge(&self, name: &str, help: &str) -> Gauge {
-        self.single(name, help, Gauge::default())
+        self.gauge_vec(name, help, &[]).with(&[])
     }
 
     pub fn histogram(&self, name: &str, help: &str, buckets: &[f64]) -> Histogram {
-        self.single(name, help, Histogram::new(buckets.iter().copied()))
+        self.histogram_vec(name, help, &[], buckets).with(&[])
     }
 
-    /// A metric without labels: registered as itself, so it renders as `name value`.
-    fn single<M: prometheus_client::registry::Metric + Clone>(
-        &self,
-        name: &str,
-        help: &str,
-        metric: M,
-    ) -> M {
-        let (registered, help) = Self::names(name, help);
-        self.0
-            .lock()
-            .expect("metrics registry lock")
-            .register(registered, help, metric.clone());
-        metric
-    }
-
-    /// The library appends `_total` to counters itself, and ends help text with a full stop.
-    fn names<'a>(name: &'a str, help: &'a str) -> (&'a str, &'a str) {
-        (
-            name.strip_suffix("_total").unwrap_or(name),
-            help.strip_suffix('.').unwrap_or(help),
-        )
-    }
-
-    /// OpenMetrics 1.0 text ([`CONTENT_TYPE`]).
+    /// Prometheus text exposition format 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        encode(&mut out, &self.0.lock().expect("metrics registry lock"))
-            .expect("writing to a String cannot fail");
+        for f in self.families.lock().expect("metrics lock").iter() {
+            let kind = match f.kind {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+                Kind::Histogram => "histogram",
+            };
+            let _ = writeln!(out, "# HELP {} {}", f.name, escape_help(&f.help));
+            let _ = writeln!(out, "# TYPE {} {kind}", f.name);
+            for (values, child) in f.children.read().expect("metrics lock").iter() {
+                let labels = label_string(&f.label_names, values, None);
+                match child {
+                    Child::Counter(c) => {
+                        let _ = writeln!(out, "{}{labels} {}", f.name, c.get());
+                    }
+                    Child::Gauge(g) => {
+                        let _ = writeln!(out, "{}{labels} {}", f.name, g.get());
+                    }
+                    Child::Histogram(h) => {
+                        let mut cumulative = 0;
+                        for (bound, n) in h.0.bounds.iter().zip(&h.0.buckets) {
+                            cumulative += n.load(Ordering::Relaxed);
+                            let le = label_string(&f.label_names, values, Some(&bound.to_string()));
+                            let _ = writeln!(out, "{}_bucket{le} {cumulative}", f.name);
+                        }
+                        let count = h.count();
+                        let inf = label_string(&f.label_names, values, Some("+Inf"));
+                        let _ = writeln!(out, "{}_bucket{inf} {count}", f.name);
+                        let sum = h.0.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+                        let _ = writeln!(out, "{}_sum{labels} {sum}", f.name);
+                        let _ = writeln!(out, "{}_count{labels} {count}", f.name);
+                    }
+                }
+            }
+        }
         out
     }
+}
+
+fn label_string(names: &[&str], values: &[String], le: Option<&str>) -> String {
+    if names.is_empty() && le.is_none() {
+        return String::new();
+    }
+    let mut s = String::from("{");
+    for (i, (n, v)) in names.iter().zip(values).enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{n}=\"{}\"", escape_value(v));
+    }
+    if let Some(le) = le {
+        if !names.is_empty() {
+            s.push(',');
+        }
+        let _ = write!(s, "le=\"{le}\"");
+    }
+    s.push('}');
+    s
+}
+
+fn escape_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -185,7 +305,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_openmetrics_text() {
+    fn renders_prometheus_text() {
         let r = Registry::default();
         let c = r.counter_vec("x_requests_total", "Requests.", &["tenant", "outcome"]);
         c.with(&["acme", "accepted"]).inc_by(3);
@@ -197,19 +317,17 @@ mod tests {
         h.observe(0.5);
         h.observe(5.0);
         let text = r.render();
-        assert!(text.contains("# TYPE x_requests counter\n"), "{text}");
-        assert!(text.contains("# HELP x_requests Requests.\n"), "{text}");
+        assert!(text.contains("# TYPE x_requests_total counter\n"), "{text}");
         assert!(
             text.contains("x_requests_total{tenant=\"acme\",outcome=\"accepted\"} 4\n"),
             "{text}"
         );
         assert!(text.contains("x_in_flight 1\n"), "{text}");
         assert!(text.contains("x_seconds_bucket{le=\"0.1\"} 1\n"), "{text}");
-        assert!(text.contains("x_seconds_bucket{le=\"1.0\"} 2\n"), "{text}");
+        assert!(text.contains("x_seconds_bucket{le=\"1\"} 2\n"), "{text}");
         assert!(text.contains("x_seconds_bucket{le=\"+Inf\"} 3\n"), "{text}");
         assert!(text.contains("x_seconds_count 3\n"), "{text}");
         assert!(text.contains("x_seconds_sum 5.55"), "{text}");
-        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
     #[test]
@@ -218,17 +336,6 @@ mod tests {
         r.counter_vec("y_total", "Y.", &["v"])
             .with(&["a\"b\\c\nd"])
             .inc();
-        let text = r.render();
-        assert!(text.contains("y_total{v=\"a\\\"b\\\\c\\nd\"} 1"), "{text}");
-    }
-
-    #[test]
-    fn a_resolved_handle_is_the_family_child() {
-        let r = Registry::default();
-        let family = r.gauge_vec("z", "Z.", &["k"]);
-        let held = family.with(&["a"]);
-        held.set(7);
-        assert_eq!(family.with(&["a"]).get(), 7);
-        assert!(r.render().contains("z{k=\"a\"} 7\n"));
+        assert!(r.render().contains("y_total{v=\"a\\\"b\\\\c\\nd\"} 1"));
     }
 }
