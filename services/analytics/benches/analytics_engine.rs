@@ -17,7 +17,8 @@ use jiff::{SignedDuration, Timestamp};
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use switchboard_analytics::{AgentView, CallKey, Class, Engine, StView, TenantZone, Update};
+use switchboard_analytics::{AgentView, CallKey, Engine, StView, TenantZone, Update};
+use switchboard_config::CallClass;
 
 const DAYS: u64 = 30;
 const AGENTS: usize = 20;
@@ -71,13 +72,13 @@ impl Rng {
 }
 
 /// A realistic agent mix.
-fn agent_class(rng: &mut Rng) -> Class {
+fn agent_class(rng: &mut Rng) -> CallClass {
     match rng.below(100) {
-        0..35 => Class::Booked,
-        35..65 => Class::Unbooked,
-        65..75 => Class::Excused,
-        75..90 => Class::NotLead,
-        _ => Class::Abandoned,
+        0..35 => CallClass::Booked,
+        35..65 => CallClass::Unbooked,
+        65..75 => CallClass::Excused,
+        75..90 => CallClass::NotLead,
+        _ => CallClass::Abandoned,
     }
 }
 
@@ -124,7 +125,8 @@ impl Generator {
         let agent = AgentView {
             class,
             reason: (rng.below(5) != 0).then(|| REASONS[rng.index(REASONS.len())].to_owned()),
-            job_id: (class == Class::Booked).then(|| 80_000_000 + i64::try_from(i).expect("small")),
+            job_id: (class == CallClass::Booked)
+                .then(|| 80_000_000 + i64::try_from(i).expect("small")),
             agent: Some(self.agents[rng.index(AGENTS)].clone()),
             business_unit: Some(BUSINESS_UNITS[rng.index(BUSINESS_UNITS.len())].to_owned()),
             campaign: (rng.below(20) != 0).then(|| self.campaigns[rng.index(CAMPAIGNS)].clone()),
@@ -134,7 +136,7 @@ impl Generator {
         // ~10% disagree: half not classified yet, half a different class.
         let st_class = match rng.below(100) {
             0..5 => None,
-            5..10 => Some(Class::ALL[(usize::from(class as u8) + 1 + rng.index(4)) % 5]),
+            5..10 => Some(CallClass::ALL[(usize::from(class as u8) + 1 + rng.index(4)) % 5]),
             _ => Some(class),
         };
         let st = StView {
@@ -308,7 +310,7 @@ fn main() -> ExitCode {
             4..8 => {
                 let i = rng.below(n);
                 let (_, mut view) = generator.call(i, n, None);
-                view.class = Some(Class::ALL[rng.index(5)]);
+                view.class = Some(CallClass::ALL[rng.index(5)]);
                 view.observed_at = observed_at;
                 Update::ServiceTitan {
                     call: Generator::key(i),
@@ -318,7 +320,7 @@ fn main() -> ExitCode {
             _ => {
                 let i = rng.below(n);
                 let (mut view, _) = generator.call(i, n, None);
-                view.class = Class::ALL[rng.index(5)];
+                view.class = CallClass::ALL[rng.index(5)];
                 view.observed_at = observed_at;
                 Update::Agent {
                     call: Generator::key(i),

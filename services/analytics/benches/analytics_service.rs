@@ -16,8 +16,9 @@
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use switchboard_analytics::translate::StoredFacts;
-use switchboard_analytics::{AgentView, CallFacts, Class, StView};
+use switchboard_analytics::{AgentView, CallFacts, StView};
 use switchboard_bus::bucket::{Bucket, key_token};
+use switchboard_config::CallClass;
 use switchboard_test_support::NatsServer;
 
 fn env(name: &str, default: u64) -> u64 {
@@ -41,12 +42,12 @@ fn peak_rss_mib() -> f64 {
         / 1024.0
 }
 
-const CLASSES: [Class; 5] = [
-    Class::Booked,
-    Class::Booked,
-    Class::Unbooked,
-    Class::Excused,
-    Class::NotLead,
+const CLASSES: [CallClass; 5] = [
+    CallClass::Booked,
+    CallClass::Booked,
+    CallClass::Unbooked,
+    CallClass::Excused,
+    CallClass::NotLead,
 ];
 
 /// Call `i` of `n`, spread evenly over the 30 days from `start`.
@@ -54,7 +55,7 @@ fn facts(i: u64, n: u64, start: jiff::Timestamp) -> StoredFacts {
     let started_at = start + jiff::SignedDuration::from_secs((i * 2_592_000 / n) as i64);
     let class = CLASSES[(i % 5) as usize];
     let st_class = if i.is_multiple_of(50) {
-        Class::Unbooked
+        CallClass::Unbooked
     } else {
         class
     };
@@ -65,7 +66,7 @@ fn facts(i: u64, n: u64, start: jiff::Timestamp) -> StoredFacts {
             agent: Some(AgentView {
                 class,
                 reason: Some("Service Call".into()),
-                job_id: (class == Class::Booked).then_some(i as i64),
+                job_id: (class == CallClass::Booked).then_some(i as i64),
                 agent: Some(format!("agent-{}", i % 20)),
                 business_unit: Some(format!("bu-{}", i % 5)),
                 campaign: Some(format!("campaign-{}", i % 10)),

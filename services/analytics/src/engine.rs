@@ -1,11 +1,11 @@
 //! The per-tenant engine: facts in compact form, an index day → calls, and per-day figures
 //! recomputed from the facts of that day on demand.
 
-use crate::facts::{AgentView, CallFacts, CallKey, Class, StView, Update};
+use crate::facts::{AgentView, CallFacts, CallKey, StView, Update};
 use crate::rates::{
     Breakdown, Discrepancy, Figures, NONE_LABEL, Snapshot, booking_rate, sort_discrepancies,
 };
-use crate::store::{Interner, KeyIndex};
+use crate::store::{Interner, KeyIndex, class_code, class_of_code};
 use crate::zone::TenantZone;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -39,9 +39,9 @@ struct Call {
     campaign: u32,
     /// Local day of the agent view's start; meaningful only with an agent view.
     day: Date,
-    /// [`Class::code`] or [`NO_VIEW`].
+    /// [`class_code`] or [`NO_VIEW`].
     agent_class: u8,
-    /// [`Class::code`], [`UNCLASSIFIED`] or [`NO_VIEW`].
+    /// [`class_code`], [`UNCLASSIFIED`] or [`NO_VIEW`].
     st_class: u8,
     flags: u8,
 }
@@ -249,7 +249,7 @@ impl Engine {
         let call = &mut self.calls[id];
         call.set_ts(AGENT_STARTED, view.started_at);
         call.set_ts(AGENT_OBSERVED, view.observed_at);
-        call.agent_class = view.class.code();
+        call.agent_class = class_code(view.class);
         call.job_id = view.job_id.unwrap_or(0);
         call.flags = if view.job_id.is_some() {
             call.flags | HAS_JOB
@@ -304,7 +304,7 @@ impl Engine {
         let call = &mut self.calls[id];
         call.set_ts(ST_STARTED, view.started_at);
         call.set_ts(ST_OBSERVED, view.observed_at);
-        call.st_class = view.class.map_or(UNCLASSIFIED, Class::code);
+        call.st_class = view.class.map_or(UNCLASSIFIED, class_code);
         if call.has_agent() {
             vec![call.day]
         } else {
@@ -315,7 +315,7 @@ impl Engine {
     fn agent_view(&self, call: &Call) -> AgentView {
         let text = |names: &Interner, id| names.get(id).map(str::to_owned);
         AgentView {
-            class: Class::from_code(call.agent_class).expect("an agent view has a class"),
+            class: class_of_code(call.agent_class).expect("an agent view has a class"),
             reason: text(&self.reasons, call.reason),
             job_id: (call.flags & HAS_JOB != 0).then_some(call.job_id),
             agent: text(&self.agents, call.agent),
@@ -328,7 +328,7 @@ impl Engine {
 
     fn st_view(call: &Call) -> StView {
         StView {
-            class: Class::from_code(call.st_class),
+            class: class_of_code(call.st_class),
             started_at: call.ts(ST_STARTED),
             observed_at: call.ts(ST_OBSERVED),
         }
@@ -414,9 +414,8 @@ impl Engine {
             out.push(Discrepancy {
                 call: CallKey::new(self.keys.key(id)),
                 date: day,
-                agent: Class::from_code(call.agent_class)
-                    .expect("indexed calls have an agent view"),
-                servicetitan: Class::from_code(call.st_class),
+                agent: class_of_code(call.agent_class).expect("indexed calls have an agent view"),
+                servicetitan: class_of_code(call.st_class),
                 since: if call.has_st() {
                     observed.max(call.ts(ST_OBSERVED))
                 } else {
@@ -452,6 +451,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_config::CallClass;
 
     #[test]
     fn compact() {
@@ -463,7 +463,7 @@ mod tests {
         let zone = TenantZone::new("America/Chicago").expect("zone");
         let mut engine = Engine::new("t", zone);
         let view = AgentView {
-            class: Class::NotLead,
+            class: CallClass::NotLead,
             reason: Some(String::new()),
             job_id: Some(0),
             agent: Some("(none)".into()),

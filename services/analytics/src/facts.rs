@@ -7,60 +7,15 @@
 //! [`AgentView::supersedes`]). Merging is therefore taking a maximum, which is commutative,
 //! associative and idempotent: any permutation of the same updates, with any duplicates,
 //! yields the same facts.
+//!
+//! A view's class is [`CallClass`], Switchboard's one classification vocabulary (the
+//! agent's outcome, the calls policy's key, ServiceTitan's call type).
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// How a call was classified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    /// A job was booked.
-    Booked,
-    /// A lead that was not booked: counts against the booking rate.
-    Unbooked,
-    /// A lead that could not be booked for an acceptable reason: excluded from the rate.
-    Excused,
-    /// Not a lead (vendor, wrong number, existing job): excluded from the rate.
-    NotLead,
-    /// The caller hung up: counted beside the rate, not in it.
-    Abandoned,
-}
-
-impl Class {
-    /// Every class, in declaration order.
-    pub const ALL: [Class; 5] = [
-        Class::Booked,
-        Class::Unbooked,
-        Class::Excused,
-        Class::NotLead,
-        Class::Abandoned,
-    ];
-
-    /// Stable small code (the declaration index), used by compact storage.
-    pub(crate) const fn code(self) -> u8 {
-        match self {
-            Class::Booked => 0,
-            Class::Unbooked => 1,
-            Class::Excused => 2,
-            Class::NotLead => 3,
-            Class::Abandoned => 4,
-        }
-    }
-
-    pub(crate) const fn from_code(code: u8) -> Option<Class> {
-        match code {
-            0 => Some(Class::Booked),
-            1 => Some(Class::Unbooked),
-            2 => Some(Class::Excused),
-            3 => Some(Class::NotLead),
-            4 => Some(Class::Abandoned),
-            _ => None,
-        }
-    }
-}
+use switchboard_config::CallClass;
 
 /// Opaque identifier of a call. The service decides how agent and ServiceTitan ids are
 /// joined into one key; this crate only keys by it.
@@ -110,7 +65,7 @@ impl fmt::Display for CallKey {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AgentView {
     /// The agent's classification.
-    pub class: Class,
+    pub class: CallClass,
     /// Why, in the agent's words or as a reason code.
     pub reason: Option<String>,
     /// The ServiceTitan job the agent booked, if any.
@@ -142,7 +97,7 @@ impl AgentView {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct StView {
     /// ServiceTitan's classification; `None` when it has not classified the call.
-    pub class: Option<Class>,
+    pub class: Option<CallClass>,
     /// ServiceTitan `createdOn`.
     pub started_at: Timestamp,
     /// ServiceTitan `modifiedOn`: the last-writer-wins clock.
@@ -290,7 +245,7 @@ mod tests {
         Timestamp::from_second(s).expect("valid")
     }
 
-    fn agent(class: Class, observed: i64) -> AgentView {
+    fn agent(class: CallClass, observed: i64) -> AgentView {
         AgentView {
             class,
             reason: None,
@@ -306,20 +261,20 @@ mod tests {
     #[test]
     fn later_wins_older_is_ignored() {
         let mut f = CallFacts::default();
-        assert!(f.merge_agent(agent(Class::Unbooked, 10)));
-        assert!(f.merge_agent(agent(Class::Booked, 20)));
+        assert!(f.merge_agent(agent(CallClass::Unbooked, 10)));
+        assert!(f.merge_agent(agent(CallClass::Booked, 20)));
         assert!(
-            !f.merge_agent(agent(Class::Excused, 15)),
+            !f.merge_agent(agent(CallClass::Excused, 15)),
             "late, older correction"
         );
-        assert!(!f.merge_agent(agent(Class::Booked, 20)), "duplicate");
-        assert_eq!(f.agent.map(|a| a.class), Some(Class::Booked));
+        assert!(!f.merge_agent(agent(CallClass::Booked, 20)), "duplicate");
+        assert_eq!(f.agent.map(|a| a.class), Some(CallClass::Booked));
     }
 
     #[test]
     fn equal_timestamps_break_ties_by_content_in_either_order() {
-        let a = agent(Class::Booked, 10);
-        let b = agent(Class::Abandoned, 10);
+        let a = agent(CallClass::Booked, 10);
+        let b = agent(CallClass::Abandoned, 10);
         let mut x = CallFacts::default();
         x.merge_agent(a.clone());
         x.merge_agent(b.clone());
@@ -327,7 +282,7 @@ mod tests {
         y.merge_agent(b);
         y.merge_agent(a);
         assert_eq!(x, y);
-        assert_eq!(x.agent.map(|a| a.class), Some(Class::Abandoned));
+        assert_eq!(x.agent.map(|a| a.class), Some(CallClass::Abandoned));
     }
 
     #[test]
@@ -338,7 +293,7 @@ mod tests {
             started_at: ts(0),
             observed_at: ts(s),
         };
-        assert!(f.merge_servicetitan(v(Some(Class::Booked), 5)));
+        assert!(f.merge_servicetitan(v(Some(CallClass::Booked), 5)));
         assert!(!f.merge_servicetitan(v(None, 4)));
         assert!(f.merge_servicetitan(v(None, 6)));
         assert_eq!(f.servicetitan.map(|s| s.class), Some(None));
@@ -346,7 +301,7 @@ mod tests {
 
     #[test]
     fn serde_names() {
-        let json = serde_json::to_string(&Class::NotLead).expect("serialise");
+        let json = serde_json::to_string(&CallClass::NotLead).expect("serialise");
         assert_eq!(json, "\"not_lead\"");
         let u = Update::ServiceTitan {
             call: "c1".into(),

@@ -3,6 +3,8 @@
 //! [`rates`], [`Engine`], [`translate`], [`page`]) is described below; the service around
 //! it ([`Application`]: EVENTS and the export sweep → facts bucket → projection →
 //! debounced publishing, plus the read API and the page) is described in `service/mod.rs`.
+//! A call's class is [`switchboard_config::CallClass`], the one vocabulary shared with the
+//! agent's events and the calls worker's policy.
 //!
 //! # Why it is shaped this way: derived, never incremented
 //!
@@ -56,13 +58,14 @@ pub mod translate;
 pub mod zone;
 
 pub use engine::Engine;
-pub use facts::{AgentView, CallFacts, CallKey, Class, Facts, StView, Update};
+pub use facts::{AgentView, CallFacts, CallKey, Facts, StView, Update};
 pub use rates::{
     Breakdown, Discrepancy, Figures, NONE_LABEL, Snapshot, batch_discrepancies, batch_snapshots,
     booking_rate, discrepancy_of,
 };
 pub use service::{
-    ANALYTICS_STREAM, Application, DiscrepancyMessage, FACTS_BUCKET, SNAPSHOTS_BUCKET,
-    STATE_BUCKET, analytics_stream_config, discrepancy_subject, dry_run_subject, snapshot_subject,
+    ANALYTICS_STREAM, Application, DiscrepancyMessage, DiscrepancyStatus, FACTS_BUCKET,
+    SNAPSHOTS_BUCKET, STATE_BUCKET, analytics_stream_config, discrepancy_subject, dry_run_subject,
+    snapshot_subject,
 };
 pub use zone::{TenantZone, ZoneError};

@@ -3,9 +3,10 @@
 //! scripts, no front-end build — so it renders anywhere, prints, and is cheap to test.
 //! Pure: a function of the snapshots.
 
+use crate::booking_rate;
 use crate::rates::{Discrepancy, Figures, Snapshot};
-use crate::{Class, booking_rate};
 use std::fmt::Write as _;
+use switchboard_config::{AutoReclassify, CallClass};
 
 /// One tenant's section.
 #[derive(Debug, Clone)]
@@ -16,7 +17,7 @@ pub struct TenantSection {
     pub days: Vec<Snapshot>,
     /// Today's open discrepancies (tenant-local day).
     pub discrepancies: Vec<Discrepancy>,
-    pub auto_reclassify: String,
+    pub auto_reclassify: AutoReclassify,
 }
 
 fn esc(s: &str) -> String {
@@ -31,13 +32,13 @@ fn pct(rate: Option<f64>) -> String {
     rate.map_or_else(|| "–".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
 
-fn class_name(c: Option<Class>) -> &'static str {
+fn class_name(c: Option<CallClass>) -> &'static str {
     match c {
-        Some(Class::Booked) => "Booked",
-        Some(Class::Unbooked) => "Unbooked",
-        Some(Class::Excused) => "Excused",
-        Some(Class::NotLead) => "Not a lead",
-        Some(Class::Abandoned) => "Abandoned",
+        Some(CallClass::Booked) => "Booked",
+        Some(CallClass::Unbooked) => "Unbooked",
+        Some(CallClass::Excused) => "Excused",
+        Some(CallClass::NotLead) => "Not a lead",
+        Some(CallClass::Abandoned) => "Abandoned",
         None => "Unclassified",
     }
 }
@@ -182,7 +183,7 @@ pub fn render(sections: &[TenantSection], generated_at: &str) -> String {
              <div><span class=\"key\" style=\"background:#2563eb\"></span>agent<span class=\"key\" style=\"background:#ea580c\"></span>ServiceTitan</div>",
             t = esc(&s.tenant),
             tz = esc(&s.timezone),
-            auto = esc(&s.auto_reclassify),
+            auto = esc(s.auto_reclassify.as_str()),
             ar = pct(booking_rate(ab, au)),
             al = ab + au,
             sr = pct(booking_rate(sb, su)),
@@ -240,7 +241,7 @@ mod tests {
                 timezone: "America/Chicago".into(),
                 days,
                 discrepancies: vec![],
-                auto_reclassify: "off".into(),
+                auto_reclassify: AutoReclassify::Off,
             }],
             "now",
         );
@@ -259,7 +260,7 @@ mod tests {
         let d = Discrepancy {
             call: "<script>".into(),
             date: date(2026, 11, 1),
-            agent: Class::Booked,
+            agent: CallClass::Booked,
             servicetitan: None,
             since: "2026-11-01T12:00:00Z".parse().unwrap(),
             job_id: Some(7),
@@ -271,7 +272,7 @@ mod tests {
                 timezone: "UTC".into(),
                 days: vec![day(1, 1, 0, 0, 0)],
                 discrepancies: vec![d],
-                auto_reclassify: "on".into(),
+                auto_reclassify: AutoReclassify::On,
             }],
             "now",
         );

@@ -5,12 +5,13 @@
 //! final facts. The [`Engine`](crate::Engine) computes the same values incrementally (only
 //! the affected days) and is tested against them.
 
-use crate::facts::{CallFacts, CallKey, Class};
+use crate::facts::{CallFacts, CallKey};
 use crate::zone::TenantZone;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use switchboard_config::CallClass;
 
 /// Breakdown label of a call whose agent view has no value for the dimension.
 pub const NONE_LABEL: &str = "(none)";
@@ -46,16 +47,16 @@ pub struct Figures {
 
 impl Figures {
     /// Tallies the classes of a set of calls (`None` = unclassified).
-    pub fn tally<I: IntoIterator<Item = Option<Class>>>(classes: I) -> Figures {
+    pub fn tally<I: IntoIterator<Item = Option<CallClass>>>(classes: I) -> Figures {
         let mut f = Figures::default();
         for class in classes {
             f.calls += 1;
             match class {
-                Some(Class::Booked) => f.booked += 1,
-                Some(Class::Unbooked) => f.unbooked += 1,
-                Some(Class::Excused) => f.excused += 1,
-                Some(Class::NotLead) => f.not_lead += 1,
-                Some(Class::Abandoned) => f.abandoned += 1,
+                Some(CallClass::Booked) => f.booked += 1,
+                Some(CallClass::Unbooked) => f.unbooked += 1,
+                Some(CallClass::Excused) => f.excused += 1,
+                Some(CallClass::NotLead) => f.not_lead += 1,
+                Some(CallClass::Abandoned) => f.abandoned += 1,
                 None => f.unclassified += 1,
             }
         }
@@ -125,9 +126,9 @@ pub struct Discrepancy {
     /// Its local day.
     pub date: Date,
     /// The agent's class.
-    pub agent: Class,
+    pub agent: CallClass,
     /// ServiceTitan's class; `None` = unclassified.
-    pub servicetitan: Option<Class>,
+    pub servicetitan: Option<CallClass>,
     /// Since when the two differ: the later `observed_at` of the two views (the agent
     /// view's alone if ServiceTitan's has not been read).
     pub since: Timestamp,
@@ -182,12 +183,12 @@ where
 /// Class lists of a set of calls, in both views.
 #[derive(Default)]
 struct Classes {
-    agent: Vec<Option<Class>>,
-    servicetitan: Vec<Option<Class>>,
+    agent: Vec<Option<CallClass>>,
+    servicetitan: Vec<Option<CallClass>>,
 }
 
 impl Classes {
-    fn push(&mut self, agent: Class, st: Option<Class>) {
+    fn push(&mut self, agent: CallClass, st: Option<CallClass>) {
         self.agent.push(Some(agent));
         self.servicetitan.push(st);
     }
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn rate_excludes_excused_and_not_lead_and_abandoned() {
-        use Class::*;
+        use CallClass::*;
         let f = Figures::tally([
             Some(Booked),
             Some(Booked),
@@ -303,7 +304,7 @@ mod tests {
 
     #[test]
     fn rate_is_none_without_leads() {
-        use Class::*;
+        use CallClass::*;
         assert_eq!(booking_rate(0, 0), None);
         assert_eq!(booking_rate(0, 3), Some(0.0));
         assert_eq!(booking_rate(4, 0), Some(1.0));
@@ -324,7 +325,7 @@ mod tests {
         facts.apply(Update::Agent {
             call: "c1".into(),
             view: AgentView {
-                class: Class::Booked,
+                class: CallClass::Booked,
                 reason: None,
                 job_id: Some(7),
                 agent: Some("ava".into()),
@@ -337,7 +338,7 @@ mod tests {
         facts.apply(Update::ServiceTitan {
             call: "c1".into(),
             view: StView {
-                class: Some(Class::Booked),
+                class: Some(CallClass::Booked),
                 started_at: ts("2026-06-16T04:30:00Z"),
                 observed_at: ts("2026-06-16T05:00:00Z"),
             },

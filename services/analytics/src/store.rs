@@ -1,8 +1,34 @@
-//! Compact storage for the engine: call keys in one text arena, repeated strings interned.
+//! Compact storage for the engine: call keys in one text arena, repeated strings interned,
+//! classes as one-byte codes.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::Arc;
+use switchboard_config::CallClass;
+
+/// A class as a stable small code (its declaration index, also its tally slot in the
+/// engine), for compact storage.
+pub(crate) const fn class_code(class: CallClass) -> u8 {
+    match class {
+        CallClass::Booked => 0,
+        CallClass::Unbooked => 1,
+        CallClass::Excused => 2,
+        CallClass::NotLead => 3,
+        CallClass::Abandoned => 4,
+    }
+}
+
+/// The class of a [`class_code`]; `None` for any other byte.
+pub(crate) const fn class_of_code(code: u8) -> Option<CallClass> {
+    match code {
+        0 => Some(CallClass::Booked),
+        1 => Some(CallClass::Unbooked),
+        2 => Some(CallClass::Excused),
+        3 => Some(CallClass::NotLead),
+        4 => Some(CallClass::Abandoned),
+        _ => None,
+    }
+}
 
 /// Hasher for keys that already are keyed hashes: passes a `u64` through.
 #[derive(Default)]
@@ -141,6 +167,16 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_codes_are_declaration_indexes_and_round_trip() {
+        for (i, class) in CallClass::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(class_code(class)), i);
+            assert_eq!(class_of_code(class_code(class)), Some(class));
+        }
+        assert_eq!(class_of_code(5), None);
+        assert_eq!(class_of_code(u8::MAX), None);
+    }
 
     #[test]
     fn keys_round_trip() {

@@ -7,13 +7,14 @@
 //! copies ServiceTitan's view across it (see `service/projection.rs`). That way neither side has to
 //! arrive first.
 
-use crate::facts::{AgentView, CallFacts, Class, StView};
+use crate::facts::{AgentView, CallFacts, StView};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use switchboard_config::CallClass;
 use switchboard_events::{
-    CallData, CallSyncData, CloudEvent, EventType, Outcome, OutcomeData, StChangeData,
+    CallData, CallSyncData, CloudEvent, EventType, OutcomeData, StChangeData,
 };
-use switchboard_servicetitan::models::{CallType, ExportCall};
+use switchboard_servicetitan::models::ExportCall;
 
 /// The facts of one call as stored in the `ANALYTICS_FACTS` bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,33 +74,6 @@ pub fn st_key(id: i64) -> String {
     format!("st:{id}")
 }
 
-pub fn class_of_outcome(o: Outcome) -> Class {
-    match o {
-        Outcome::Booked => Class::Booked,
-        Outcome::Unbooked => Class::Unbooked,
-        Outcome::Excused => Class::Excused,
-        Outcome::NotLead => Class::NotLead,
-        Outcome::Abandoned => Class::Abandoned,
-    }
-}
-
-pub fn class_of_call_type(t: CallType) -> Class {
-    match t {
-        CallType::Booked => Class::Booked,
-        CallType::Unbooked => Class::Unbooked,
-        CallType::Excused => Class::Excused,
-        CallType::NotLead => Class::NotLead,
-        CallType::Abandoned => Class::Abandoned,
-    }
-}
-
-/// ServiceTitan's spelling (`Booked`, `NotLead`, …); `None` for anything else.
-pub fn class_of_st_name(name: &str) -> Option<Class> {
-    serde_json::from_value::<CallType>(serde_json::Value::String(name.to_owned()))
-        .ok()
-        .map(class_of_call_type)
-}
-
 /// RFC 3339, or ServiceTitan's offset-less form (UTC).
 pub fn parse_time(s: &str) -> Option<Timestamp> {
     s.parse::<Timestamp>().ok().or_else(|| {
@@ -142,7 +116,7 @@ pub fn changes(event: &CloudEvent) -> Result<Vec<FactChange>, Malformed> {
                 call: o.provider_call_id,
                 st_call_id: o.servicetitan.call_id,
                 agent: Some(AgentView {
-                    class: class_of_outcome(o.outcome),
+                    class: o.outcome,
                     reason: o.reason,
                     job_id: o.servicetitan.job_id,
                     agent: o.agent,
@@ -172,7 +146,7 @@ pub fn changes(event: &CloudEvent) -> Result<Vec<FactChange>, Malformed> {
                 call: c.provider_call_id,
                 st_call_id: None,
                 agent: Some(AgentView {
-                    class: Class::Abandoned,
+                    class: CallClass::Abandoned,
                     reason: c.end_reason,
                     job_id: None,
                     agent: None,
@@ -198,7 +172,11 @@ pub fn changes(event: &CloudEvent) -> Result<Vec<FactChange>, Malformed> {
                 .as_deref()
                 .and_then(parse_time)
                 .map_or_else(|| time_of(event), Ok)?;
-            let class = d.after.call_type.as_deref().and_then(class_of_st_name);
+            let class = d
+                .after
+                .call_type
+                .as_deref()
+                .and_then(CallClass::from_servicetitan_name);
             Ok(vec![
                 FactChange {
                     call: d.provider_call_id,
@@ -240,7 +218,8 @@ fn st_call_changed(event: &CloudEvent) -> Result<Option<FactChange>, Malformed> 
     let Some(kind) = ["type", "callType"].iter().find_map(|k| r.get(*k)) else {
         return Ok(None);
     };
-    let class = kind.as_str().and_then(class_of_st_name);
+    // ServiceTitan's spelling (`Booked`, `NotLead`, …); anything else: unclassified.
+    let class = kind.as_str().and_then(CallClass::from_servicetitan_name);
     let created = ["createdOn", "receivedOn"]
         .iter()
         .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
@@ -266,7 +245,7 @@ pub fn from_export(call: &ExportCall) -> Option<FactChange> {
         st_call_id: Some(call.id),
         agent: None,
         servicetitan: Some(StView {
-            class: call.call_type.map(class_of_call_type),
+            class: call.call_type.map(CallClass::from),
             started_at: parse_time(&call.created_on).unwrap_or(observed_at),
             observed_at,
         }),
@@ -307,7 +286,7 @@ mod tests {
         assert_eq!(change.call, "ag_1");
         assert_eq!(change.st_call_id, Some(9003));
         let view = change.agent.unwrap();
-        assert_eq!(view.class, Class::Booked);
+        assert_eq!(view.class, CallClass::Booked);
         assert_eq!(view.job_id, Some(1004));
         assert_eq!(view.agent.as_deref(), Some("ava"));
         assert_eq!(view.started_at.to_string(), "2026-11-20T17:21:00Z");
@@ -331,7 +310,7 @@ mod tests {
         let st = all[1].clone();
         assert_eq!(st.call, "st:9003");
         let view = st.servicetitan.unwrap();
-        assert_eq!(view.class, Some(Class::Booked));
+        assert_eq!(view.class, Some(CallClass::Booked));
         assert_eq!(view.observed_at.to_string(), "2026-11-20T17:31:00.5Z");
     }
 
@@ -361,7 +340,7 @@ mod tests {
         };
         let e = event("call.completed", "2026-11-20T17:01:00Z", data("agent"));
         let change = changes(&e).unwrap().remove(0);
-        assert_eq!(change.agent.unwrap().class, Class::Abandoned);
+        assert_eq!(change.agent.unwrap().class, CallClass::Abandoned);
         let e = event("call.completed", "2026-11-20T17:01:00Z", data("twilio"));
         assert_eq!(changes(&e).unwrap(), []);
     }
@@ -373,7 +352,7 @@ mod tests {
             call: "ag_1".into(),
             st_call_id: Some(5),
             agent: Some(AgentView {
-                class: Class::Booked,
+                class: CallClass::Booked,
                 reason: None,
                 job_id: None,
                 agent: None,
@@ -389,7 +368,7 @@ mod tests {
             st_call_id: None,
             agent: None,
             servicetitan: Some(StView {
-                class: Some(Class::Unbooked),
+                class: Some(CallClass::Unbooked),
                 started_at: t("2026-11-20T17:00:00Z"),
                 observed_at: t("2026-11-20T17:06:00Z"),
             }),
@@ -423,7 +402,7 @@ mod tests {
             serde_json::json!({"modifiedOn": "2026-11-20T17:31:00Z", "callType": "NotLead"}),
         );
         let view = changes(&e).unwrap().remove(0).servicetitan.unwrap();
-        assert_eq!(view.class, Some(Class::NotLead));
+        assert_eq!(view.class, Some(CallClass::NotLead));
     }
 
     #[test]

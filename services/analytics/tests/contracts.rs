@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 use switchboard_analytics::{
-    AgentView, CallKey, Class, DiscrepancyMessage, Engine, StView, TenantZone, Update,
+    AgentView, CallKey, DiscrepancyMessage, DiscrepancyStatus, Engine, StView, TenantZone, Update,
 };
+use switchboard_config::CallClass;
 
 fn schema(name: &str) -> serde_json::Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,7 +38,7 @@ fn engine() -> (Engine, jiff::civil::Date) {
     let days = engine.apply(Update::Agent {
         call: CallKey::new("ag_1"),
         view: AgentView {
-            class: Class::Booked,
+            class: CallClass::Booked,
             reason: Some("Service Call".into()),
             job_id: Some(1004),
             agent: Some("ava".into()),
@@ -50,7 +51,7 @@ fn engine() -> (Engine, jiff::civil::Date) {
     engine.apply(Update::ServiceTitan {
         call: CallKey::new("ag_1"),
         view: StView {
-            class: Some(Class::Unbooked),
+            class: Some(CallClass::Unbooked),
             started_at: t("2026-11-20T17:21:00Z"),
             observed_at: t("2026-11-20T17:31:00Z"),
         },
@@ -80,16 +81,20 @@ fn snapshots_match_booking_rate_json() {
 fn discrepancy_messages_match_discrepancy_json() {
     let (engine, day) = engine();
     let d = engine.discrepancies(day).remove(0);
-    for (status, resolved_at) in [("open", None), ("resolved", Some("2026-11-21T00:00:00Z"))] {
+    for (status, resolved_at) in [
+        (DiscrepancyStatus::Open, None),
+        (DiscrepancyStatus::Resolved, Some("2026-11-21T00:00:00Z")),
+    ] {
         let message = DiscrepancyMessage {
             tenant: "demo".into(),
-            status: status.into(),
+            status,
             discrepancy: d.clone(),
             st_call_id: Some(9003),
             resolved_at: resolved_at.map(str::to_owned),
         };
         let value = serde_json::to_value(&message).unwrap();
-        check(&value, &schema("discrepancy.json"), status);
+        check(&value, &schema("discrepancy.json"), status.as_str());
+        assert_eq!(value["status"], status.as_str());
         assert_eq!(value["agent"], "booked");
         assert_eq!(value["servicetitan"], "unbooked");
     }

@@ -2,7 +2,8 @@
 
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
-use switchboard_analytics::{AgentView, CallKey, Class, Engine, StView, TenantZone, Update};
+use switchboard_analytics::{AgentView, CallKey, Engine, StView, TenantZone, Update};
+use switchboard_config::CallClass;
 
 fn utc(s: &str) -> Timestamp {
     s.parse().expect("RFC 3339 instant")
@@ -17,13 +18,13 @@ fn engine() -> Engine {
 
 const DAY: Date = date(2026, 6, 15);
 
-fn agent(call: &str, class: Class, started: &str, observed: &str) -> Update {
+fn agent(call: &str, class: CallClass, started: &str, observed: &str) -> Update {
     Update::Agent {
         call: call.into(),
         view: AgentView {
             class,
             reason: Some(format!("reason of {call}")),
-            job_id: (class == Class::Booked).then_some(42),
+            job_id: (class == CallClass::Booked).then_some(42),
             agent: Some("ava".into()),
             business_unit: Some("hvac".into()),
             campaign: None,
@@ -33,7 +34,7 @@ fn agent(call: &str, class: Class, started: &str, observed: &str) -> Update {
     }
 }
 
-fn st(call: &str, class: Option<Class>, observed: &str) -> Update {
+fn st(call: &str, class: Option<CallClass>, observed: &str) -> Update {
     Update::ServiceTitan {
         call: call.into(),
         view: StView {
@@ -50,7 +51,7 @@ fn discrepancy_follows_both_views_and_since_is_the_later_observation() {
     assert_eq!(
         e.apply(agent(
             "c1",
-            Class::Booked,
+            CallClass::Booked,
             "2026-06-15T15:00:00Z",
             "2026-06-15T15:10:00Z"
         )),
@@ -64,7 +65,7 @@ fn discrepancy_follows_both_views_and_since_is_the_later_observation() {
     assert_eq!(d.call, CallKey::from("c1"));
     assert_eq!(
         (d.date, d.agent, d.servicetitan),
-        (DAY, Class::Booked, None)
+        (DAY, CallClass::Booked, None)
     );
     assert_eq!(d.since, utc("2026-06-15T15:10:00Z"));
     assert_eq!(
@@ -74,27 +75,27 @@ fn discrepancy_follows_both_views_and_since_is_the_later_observation() {
 
     // ServiceTitan disagrees later: since moves to its modifiedOn.
     assert_eq!(
-        e.apply(st("c1", Some(Class::Unbooked), "2026-06-15T16:00:00Z")),
+        e.apply(st("c1", Some(CallClass::Unbooked), "2026-06-15T16:00:00Z")),
         vec![DAY]
     );
     let list = e.discrepancies(DAY);
-    assert_eq!(list[0].servicetitan, Some(Class::Unbooked));
+    assert_eq!(list[0].servicetitan, Some(CallClass::Unbooked));
     assert_eq!(list[0].since, utc("2026-06-15T16:00:00Z"));
 
     // A ServiceTitan view older than the agent's report: since stays the agent's time.
     let mut e2 = engine();
     e2.apply(agent(
         "c9",
-        Class::Booked,
+        CallClass::Booked,
         "2026-06-15T15:00:00Z",
         "2026-06-15T18:00:00Z",
     ));
-    e2.apply(st("c9", Some(Class::Excused), "2026-06-15T17:00:00Z"));
+    e2.apply(st("c9", Some(CallClass::Excused), "2026-06-15T17:00:00Z"));
     assert_eq!(e2.discrepancies(DAY)[0].since, utc("2026-06-15T18:00:00Z"));
 
     // ServiceTitan agrees: gone, and the snapshot agrees.
     assert_eq!(
-        e.apply(st("c1", Some(Class::Booked), "2026-06-15T17:00:00Z")),
+        e.apply(st("c1", Some(CallClass::Booked), "2026-06-15T17:00:00Z")),
         vec![DAY]
     );
     assert!(e.discrepancies(DAY).is_empty());
@@ -102,12 +103,12 @@ fn discrepancy_follows_both_views_and_since_is_the_later_observation() {
 
     // A late, older ServiceTitan read changes nothing and reports no day.
     assert_eq!(
-        e.apply(st("c1", Some(Class::Unbooked), "2026-06-15T16:30:00Z")),
+        e.apply(st("c1", Some(CallClass::Unbooked), "2026-06-15T16:30:00Z")),
         Vec::<Date>::new()
     );
     // A duplicate neither.
     assert_eq!(
-        e.apply(st("c1", Some(Class::Booked), "2026-06-15T17:00:00Z")),
+        e.apply(st("c1", Some(CallClass::Booked), "2026-06-15T17:00:00Z")),
         Vec::<Date>::new()
     );
 
@@ -127,35 +128,35 @@ fn discrepancies_are_sorted_by_day_since_and_call() {
     // Same `since` for b and a; c earlier; d on the next day but earliest.
     e.apply(agent(
         "b",
-        Class::Booked,
+        CallClass::Booked,
         "2026-06-15T15:00:00Z",
         "2026-06-15T20:00:00Z",
     ));
     e.apply(agent(
         "a",
-        Class::Booked,
+        CallClass::Booked,
         "2026-06-15T16:00:00Z",
         "2026-06-15T20:00:00Z",
     ));
     e.apply(agent(
         "c",
-        Class::Unbooked,
+        CallClass::Unbooked,
         "2026-06-15T17:00:00Z",
         "2026-06-15T19:00:00Z",
     ));
     e.apply(agent(
         "d",
-        Class::Unbooked,
+        CallClass::Unbooked,
         "2026-06-16T17:00:00Z",
         "2026-06-15T18:00:00Z",
     ));
     e.apply(agent(
         "ok",
-        Class::Excused,
+        CallClass::Excused,
         "2026-06-15T17:00:00Z",
         "2026-06-15T18:00:00Z",
     ));
-    e.apply(st("ok", Some(Class::Excused), "2026-06-15T18:00:00Z"));
+    e.apply(st("ok", Some(CallClass::Excused), "2026-06-15T18:00:00Z"));
     let order = |list: Vec<switchboard_analytics::Discrepancy>| {
         list.into_iter()
             .map(|d| d.call.to_string())
@@ -172,15 +173,15 @@ fn moving_start_reports_both_days_and_empties_the_old_one() {
     let next = date(2026, 6, 16);
     e.apply(agent(
         "c1",
-        Class::Booked,
+        CallClass::Booked,
         "2026-06-15T15:00:00Z",
         "2026-06-15T15:10:00Z",
     ));
-    e.apply(st("c1", Some(Class::Booked), "2026-06-15T16:00:00Z"));
+    e.apply(st("c1", Some(CallClass::Booked), "2026-06-15T16:00:00Z"));
     // Corrected start, one day later.
     let affected = e.apply(agent(
         "c1",
-        Class::Booked,
+        CallClass::Booked,
         "2026-06-16T15:00:00Z",
         "2026-06-15T15:20:00Z",
     ));
@@ -197,15 +198,15 @@ fn day_figures_and_breakdowns() {
     let mut e = engine();
     let start = "2026-06-15T15:00:00Z";
     let obs = "2026-06-15T15:10:00Z";
-    e.apply(agent("1", Class::Booked, start, obs));
-    e.apply(agent("2", Class::Unbooked, start, obs));
-    e.apply(agent("3", Class::Excused, start, obs));
-    e.apply(agent("4", Class::Abandoned, start, obs));
-    e.apply(st("1", Some(Class::Booked), obs));
-    e.apply(st("2", Some(Class::Booked), obs));
-    e.apply(st("3", Some(Class::NotLead), obs));
+    e.apply(agent("1", CallClass::Booked, start, obs));
+    e.apply(agent("2", CallClass::Unbooked, start, obs));
+    e.apply(agent("3", CallClass::Excused, start, obs));
+    e.apply(agent("4", CallClass::Abandoned, start, obs));
+    e.apply(st("1", Some(CallClass::Booked), obs));
+    e.apply(st("2", Some(CallClass::Booked), obs));
+    e.apply(st("3", Some(CallClass::NotLead), obs));
     // Another agent, no business unit, plus one literally named "(none)".
-    let mut other = agent("5", Class::Booked, start, obs);
+    let mut other = agent("5", CallClass::Booked, start, obs);
     if let Update::Agent { view, .. } = &mut other {
         view.agent = Some("bo".into());
         view.business_unit = None;
@@ -214,7 +215,7 @@ fn day_figures_and_breakdowns() {
     e.apply(other);
     // ServiceTitan-only call: ignored by every figure.
     assert!(
-        e.apply(st("st-only", Some(Class::Unbooked), obs))
+        e.apply(st("st-only", Some(CallClass::Unbooked), obs))
             .is_empty()
     );
     assert_eq!(e.len(), 6);

@@ -8,9 +8,10 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use std::collections::{BTreeMap, BTreeSet};
 use switchboard_analytics::{
-    AgentView, CallFacts, CallKey, Class, Engine, Facts, Snapshot, StView, TenantZone, Update,
+    AgentView, CallFacts, CallKey, Engine, Facts, Snapshot, StView, TenantZone, Update,
     batch_discrepancies, batch_snapshots,
 };
+use switchboard_config::CallClass;
 
 /// 2026-03-07T00:00:00Z: the generated starts span the spring-forward day in Chicago.
 const BASE: i64 = 1_772_841_600;
@@ -19,8 +20,8 @@ fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).expect("in range")
 }
 
-fn class() -> impl Strategy<Value = Class> {
-    prop::sample::select(Class::ALL.to_vec())
+fn class() -> impl Strategy<Value = CallClass> {
+    prop::sample::select(CallClass::ALL.to_vec())
 }
 
 fn pick(values: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
@@ -86,7 +87,7 @@ fn update() -> impl Strategy<Value = Update> {
 }
 
 /// A re-classification of `update`'s call, observed a little later.
-fn correction(update: &Update, class: Class, later: i64) -> Update {
+fn correction(update: &Update, class: CallClass, later: i64) -> Update {
     match update.clone() {
         Update::Agent { call, mut view } => {
             view.class = class;

@@ -3,7 +3,8 @@
 
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
-use switchboard_analytics::{AgentView, Class, Engine, TenantZone, Update};
+use switchboard_analytics::{AgentView, Engine, TenantZone, Update};
+use switchboard_config::CallClass;
 
 fn chicago() -> TenantZone {
     TenantZone::new("America/Chicago").expect("bundled tzdb")
@@ -20,7 +21,7 @@ fn days_of(zone: TenantZone, starts: &[&str]) -> Vec<(Date, u64)> {
         let affected = engine.apply(Update::Agent {
             call: format!("call-{n}").into(),
             view: AgentView {
-                class: Class::Booked,
+                class: CallClass::Booked,
                 reason: None,
                 job_id: None,
                 agent: None,
@@ -120,7 +121,7 @@ fn servicetitan_start_does_not_place_a_counted_call() {
     engine.apply(Update::ServiceTitan {
         call: "c".into(),
         view: switchboard_analytics::StView {
-            class: Some(Class::Booked),
+            class: Some(CallClass::Booked),
             started_at: utc("2026-06-17T15:00:00Z"),
             observed_at: utc("2026-06-17T15:00:00Z"),
         },
@@ -133,7 +134,7 @@ fn servicetitan_start_does_not_place_a_counted_call() {
     let affected = engine.apply(Update::Agent {
         call: "c".into(),
         view: AgentView {
-            class: Class::Booked,
+            class: CallClass::Booked,
             reason: None,
             job_id: None,
             agent: None,

@@ -8,11 +8,12 @@
 //! Two replicas racing for the same key: exactly one wins. A claim whose holder died is taken over once it is older than `stale_after`.
 //!
 //! The same primitive serves as a per-call lock (key `lock.{tenant}.{call}`), so events for
-//! one call are never applied concurrently.
+//! one call are never applied concurrently. Every key shape is in [`crate::keys`].
 //!
 //! It is a JetStream KV bucket (`CALLS_LEDGER`), spoken at the stream level by
 //! `switchboard_bus::kv` so it runs on every nats-server version the project supports.
 
+use crate::keys::kv_key;
 use async_nats::jetstream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_bus::async_nats;
@@ -57,13 +58,38 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A valid KV key: dot-separated tokens kept, anything outside `[A-Za-z0-9_-]` in a token
-/// escaped as `=XX` (injective, so two distinct keys never share an entry).
-fn kv_key(key: &str) -> String {
-    key.split('.')
-        .map(switchboard_bus::bucket::key_token)
-        .collect::<Vec<_>>()
-        .join(".")
+/// What a claimed key holds. Stored as text — `claimed:{unix ms}`, `done`, `released:0` —
+/// which running deployments have in their buckets, so the spelling must not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// Held since this time (ms since the Unix epoch).
+    Claimed(u64),
+    /// The work is done.
+    Done,
+    /// Given back without completing: anyone may claim it.
+    Released,
+}
+
+impl Entry {
+    fn encode(self) -> String {
+        match self {
+            Entry::Claimed(at) => format!("claimed:{at}"),
+            Entry::Done => "done".into(),
+            Entry::Released => "released:0".into(),
+        }
+    }
+
+    /// Anything but `done` or a readable `claimed:{ms}` (a released claim, say) is free to
+    /// take over, as a claim made at time 0 would be.
+    fn decode(value: &str) -> Entry {
+        if value == "done" {
+            return Entry::Done;
+        }
+        match value.strip_prefix("claimed:").and_then(|t| t.parse().ok()) {
+            Some(at) => Entry::Claimed(at),
+            None => Entry::Released,
+        }
+    }
 }
 
 impl Ledger {
@@ -113,21 +139,20 @@ impl Ledger {
         let current = self.read(key).await?;
         let expected = match &current {
             None => 0,
-            Some((_, v)) if v == "done" => return Ok(Claim::Done),
-            Some((seq, v)) => {
-                let claimed_at: u64 = v
-                    .strip_prefix("claimed:")
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                if now_ms().saturating_sub(claimed_at) < self.stale_after.as_millis() as u64 {
+            Some((seq, v)) => match Entry::decode(v) {
+                Entry::Done => return Ok(Claim::Done),
+                Entry::Claimed(at)
+                    if now_ms().saturating_sub(at) < self.stale_after.as_millis() as u64 =>
+                {
                     return Ok(Claim::Busy);
                 }
-                *seq // a stale claim (its holder died): take it over
-            }
+                // A stale claim (its holder died) or a released one: take it over.
+                Entry::Claimed(_) | Entry::Released => *seq,
+            },
         };
         Ok(
             match self
-                .write_if(key, expected, format!("claimed:{}", now_ms()))
+                .write_if(key, expected, Entry::Claimed(now_ms()).encode())
                 .await?
             {
                 Some(token) => Claim::Acquired(token),
@@ -139,20 +164,42 @@ impl Ledger {
     /// Renews our claim on `key` (a fresh claim time); `None` if it was taken over. Returns
     /// the new token.
     pub async fn refresh(&self, key: &str, token: u64) -> Result<Option<u64>, LedgerError> {
-        self.write_if(key, token, format!("claimed:{}", now_ms()))
+        self.write_if(key, token, Entry::Claimed(now_ms()).encode())
             .await
     }
 
     /// Marks `key` done (only if our claim still holds).
     pub async fn complete(&self, key: &str, token: u64) -> Result<bool, LedgerError> {
-        Ok(self.write_if(key, token, "done".into()).await?.is_some())
+        Ok(self
+            .write_if(key, token, Entry::Done.encode())
+            .await?
+            .is_some())
     }
 
     /// Gives a claim back without completing it (the work failed; someone may retry).
     pub async fn release(&self, key: &str, token: u64) -> Result<bool, LedgerError> {
         Ok(self
-            .write_if(key, token, "released:0".into())
+            .write_if(key, token, Entry::Released.encode())
             .await?
             .is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+
+    #[test]
+    fn entries_keep_their_stored_spelling() {
+        assert_eq!(Entry::Claimed(1234).encode(), "claimed:1234");
+        assert_eq!(Entry::Done.encode(), "done");
+        assert_eq!(Entry::Released.encode(), "released:0");
+        for e in [Entry::Claimed(1234), Entry::Done] {
+            assert_eq!(Entry::decode(&e.encode()), e);
+        }
+        // Released, unreadable and unknown values are all free to take over.
+        for v in ["released:0", "claimed:x", "something else"] {
+            assert_eq!(Entry::decode(v), Entry::Released);
+        }
     }
 }

@@ -13,6 +13,7 @@
 //! - [`ledger`]: claim → done per event id with compare-and-set on JetStream, so an effect
 //!   is applied once however often its event is delivered or replayed; also per-call locks.
 
+mod keys;
 pub mod ledger;
 pub mod matching;
 pub mod mirror;

@@ -5,9 +5,8 @@
 //! minutes to record a call, so the worker retries until a horizon).
 
 use switchboard_events::e164;
+use switchboard_events::normalise::parse_rfc3339;
 use switchboard_servicetitan::models::CallListItem;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Match {
@@ -26,7 +25,7 @@ pub fn find(
     started_at: &str,
     window_secs: i64,
 ) -> Match {
-    let Ok(start) = OffsetDateTime::parse(started_at, &Rfc3339) else {
+    let Some((start, _)) = parse_rfc3339(started_at) else {
         return Match::None;
     };
     let (from, to) = (e164::normalise(from), e164::normalise(to));
@@ -36,8 +35,8 @@ pub fn find(
             e164::normalise(&c.lead_call.from) == from && e164::normalise(&c.lead_call.to) == to
         })
         .filter_map(|c| {
-            let received = OffsetDateTime::parse(&c.lead_call.received_on, &Rfc3339).ok()?;
-            let distance = (received - start).whole_seconds().abs();
+            let (received, _) = parse_rfc3339(&c.lead_call.received_on)?;
+            let distance = received.duration_since(start).as_secs().abs();
             (distance <= window_secs).then_some((distance, c.lead_call.id))
         })
         .collect();
@@ -116,9 +115,9 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn a_match_is_always_within_the_window_and_from_the_right_numbers(offsets in proptest::collection::vec(-3600i64..3600, 0..8), window in 0i64..1200) {
-            let base = OffsetDateTime::parse("2026-11-23T15:00:00Z", &Rfc3339).unwrap();
+            let base: jiff::Timestamp = "2026-11-23T15:00:00Z".parse().unwrap();
             let calls: Vec<CallListItem> = offsets.iter().enumerate().map(|(i, o)| {
-                let t = (base + time::Duration::seconds(*o)).format(&Rfc3339).unwrap();
+                let t = (base + jiff::SignedDuration::from_secs(*o)).to_string();
                 call(i as i64 + 1, if i.is_multiple_of(2) { "+15125550101" } else { "+15125550102" }, "+15125550000", &t)
             }).collect();
             if let Match::One(id) = find(&calls, "+15125550101", "+15125550000", "2026-11-23T15:00:00Z", window) {

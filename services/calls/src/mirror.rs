@@ -16,18 +16,18 @@
 //! The price: a contact changed in ServiceTitan less than one export poll before a write is
 //! written back as it was (docs/servicetitan.md).
 
+use crate::keys;
 use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use switchboard_bus::async_nats;
 use switchboard_bus::bucket::{Bucket, KvError};
+use switchboard_events::normalise::parse_rfc3339;
 use switchboard_servicetitan::models::{
     ExportCall, ExportLocationContact, Location, LocationContact,
 };
 use switchboard_servicetitan::{StError, TenantClient, export_all, export_all_calls};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// KV bucket: the latest export record per call, key `{tenant}.{call id}`.
 pub const CALLS_BUCKET: &str = "ST_CALLS";
@@ -62,11 +62,8 @@ impl LocationFacts {
 
 /// True unless `incoming` is older than `current` (RFC 3339; unparseable: accept).
 fn not_older(incoming: &str, current: &str) -> bool {
-    match (
-        OffsetDateTime::parse(incoming, &Rfc3339),
-        OffsetDateTime::parse(current, &Rfc3339),
-    ) {
-        (Ok(a), Ok(b)) => a >= b,
+    match (parse_rfc3339(incoming), parse_rfc3339(current)) {
+        (Some((a, _)), Some((b, _))) => a >= b,
         _ => true,
     }
 }
@@ -192,9 +189,9 @@ impl ExportMirror {
     /// One pass for one tenant: from the saved cursor to the end of the export. Returns the
     /// number of records stored. The cursor is saved only after every record is.
     pub async fn sync(&self, tenant: &str, client: &TenantClient) -> Result<usize, FactsError> {
-        let gate = self.gate(&format!("{tenant}.calls"));
+        let cursor_key = keys::cursor(tenant, "calls");
+        let gate = self.gate(&cursor_key);
         let _one_at_a_time = gate.lock().await;
-        let cursor_key = format!("{tenant}.calls");
         let cursor = self.cursor(&cursor_key).await?;
         let (records, next) = export_all_calls(client, cursor.clone()).await?;
         for record in &records {
@@ -212,11 +209,11 @@ impl ExportMirror {
         tenant: &str,
         client: &TenantClient,
     ) -> Result<usize, FactsError> {
-        let gate = self.gate(&format!("{tenant}.locations"));
+        let gate = self.gate(&keys::cursor(tenant, "locations"));
         let _one_at_a_time = gate.lock().await;
         let mut stored = 0;
         for export in ["locations", "contacts"] {
-            let cursor_key = format!("{tenant}.{export}");
+            let cursor_key = keys::cursor(tenant, export);
             let cursor = self.cursor(&cursor_key).await?;
             let (updates, next) = if export == "locations" {
                 let (records, next) = export_all(
@@ -253,7 +250,7 @@ impl ExportMirror {
                 // lose each other's changes.
                 self.locations
                     .update_json(
-                        &format!("{tenant}.{id}"),
+                        &keys::mirrored(tenant, id),
                         |current: Option<LocationFacts>| {
                             let existed = current.is_some();
                             let mut facts = current.unwrap_or_default();
@@ -281,7 +278,7 @@ impl ExportMirror {
         id: i64,
     ) -> Result<Option<(Location, Vec<LocationContact>)>, FactsError> {
         Ok(self
-            .read::<LocationFacts>(&self.locations, &format!("{tenant}.{id}"))
+            .read::<LocationFacts>(&self.locations, &keys::mirrored(tenant, id))
             .await?
             .and_then(LocationFacts::for_update))
     }
@@ -316,7 +313,7 @@ impl ExportMirror {
     async fn put_call_if_newer(&self, tenant: &str, record: &ExportCall) -> Result<(), FactsError> {
         self.calls
             .update_json(
-                &format!("{tenant}.{}", record.id),
+                &keys::mirrored(tenant, record.id),
                 |there: Option<ExportCall>| {
                     let newer_there =
                         there.is_some_and(|t| !not_older(&record.modified_on, &t.modified_on));
@@ -329,7 +326,8 @@ impl ExportMirror {
 
     /// The latest export record of `call_id`, if the export has shown it yet.
     pub async fn get(&self, tenant: &str, call_id: i64) -> Result<Option<ExportCall>, FactsError> {
-        self.read(&self.calls, &format!("{tenant}.{call_id}")).await
+        self.read(&self.calls, &keys::mirrored(tenant, call_id))
+            .await
     }
 }
 

@@ -1,8 +1,8 @@
 //! Outcome policy: validated once at start-up, applied per event.
 
 use std::collections::BTreeMap;
-use switchboard_config::{AgentOutcome, CallsPolicy, StCallType};
-use switchboard_events::{Outcome, OutcomeData};
+use switchboard_config::{CallClass, CallsPolicy};
+use switchboard_events::OutcomeData;
 use switchboard_servicetitan::models::{CallReason, CallType, ReasonInput, TagType};
 use switchboard_servicetitan::{CallChange, CurrentCall};
 
@@ -19,7 +19,7 @@ pub struct ResolvedOutcome {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedPolicy {
-    pub outcomes: BTreeMap<AgentOutcome, ResolvedOutcome>,
+    pub outcomes: BTreeMap<CallClass, ResolvedOutcome>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,26 +42,6 @@ pub enum PolicyError {
         name: String,
         known: String,
     },
-}
-
-fn default_type(outcome: AgentOutcome) -> CallType {
-    match outcome {
-        AgentOutcome::Booked => CallType::Booked,
-        AgentOutcome::Unbooked => CallType::Unbooked,
-        AgentOutcome::Excused => CallType::Excused,
-        AgentOutcome::NotLead => CallType::NotLead,
-        AgentOutcome::Abandoned => CallType::Abandoned,
-    }
-}
-
-fn st_type(t: StCallType) -> CallType {
-    match t {
-        StCallType::Abandoned => CallType::Abandoned,
-        StCallType::Unbooked => CallType::Unbooked,
-        StCallType::Excused => CallType::Excused,
-        StCallType::Booked => CallType::Booked,
-        StCallType::NotLead => CallType::NotLead,
-    }
 }
 
 /// Checks `policy` against the tenant's call reasons and tag types (from the API).
@@ -116,25 +96,14 @@ pub fn resolve(
                     name: reason.name.clone(),
                     lead: reason.is_lead,
                 },
-                call_type: entry
-                    .call_type
-                    .map_or_else(|| default_type(*outcome), st_type),
+                // By default the outcome's own class (booked → Booked, …).
+                call_type: CallType::from(entry.call_type.unwrap_or(*outcome)),
                 tag: entry.tags.first().cloned(),
                 excuse_memo: entry.excuse_memo.clone(),
             },
         );
     }
     Ok(ResolvedPolicy { outcomes })
-}
-
-fn agent_outcome(o: Outcome) -> AgentOutcome {
-    match o {
-        Outcome::Booked => AgentOutcome::Booked,
-        Outcome::Unbooked => AgentOutcome::Unbooked,
-        Outcome::Excused => AgentOutcome::Excused,
-        Outcome::NotLead => AgentOutcome::NotLead,
-        Outcome::Abandoned => AgentOutcome::Abandoned,
-    }
 }
 
 /// What to change so `current` reflects `outcome` under `policy`; `None` when it already
@@ -144,7 +113,7 @@ pub fn desired_change(
     outcome: &OutcomeData,
     policy: &ResolvedPolicy,
 ) -> Option<CallChange> {
-    let rule = policy.outcomes.get(&agent_outcome(outcome.outcome))?;
+    let rule = policy.outcomes.get(&outcome.outcome)?;
     let mut change = CallChange::default();
     if current.call_type != Some(rule.call_type) {
         change.call_type = Some(Some(rule.call_type));
@@ -214,7 +183,7 @@ mod tests {
     fn policy() -> CallsPolicy {
         let mut p = CallsPolicy::default();
         p.outcomes.insert(
-            AgentOutcome::Booked,
+            CallClass::Booked,
             OutcomePolicy {
                 reason: "Service Call".into(),
                 call_type: None,
@@ -223,7 +192,7 @@ mod tests {
             },
         );
         p.outcomes.insert(
-            AgentOutcome::NotLead,
+            CallClass::NotLead,
             OutcomePolicy {
                 reason: "Wrong Number".into(),
                 call_type: None,
@@ -232,7 +201,7 @@ mod tests {
             },
         );
         p.outcomes.insert(
-            AgentOutcome::Excused,
+            CallClass::Excused,
             OutcomePolicy {
                 reason: "Service Call".into(),
                 call_type: None,
@@ -267,7 +236,7 @@ mod tests {
         }
     }
 
-    fn outcome(o: Outcome, job: Option<i64>) -> OutcomeData {
+    fn outcome(o: CallClass, job: Option<i64>) -> OutcomeData {
         OutcomeData {
             provider: "agent".into(),
             provider_call_id: "ag_1".into(),
@@ -294,19 +263,19 @@ mod tests {
     fn the_policy_is_checked_against_servicetitan_and_names_what_is_unknown() {
         let resolved = resolve("acme", &policy(), &reasons(), &tags()).unwrap();
         assert_eq!(
-            resolved.outcomes[&AgentOutcome::NotLead].reason,
+            resolved.outcomes[&CallClass::NotLead].reason,
             ReasonInput {
                 name: "Wrong Number".into(),
                 lead: false
             }
         );
         assert_eq!(
-            resolved.outcomes[&AgentOutcome::NotLead].call_type,
+            resolved.outcomes[&CallClass::NotLead].call_type,
             CallType::NotLead
         );
 
         let mut bad = policy();
-        bad.outcomes.get_mut(&AgentOutcome::Booked).unwrap().reason = "Old Reason".into();
+        bad.outcomes.get_mut(&CallClass::Booked).unwrap().reason = "Old Reason".into();
         let msg = resolve("acme", &bad, &reasons(), &tags())
             .unwrap_err()
             .to_string();
@@ -316,7 +285,7 @@ mod tests {
             "{msg}"
         );
         let mut bad = policy();
-        bad.outcomes.get_mut(&AgentOutcome::Booked).unwrap().tags = vec!["VIP".into()];
+        bad.outcomes.get_mut(&CallClass::Booked).unwrap().tags = vec!["VIP".into()];
         let msg = resolve("acme", &bad, &reasons(), &tags())
             .unwrap_err()
             .to_string();
@@ -331,7 +300,7 @@ mod tests {
     #[test]
     fn booked_sets_type_tag_and_job_and_a_second_time_changes_nothing() {
         let resolved = resolve("acme", &policy(), &reasons(), &tags()).unwrap();
-        let o = outcome(Outcome::Booked, Some(1004));
+        let o = outcome(CallClass::Booked, Some(1004));
         let change = desired_change(&current(), &o, &resolved).unwrap();
         assert_eq!(change.call_type, Some(Some(CallType::Booked)));
         assert_eq!(change.job_id, Some(Some(1004)));
@@ -349,7 +318,7 @@ mod tests {
     fn not_lead_and_excused_follow_the_policy_and_unmapped_outcomes_do_nothing() {
         let resolved = resolve("acme", &policy(), &reasons(), &tags()).unwrap();
         let change =
-            desired_change(&current(), &outcome(Outcome::NotLead, None), &resolved).unwrap();
+            desired_change(&current(), &outcome(CallClass::NotLead, None), &resolved).unwrap();
         assert_eq!(
             change.reason,
             Some(ReasonInput {
@@ -359,13 +328,13 @@ mod tests {
         );
         assert_eq!(change.call_type, Some(Some(CallType::NotLead)));
         let change =
-            desired_change(&current(), &outcome(Outcome::Excused, None), &resolved).unwrap();
+            desired_change(&current(), &outcome(CallClass::Excused, None), &resolved).unwrap();
         assert_eq!(
             change.excuse_memo.as_deref(),
             Some("Agent: caller hung up quickly")
         );
         assert_eq!(
-            desired_change(&current(), &outcome(Outcome::Abandoned, None), &resolved),
+            desired_change(&current(), &outcome(CallClass::Abandoned, None), &resolved),
             None
         );
     }

@@ -18,6 +18,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_bus::headers as h;
+use switchboard_bus::retry::{self, Retryable as _};
 use switchboard_signatures::{Delivery, Rejection, Verified, sha256_hex};
 
 /// Seconds a provider should wait before retrying after a 503.
@@ -267,32 +268,33 @@ async fn publish(
     // provider that does not retry is not answered 503 for a few seconds of election. The
     // same Nats-Msg-Id makes a repeat that did land a duplicate, never a second copy.
     let mut last_failure = None;
-    let ack = tokio::time::timeout(state.publish_timeout, async {
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let attempt = async {
-                let pending = state
-                    .jetstream
-                    .send_publish(route.subject.clone(), message())
-                    .await
-                    .map_err(PublishFailure::from)?;
-                pending.await.map_err(PublishFailure::from)
-            };
-            match attempt.await {
-                Ok(ack) => return Ok(ack),
-                Err(PublishFailure::Nats(reason)) => {
-                    if last_failure.is_none() {
-                        // Have the keeper check the stream (and re-create it if gone).
-                        state.streams.stream_missing();
-                    }
-                    last_failure = Some(reason);
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(500));
-                }
-                Err(other) => return Err(other),
-            }
+    let attempt = {
+        let (state, route, message) = (&state, &route, &message);
+        move || async move {
+            let pending = state
+                .jetstream
+                .send_publish(route.subject.clone(), message())
+                .await
+                .map_err(PublishFailure::from)?;
+            pending.await.map_err(PublishFailure::from)
         }
-    })
+    };
+    let ack = tokio::time::timeout(
+        state.publish_timeout,
+        attempt
+            .retry(retry::doubling(
+                Duration::from_millis(50),
+                Duration::from_millis(500),
+            ))
+            .when(|e| matches!(e, PublishFailure::Nats(_)))
+            .notify(|e, _| {
+                if last_failure.is_none() {
+                    // Have the keeper check the stream (and re-create it if gone).
+                    state.streams.stream_missing();
+                }
+                last_failure = Some(e.to_string());
+            }),
+    )
     .await;
     let ack = match ack {
         Ok(Ok(ack)) => Ok(ack),

@@ -20,15 +20,19 @@
 mod metrics;
 
 use async_nats::jetstream::{self, consumer};
+use jiff::Timestamp;
+use jiff::tz::Offset;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use switchboard_bus::async_nats;
 use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
 use switchboard_bus::headers as h;
+use switchboard_bus::retry::{self, Retryable as _};
 use switchboard_config::Config;
+use switchboard_events::normalise::{format_rfc3339, parse_rfc3339};
 use switchboard_events::{Delivery, Format, normalise};
 use switchboard_telemetry::HttpServer;
 use tokio_util::sync::CancellationToken;
@@ -186,20 +190,20 @@ impl Handler for Worker {
         // running): "no stream found" for a few seconds. Try again here, for up to
         // `publish_patience`, rather than spend one of the message's few deliveries on it.
         // Re-publishing is safe: event ids are deduplicated.
-        let deadline = tokio::time::Instant::now() + self.publish_patience;
-        let mut pause = Duration::from_millis(100);
-        loop {
-            match self.publish(&events).await {
-                Ok(()) => return Settle::Ack,
-                Err(e) if tokio::time::Instant::now() + pause >= deadline => {
-                    return self.retry(message, e);
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-            }
+        let events = &events;
+        let published = (move || self.publish(events))
+            .retry(retry::patience(
+                self.publish_patience,
+                Duration::from_millis(100),
+                Duration::from_secs(2),
+            ))
+            .notify(
+                |e, _| tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again"),
+            )
+            .await;
+        match published {
+            Ok(()) => Settle::Ack,
+            Err(e) => self.retry(message, e),
         }
     }
 
@@ -280,16 +284,11 @@ impl Worker {
         // Event time fallback: ingest's receive time, else when JetStream stored the
         // message — both fixed for the message, so a replay gives the same bytes.
         let received_at = header(h::RECEIVED_AT)
-            .filter(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                    .is_ok()
-            })
+            .filter(|t| parse_rfc3339(t).is_some())
             .or_else(|| {
-                let published = info.as_ref()?.published;
-                published
-                    .to_offset(time::UtcOffset::UTC)
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .ok()
+                // async-nats' own date-time type, crossed over through `SystemTime`.
+                let published = SystemTime::from(info.as_ref()?.published);
+                format_rfc3339(Timestamp::try_from(published).ok()?, Offset::UTC)
             })
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
         let content_type = header(h::CONTENT_TYPE);

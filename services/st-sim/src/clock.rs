@@ -2,11 +2,7 @@
 //! UTC): `modifiedOn` stamps from the API and admin endpoints, and webhook timestamps.
 //! Lives outside `api` so `webhooks` does not depend on the HTTP handlers.
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
 pub(crate) fn now() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    // `Z`, and fractional seconds without trailing zeros (none when zero): as always.
+    jiff::Timestamp::now().to_string()
 }

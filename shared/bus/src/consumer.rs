@@ -30,6 +30,7 @@
 //! - **Lag.** `num_pending + num_ack_pending` goes to the service's pending gauge.
 
 use crate::dlq::{DeadLetter, publish_dead_letter};
+use crate::retry::Retryable as _;
 use async_nats::jetstream::{self, AckKind, consumer};
 use futures_util::StreamExt;
 use std::future::Future;
@@ -140,6 +141,16 @@ impl std::fmt::Debug for ConsumerRuntime {
 const MAX_REBUILD_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a dead letter is tried before giving up (the DLQ between leaders, or down).
 const DLQ_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Pauses between attempts to record a dead letter: 200 ms doubling to 5 s, for
+/// [`DLQ_PATIENCE`] in all.
+fn dlq_patience() -> crate::retry::ExponentialBuilder {
+    crate::retry::patience(
+        DLQ_PATIENCE,
+        Duration::from_millis(200),
+        Duration::from_secs(5),
+    )
+}
 /// Longest idle heartbeat asked of the server on a pull request.
 const MAX_HEARTBEAT: Duration = Duration::from_secs(5);
 /// Pull-stream errors in a row (with no message between) after which the stream is rebuilt.
@@ -376,30 +387,33 @@ impl ConsumerRuntime {
         );
         // The DLQ may be between leaders: keep trying for a while, holding the message
         // (+WPI), because after the last delivery a NAK would not bring it back.
-        let deadline = tokio::time::Instant::now() + DLQ_PATIENCE;
-        let mut pause = Duration::from_millis(200);
-        loop {
-            match publish_dead_letter(&self.js, &letter).await {
-                Ok(()) => {
-                    tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, reason = %letter.reason, error = %letter.error, "dead-lettered");
-                    let _ = message.ack_with(AckKind::Term).await;
-                    return Settled::DeadLettered;
-                }
-                Err(e) if tokio::time::Instant::now() + pause < deadline => {
-                    tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter yet; trying again");
-                    let _ = message.ack_with(AckKind::Progress).await;
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => {
-                    // Before the last delivery the message comes back; after it, JetStream's
-                    // max-deliveries advisory is the last chance (followed below).
-                    tracing::error!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter; NAKed");
-                    let _ = message
-                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                        .await;
-                    return Settled::Retried;
-                }
+        let (js, held) = (&self.js, &letter);
+        let recorded = (move || async move {
+            let result = publish_dead_letter(js, held).await;
+            if result.is_err() {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+            result
+        })
+        .retry(dlq_patience())
+        .notify(|e, _| {
+            tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter yet; trying again");
+        })
+        .await;
+        match recorded {
+            Ok(()) => {
+                tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, reason = %letter.reason, error = %letter.error, "dead-lettered");
+                let _ = message.ack_with(AckKind::Term).await;
+                Settled::DeadLettered
+            }
+            Err(e) => {
+                // Before the last delivery the message comes back; after it, JetStream's
+                // max-deliveries advisory is the last chance (followed below).
+                tracing::error!(consumer = %letter.consumer, stream_seq = letter.stream_seq, error = %e, "could not record a dead letter; NAKed");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+                Settled::Retried
             }
         }
     }
@@ -470,24 +484,20 @@ impl ConsumerRuntime {
                 failed_at: crate::rfc3339_millis(crate::dlq::now_ms()),
             };
             // The advisory is heard once: keep trying for a while before giving up.
-            let deadline = tokio::time::Instant::now() + DLQ_PATIENCE;
-            let mut pause = Duration::from_millis(200);
-            loop {
-                match publish_dead_letter(&self.js, &letter).await {
-                    Ok(()) => {
-                        tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, "max deliveries: dead-lettered");
-                        break;
-                    }
-                    Err(e) if tokio::time::Instant::now() + pause < deadline => {
-                        tracing::warn!(consumer = %letter.consumer, error = %e, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter yet; trying again");
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_secs(5));
-                    }
-                    Err(e) => {
-                        // The original is still in its stream at `stream_seq`.
-                        tracing::error!(consumer = %letter.consumer, error = %e, stream = %letter.stream, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter; the message is still in its stream");
-                        break;
-                    }
+            let (js, held) = (&self.js, &letter);
+            let recorded = (move || publish_dead_letter(js, held))
+                .retry(dlq_patience())
+                .notify(|e, _| {
+                    tracing::warn!(consumer = %letter.consumer, error = %e, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter yet; trying again");
+                })
+                .await;
+            match recorded {
+                Ok(()) => {
+                    tracing::warn!(consumer = %letter.consumer, stream_seq = letter.stream_seq, "max deliveries: dead-lettered");
+                }
+                Err(e) => {
+                    // The original is still in its stream at `stream_seq`.
+                    tracing::error!(consumer = %letter.consumer, error = %e, stream = %letter.stream, stream_seq = letter.stream_seq, "could not record a max-deliveries dead letter; the message is still in its stream");
                 }
             }
         }

@@ -10,6 +10,7 @@
 pub mod bucket;
 pub mod consumer;
 pub mod dlq;
+pub mod retry;
 
 use async_nats::jetstream::{self, stream};
 use secrecy::ExposeSecret;
@@ -222,26 +223,23 @@ fn keep_operator_limits(mut wanted: stream::Config, current: &stream::Config) ->
 /// Runs a start-up step (creating streams, buckets) until it succeeds, up to five attempts
 /// with growing pauses: right after NATS starts, or on a busy server, JetStream API calls
 /// can time out. The last error is returned, naming `what`.
-pub async fn with_setup_retries<T, E, F, Fut>(what: &str, mut step: F) -> Result<T, String>
+pub async fn with_setup_retries<T, E, F, Fut>(what: &str, step: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
     E: std::fmt::Display,
 {
-    let mut pause = Duration::from_millis(500);
-    let mut attempt = 1;
-    loop {
-        match step().await {
-            Ok(v) => return Ok(v),
-            Err(e) if attempt < 5 => {
-                tracing::warn!(error = %e, attempt, "{what}: failed; retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
-            }
-            Err(e) => return Err(format!("{what}: {e}")),
-        }
-    }
+    use retry::Retryable as _;
+    step.retry(retry::attempts(
+        5,
+        Duration::from_millis(500),
+        Duration::from_secs(4),
+    ))
+    .notify(|e, pause| {
+        tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "{what}: failed; retrying");
+    })
+    .await
+    .map_err(|e| format!("{what}: {e}"))
 }
 
 /// A readiness check: connected to NATS and `set_up` (streams, consumers) is true; else

@@ -10,9 +10,11 @@
 //! Secrets are [`secrecy::SecretString`]: their `Debug` is redacted and they are never part
 //! of an error message.
 
+mod class;
 pub mod expand;
 mod model;
 
+pub use class::CallClass;
 pub use expand::{Env, ProcessEnv};
 pub use model::*;
 

@@ -1,6 +1,7 @@
 //! The typed shape of the config file. Every struct rejects unknown keys: a typo in a
 //! deployment must stop start-up, not silently fall back to a default.
 
+use crate::CallClass;
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -231,6 +232,18 @@ pub enum AutoReclassify {
     On,
 }
 
+impl AutoReclassify {
+    /// The config's spelling (`off`, `dry-run`, `on`), also shown on analytics' page and
+    /// used as its metrics' `mode` label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AutoReclassify::Off => "off",
+            AutoReclassify::DryRun => "dry-run",
+            AutoReclassify::On => "on",
+        }
+    }
+}
+
 /// Per-tenant analytics settings (`[tenants.x.analytics]`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -310,45 +323,12 @@ pub struct ServiceTitanConfig {
     pub timeout_secs: Option<u64>,
 }
 
-/// The agent's verdict on a call (the `outcome` of `call.outcome` events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentOutcome {
-    Booked,
-    Unbooked,
-    Excused,
-    NotLead,
-    Abandoned,
-}
-
-impl AgentOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Booked => "booked",
-            Self::Unbooked => "unbooked",
-            Self::Excused => "excused",
-            Self::NotLead => "not_lead",
-            Self::Abandoned => "abandoned",
-        }
-    }
-}
-
-/// ServiceTitan's call classification (`Telecom.V2.CallType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum StCallType {
-    Abandoned,
-    Unbooked,
-    Excused,
-    Booked,
-    NotLead,
-}
-
 /// `[tenants.x.calls]`: per outcome, what the ServiceTitan call should look like.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallsPolicy {
     #[serde(default)]
-    pub outcomes: BTreeMap<AgentOutcome, OutcomePolicy>,
+    pub outcomes: BTreeMap<CallClass, OutcomePolicy>,
 }
 
 /// `[tenants.x.calls.outcomes.booked]` etc.
@@ -357,8 +337,13 @@ pub struct CallsPolicy {
 pub struct OutcomePolicy {
     /// A ServiceTitan call reason name (checked against the tenant's call reasons at start).
     pub reason: String,
-    /// Default: the outcome's own type (booked → Booked, not_lead → NotLead, …).
-    pub call_type: Option<StCallType>,
+    /// Default: the outcome's own type (booked → Booked, not_lead → NotLead, …). Written
+    /// in ServiceTitan's spelling (`call_type = "NotLead"`), as its users know it.
+    #[serde(
+        default,
+        deserialize_with = "crate::class::deserialize_servicetitan_spelling"
+    )]
+    pub call_type: Option<CallClass>,
     /// Tag-type names (checked against the tenant's tag types at start).
     #[serde(default)]
     pub tags: Vec<String>,

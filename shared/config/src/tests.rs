@@ -341,12 +341,12 @@ fn a_tenant_can_carry_a_calls_policy() {
     let config = Config::from_toml_str(toml, &env(&[])).unwrap();
     let policy = &config.tenants["acme"].calls;
     assert_eq!(
-        policy.outcomes[&AgentOutcome::Booked].tags,
+        policy.outcomes[&CallClass::Booked].tags,
         ["Booked by AI Agent"]
     );
     assert_eq!(
-        policy.outcomes[&AgentOutcome::NotLead].call_type,
-        Some(StCallType::NotLead)
+        policy.outcomes[&CallClass::NotLead].call_type,
+        Some(CallClass::NotLead)
     );
     let msg = Config::from_toml_str(
         "[tenants.acme.calls.outcomes.maybe]\nreason = \"x\"",
@@ -356,6 +356,22 @@ fn a_tenant_can_carry_a_calls_policy() {
     .to_string();
     assert!(
         msg.contains("tenants.acme.calls.outcomes") && msg.contains("maybe"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_policy_call_type_is_spelled_as_servicetitan_spells_it() {
+    let msg = Config::from_toml_str(
+        "[tenants.acme.calls.outcomes.not_lead]\nreason = \"x\"\ncall_type = \"not_lead\"\n",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("call_type")
+            && msg.contains("unknown variant `not_lead`")
+            && msg.contains("`NotLead`"),
         "{msg}"
     );
 }

@@ -4,6 +4,10 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+// What the agent made of a call (`outcome`) is Switchboard's one classification
+// vocabulary, shared with the config's policies and analytics; its JSON Schema is still
+// named `Outcome` (see switchboard_config::CallClass).
+use switchboard_config::CallClass;
 
 /// Every canonical type; `as_str` is both the CloudEvents `type` and the subject suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,17 +122,6 @@ pub struct RecordingData {
     pub duration_secs: Option<u64>,
 }
 
-/// What the agent made of a call (ServiceTitan's classification vocabulary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Booked,
-    Unbooked,
-    Excused,
-    NotLead,
-    Abandoned,
-}
-
 /// ServiceTitan record ids the agent knows about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StRefs {
@@ -145,7 +138,7 @@ pub struct StRefs {
 pub struct OutcomeData {
     pub provider: String,
     pub provider_call_id: String,
-    pub outcome: Outcome,
+    pub outcome: CallClass,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -263,7 +256,7 @@ pub struct CallSyncData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReclassifyRequestData {
     pub st_call_id: i64,
-    pub outcome: Outcome,
+    pub outcome: CallClass,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

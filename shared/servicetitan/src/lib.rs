@@ -14,6 +14,7 @@
 //!   `docs/servicetitan.md`.
 
 mod auth;
+mod call_class;
 mod client;
 mod error;
 mod http;

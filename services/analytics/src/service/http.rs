@@ -13,7 +13,6 @@ use jiff::civil::Date;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use switchboard_config::AutoReclassify;
 
 /// The longest range the booking-rate API answers in one request.
 const MAX_DAYS: usize = 366;
@@ -221,12 +220,7 @@ pub(super) async fn page_handler(State(s): State<Arc<Service>>) -> Response {
                     .map(|d| st.engine.snapshot(d))
                     .collect(),
                 discrepancies: st.engine.discrepancies(to),
-                auto_reclassify: match t.auto {
-                    AutoReclassify::Off => "off",
-                    AutoReclassify::DryRun => "dry-run",
-                    AutoReclassify::On => "on",
-                }
-                .into(),
+                auto_reclassify: t.auto,
             }
         })
         .collect();

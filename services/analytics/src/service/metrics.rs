@@ -2,11 +2,48 @@
 //! that `/metrics` serves, cloned into whatever counts. Names and help texts are part of
 //! the dashboards' contract, so they live together here.
 
+use std::collections::HashMap;
+use switchboard_events::EventType;
 use switchboard_telemetry::{Counter, CounterVec, Registry};
+
+/// What analytics did with an EVENTS message: the `result` label of
+/// `switchboard_analytics_events_total`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Handled {
+    Used,
+    Ignored,
+    Skipped,
+    Retried,
+    DeadLettered,
+}
+
+impl Handled {
+    const ALL: [Handled; 5] = [
+        Handled::Used,
+        Handled::Ignored,
+        Handled::Skipped,
+        Handled::Retried,
+        Handled::DeadLettered,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Handled::Used => "used",
+            Handled::Ignored => "ignored",
+            Handled::Skipped => "skipped",
+            Handled::Retried => "retried",
+            Handled::DeadLettered => "dead_lettered",
+        }
+    }
+}
 
 #[derive(Clone)]
 pub(super) struct Metrics {
-    pub(super) events: CounterVec,
+    events: CounterVec,
+    /// `events` resolved at start for every canonical event type: counting a message
+    /// is a map lookup and one atomic, no lock and no allocation. A type outside the
+    /// canonical set (a newer producer) falls back to `events`.
+    known_events: HashMap<&'static str, [Counter; Handled::ALL.len()]>,
     /// EVENTS messages waiting for analytics or not yet acked (lag).
     pub(super) pending: switchboard_telemetry::Gauge,
     pub(super) facts_written: Counter,
@@ -19,12 +56,20 @@ pub(super) struct Metrics {
 
 impl Metrics {
     pub(super) fn new(r: &Registry) -> Self {
+        let events = r.counter_vec(
+            "switchboard_analytics_events_total",
+            "EVENTS messages by type and result (used, ignored, skipped, retried, dead_lettered).",
+            &["type", "result"],
+        );
         Self {
-            events: r.counter_vec(
-                "switchboard_analytics_events_total",
-                "EVENTS messages by type and result (used, ignored, skipped, retried, dead_lettered).",
-                &["type", "result"],
-            ),
+            known_events: EventType::ALL
+                .iter()
+                .map(|t| {
+                    let kind = t.as_str();
+                    (kind, Handled::ALL.map(|h| events.with(&[kind, h.as_str()])))
+                })
+                .collect(),
+            events,
             pending: r.gauge(
                 "switchboard_analytics_consumer_pending",
                 "EVENTS messages waiting for analytics or not yet acked (lag).",
@@ -56,6 +101,16 @@ impl Metrics {
                 "Recomputing and publishing one tenant's changed days.",
                 &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0],
             ),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one EVENTS message of type `kind` that ended as `handled`.
+    pub(super) fn handled(&self, kind: &str, handled: Handled) {
+        match self.known_events.get(kind) {
+            Some(counters) => counters[handled as usize].inc(),
+            None => self.events.with(&[kind, handled.as_str()]).inc(),
         }
     }
 }

@@ -24,10 +24,12 @@
 //! What it owns, per tenant: the facts, the projection of them (each `Tenant`'s state) and
 //! what was published from it, served read-only over HTTP. The code is split by loop so
 //! each file reads on its own: `setup` (start-up and the run loop), `streams` (names,
-//! subjects and the wire types), `metrics`, `writers`, `projection`, `publisher` with
-//! `reclassify`, and `http`. The shared state is defined here.
+//! subjects and the wire types), `keys` (every KV key and message id), `metrics`,
+//! `writers`, `projection`, `publisher` with `reclassify`, and `http`. The shared state is
+//! defined here.
 
 mod http;
+mod keys;
 mod metrics;
 mod projection;
 mod publisher;
@@ -37,13 +39,13 @@ mod streams;
 mod writers;
 
 pub use streams::{
-    ANALYTICS_STREAM, DiscrepancyMessage, FACTS_BUCKET, SNAPSHOTS_BUCKET, STATE_BUCKET,
-    analytics_stream_config, discrepancy_subject, dry_run_subject, snapshot_subject,
+    ANALYTICS_STREAM, DiscrepancyMessage, DiscrepancyStatus, FACTS_BUCKET, SNAPSHOTS_BUCKET,
+    STATE_BUCKET, analytics_stream_config, discrepancy_subject, dry_run_subject, snapshot_subject,
 };
 
 use self::metrics::Metrics;
 use crate::rates::Discrepancy;
-use crate::{Class, Engine, TenantZone};
+use crate::{Engine, TenantZone};
 use async_nats::jetstream;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -54,7 +56,7 @@ use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::bucket::Bucket;
 use switchboard_bus::consumer::ConsumerRuntime;
-use switchboard_config::AutoReclassify;
+use switchboard_config::{AutoReclassify, CallClass};
 use switchboard_servicetitan::TenantClient;
 
 struct TenantState {
@@ -92,7 +94,7 @@ struct Tenant {
     zone: TenantZone,
     auto: AutoReclassify,
     /// Agent classes the tenant's calls policy maps, to the ServiceTitan class it writes.
-    mapped: HashMap<Class, Class>,
+    mapped: HashMap<CallClass, CallClass>,
     st: Option<Arc<TenantClient>>,
     state: Mutex<TenantState>,
 }

@@ -2,7 +2,7 @@
 //! [`Engine`] per tenant, marks the days and calls each change touches for the publisher,
 //! and copies ServiceTitan's view across a call's link when either side arrives second.
 
-use super::{Service, Tenant};
+use super::{Service, Tenant, keys};
 use crate::translate::{FactChange, StoredFacts, st_key};
 use crate::{CallKey, Engine, Update};
 use std::sync::Arc;
@@ -31,7 +31,7 @@ impl Service {
             if let Some(entry) = step.entry
                 && let Some(value) = entry.value
             {
-                let tenant_name = entry.key.split('.').next().unwrap_or("");
+                let tenant_name = keys::tenant_of_facts(&entry.key);
                 let Some(tenant) = self.tenants.get(tenant_name) else {
                     continue; // a tenant removed from the config
                 };

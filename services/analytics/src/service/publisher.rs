@@ -3,8 +3,10 @@
 //! published is kept in `ANALYTICS_STATE` and claimed with compare-and-set, so a restart
 //! or a second replica announces nothing twice.
 
-use super::streams::{DiscrepancyMessage, discrepancy_subject, snapshot_subject};
-use super::{Opened, Service, Tenant, now_rfc3339};
+use super::streams::{
+    DiscrepancyMessage, DiscrepancyStatus, discrepancy_subject, snapshot_subject,
+};
+use super::{Opened, Service, Tenant, keys, now_rfc3339};
 use crate::CallKey;
 use crate::rates::{Discrepancy, Snapshot};
 use anyhow::Context as _;
@@ -15,14 +17,13 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::bucket::key_token;
 
 impl Service {
     async fn load_published(&self) -> anyhow::Result<()> {
         for tenant in self.tenants.values() {
             for (prefix, is_disc) in [
-                (format!("disc.{}", tenant.name), true),
-                (format!("asked.{}", tenant.name), false),
+                (keys::discrepancies(&tenant.name), true),
+                (keys::all_asked(&tenant.name), false),
             ] {
                 let mut watch = self.state.watch(&prefix).await?;
                 loop {
@@ -166,7 +167,7 @@ impl Service {
             let body = serde_json::to_vec(snapshot)?;
             // No message id: a day can legitimately go A → B → A, and the stream keeps the
             // latest per subject, so a repeated publish must never be dropped as a duplicate.
-            let key = format!("{name}.{}", snapshot.date);
+            let key = keys::snapshot(name, snapshot.date);
             let (published, stored) = tokio::join!(
                 self.publish(snapshot_subject(name, snapshot.date), None, body.clone()),
                 self.snapshots.put(&key, body)
@@ -197,30 +198,31 @@ impl Service {
         st_call_id: Option<i64>,
     ) -> anyhow::Result<()> {
         let name = &tenant.name;
-        let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
+        let key = keys::discrepancy(name, d.call.as_str());
         // Whoever deletes the open record announces the resolution: with several
         // replicas, exactly one does.
         if self.claim_state(&key, None).await? {
+            let status = DiscrepancyStatus::Resolved;
             let message = DiscrepancyMessage {
                 tenant: name.clone(),
-                status: "resolved".into(),
+                status,
                 discrepancy: d.clone(),
                 st_call_id,
                 resolved_at: Some(now_rfc3339()),
             };
-            let id = format!("{name}.{}.resolved.{}", key_token(d.call.as_str()), d.since);
+            let id = keys::resolved_message_id(name, d.call.as_str(), d.since);
             self.publish(
                 discrepancy_subject(name),
                 Some(id),
                 serde_json::to_vec(&message)?,
             )
             .await?;
-            self.metrics.discrepancies.with(&["resolved"]).inc();
+            self.metrics.discrepancies.with(&[status.as_str()]).inc();
         }
         let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
         if asked {
             self.state
-                .delete(&format!("asked.{name}.{}", key_token(d.call.as_str())))
+                .delete(&keys::asked(name, d.call.as_str()))
                 .await?;
         }
         tenant.lock().published.remove(d.call.as_str());
@@ -234,7 +236,7 @@ impl Service {
         st_call_id: Option<i64>,
     ) -> anyhow::Result<()> {
         let name = &tenant.name;
-        let key = format!("disc.{name}.{}", key_token(d.call.as_str()));
+        let key = keys::discrepancy(name, d.call.as_str());
         let first_seen = tenant
             .lock()
             .published
@@ -246,22 +248,19 @@ impl Service {
         };
         // Whoever records this state announces it: exactly one replica does.
         if self.claim_state(&key, Some(&opened)).await? {
+            let status = DiscrepancyStatus::Open;
             let message = DiscrepancyMessage {
                 tenant: name.clone(),
-                status: "open".into(),
+                status,
                 discrepancy: d.clone(),
                 st_call_id,
                 resolved_at: None,
             };
             let body = serde_json::to_vec(&message)?;
-            let id = format!(
-                "{name}.{}.open.{:016x}",
-                key_token(d.call.as_str()),
-                fnv(&body)
-            );
+            let id = keys::open_message_id(name, d.call.as_str(), fnv(&body));
             self.publish(discrepancy_subject(name), Some(id), body)
                 .await?;
-            self.metrics.discrepancies.with(&["open"]).inc();
+            self.metrics.discrepancies.with(&[status.as_str()]).inc();
         }
         tenant
             .lock()

@@ -4,13 +4,11 @@
 //! (which calls, when, never twice), not the announcing of figures.
 
 use super::streams::dry_run_subject;
-use super::{Service, Tenant, now_rfc3339};
-use crate::Class;
+use super::{Service, Tenant, keys, now_rfc3339};
 use crate::rates::Discrepancy;
 use std::time::Duration;
-use switchboard_bus::bucket::key_token;
 use switchboard_config::AutoReclassify;
-use switchboard_events::{CloudEvent, EventType, Outcome, ReclassifyRequestData};
+use switchboard_events::{CloudEvent, EventType, ReclassifyRequestData};
 
 impl Service {
     /// Requests for the open discrepancies whose grace period has passed.
@@ -62,7 +60,8 @@ impl Service {
         }
         let call = d.call.as_str();
         // The mode is part of the state: previewing a request (dry-run) must not stop the
-        // real one once the tenant is switched on.
+        // real one once the tenant is switched on. (Persisted and hashed into the event id:
+        // the `Debug` spellings — `DryRun`, `Booked`, `Some(NotLead)` — must not change.)
         let signature = format!(
             "{:?}|{:?}|{:?}|{}",
             tenant.auto, d.agent, d.servicetitan, d.since
@@ -73,12 +72,12 @@ impl Service {
         let name = &tenant.name;
         let data = ReclassifyRequestData {
             st_call_id,
-            outcome: outcome_of(d.agent),
+            outcome: d.agent,
             reason: None,
             tags: Vec::new(),
             job_id: d.job_id,
             provider_call_id: Some(call.to_owned()),
-            observed_call_type: st_name(d.servicetitan),
+            observed_call_type: d.servicetitan.map(|c| c.servicetitan_name().to_owned()),
             requested_by: "analytics".into(),
         };
         let id = switchboard_events::event_id(&format!("analytics/{name}/{call}/{signature}"), 0);
@@ -95,49 +94,25 @@ impl Service {
             data: serde_json::to_value(&data)?,
         };
         let body = serde_json::to_vec(&event)?;
-        let mode = if tenant.auto == AutoReclassify::On {
+        if tenant.auto == AutoReclassify::On {
             self.publish(
                 switchboard_bus::events_subject(name, EventType::CallReclassifyRequested.as_str()),
                 Some(id),
                 body,
             )
             .await?;
-            "on"
         } else {
             self.publish(dry_run_subject(name), Some(id), body).await?;
-            "dry-run"
-        };
+        }
         self.state
             .put(
-                &format!("asked.{name}.{}", key_token(call)),
+                &keys::asked(name, call),
                 format!("{call}\n{signature}").into_bytes(),
             )
             .await?;
         tenant.lock().asked.insert(call.to_owned(), signature);
-        self.metrics.requests.with(&[mode]).inc();
+        // `on` or `dry-run` (`off` returned above).
+        self.metrics.requests.with(&[tenant.auto.as_str()]).inc();
         Ok(())
     }
-}
-
-fn outcome_of(class: Class) -> Outcome {
-    match class {
-        Class::Booked => Outcome::Booked,
-        Class::Unbooked => Outcome::Unbooked,
-        Class::Excused => Outcome::Excused,
-        Class::NotLead => Outcome::NotLead,
-        Class::Abandoned => Outcome::Abandoned,
-    }
-}
-
-fn st_name(class: Option<Class>) -> Option<String> {
-    class.map(|c| {
-        match c {
-            Class::Booked => "Booked",
-            Class::Unbooked => "Unbooked",
-            Class::Excused => "Excused",
-            Class::NotLead => "NotLead",
-            Class::Abandoned => "Abandoned",
-        }
-        .to_owned()
-    })
 }

@@ -9,7 +9,7 @@ use super::streams::{
     FACTS_BUCKET, HISTORY_DAYS, SNAPSHOTS_BUCKET, STATE_BUCKET, analytics_stream_config,
 };
 use super::{Application, Service, Tenant, TenantState};
-use crate::{Class, Engine, TenantZone};
+use crate::{Engine, TenantZone};
 use anyhow::Context as _;
 use async_nats::jetstream::consumer;
 use axum::routing::get;
@@ -22,7 +22,7 @@ use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::bucket::Bucket;
 use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec};
-use switchboard_config::{AgentOutcome, Config, StCallType};
+use switchboard_config::Config;
 use switchboard_servicetitan::ServiceTitan;
 use switchboard_telemetry::Registry;
 use tokio_util::sync::CancellationToken;
@@ -52,10 +52,8 @@ impl Application {
                     .calls
                     .outcomes
                     .iter()
-                    .map(|(o, rule)| {
-                        let class = class_of_agent_outcome(*o);
-                        (class, rule.call_type.map_or(class, class_of_st_type))
-                    })
+                    // An outcome is written as its own class unless a `call_type` overrides it.
+                    .map(|(outcome, rule)| (*outcome, rule.call_type.unwrap_or(*outcome)))
                     .collect(),
                 st: st.tenant(name.as_str()).cloned(),
                 state: Mutex::new(TenantState {
@@ -238,25 +236,5 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(3), &mut serve).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), s.client.flush()).await;
         Ok(())
-    }
-}
-
-fn class_of_agent_outcome(o: AgentOutcome) -> Class {
-    match o {
-        AgentOutcome::Booked => Class::Booked,
-        AgentOutcome::Unbooked => Class::Unbooked,
-        AgentOutcome::Excused => Class::Excused,
-        AgentOutcome::NotLead => Class::NotLead,
-        AgentOutcome::Abandoned => Class::Abandoned,
-    }
-}
-
-fn class_of_st_type(t: StCallType) -> Class {
-    match t {
-        StCallType::Booked => Class::Booked,
-        StCallType::Unbooked => Class::Unbooked,
-        StCallType::Excused => Class::Excused,
-        StCallType::NotLead => Class::NotLead,
-        StCallType::Abandoned => Class::Abandoned,
     }
 }

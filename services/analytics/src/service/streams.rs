@@ -54,12 +54,31 @@ pub fn dry_run_subject(tenant: &str) -> String {
     format!("analytics.{tenant}.reclassify.dry_run")
 }
 
+/// What a [`DiscrepancyMessage`] announces (`status` in docs/schemas/analytics/discrepancy.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscrepancyStatus {
+    /// `open`: new, or its classes changed.
+    Open,
+    /// `resolved`: the two views agree again.
+    Resolved,
+}
+
+impl DiscrepancyStatus {
+    /// The wire spelling, also the `status` label of the discrepancies metric.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DiscrepancyStatus::Open => "open",
+            DiscrepancyStatus::Resolved => "resolved",
+        }
+    }
+}
+
 /// A message on `analytics.{tenant}.discrepancy`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscrepancyMessage {
     pub tenant: String,
-    /// `open` (new, or its classes changed) or `resolved`.
-    pub status: String,
+    pub status: DiscrepancyStatus,
     #[serde(flatten)]
     pub discrepancy: Discrepancy,
     #[serde(default, skip_serializing_if = "Option::is_none")]

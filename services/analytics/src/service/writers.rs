@@ -2,8 +2,9 @@
 //! export, both merging what they learn into the facts bucket with compare-and-set. This
 //! is the only code that writes facts; merges are idempotent, so retries are safe.
 
+use super::metrics::Handled;
 use super::streams::HISTORY_DAYS;
-use super::{Service, Tenant};
+use super::{Service, Tenant, keys};
 use crate::CallKey;
 use crate::translate::{self, FactChange, StoredFacts, st_key};
 use anyhow::Context as _;
@@ -11,7 +12,6 @@ use async_nats::jetstream;
 use serde::Deserialize;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_bus::bucket::key_token;
 use switchboard_bus::consumer::{Handler, Settle, Settled};
 use switchboard_events::CloudEvent;
 use switchboard_servicetitan::TenantClient;
@@ -25,7 +25,7 @@ impl Handler for Service {
         };
         let kind = event.kind.as_str();
         if !self.tenants.contains_key(&event.tenant) {
-            self.metrics.events.with(&[kind, "skipped"]).inc();
+            self.metrics.handled(kind, Handled::Skipped);
             return Settle::Ack;
         }
         let changes = match translate::changes(&event) {
@@ -33,7 +33,7 @@ impl Handler for Service {
             Err(e) => return Settle::dead_letter("malformed", e.0),
         };
         if changes.is_empty() {
-            self.metrics.events.with(&[kind, "ignored"]).inc();
+            self.metrics.handled(kind, Handled::Ignored);
             return Settle::Ack;
         }
         for change in &changes {
@@ -45,15 +45,15 @@ impl Handler for Service {
                 return Settle::retry(delay, format!("could not store its facts: {e:#}"));
             }
         }
-        self.metrics.events.with(&[kind, "used"]).inc();
+        self.metrics.handled(kind, Handled::Used);
         Settle::Ack
     }
 
     fn settled(&self, message: &jetstream::Message, settled: Settled) {
         let result = match settled {
             Settled::Acked => return, // counted by `handle` (used, ignored, skipped)
-            Settled::Retried => "retried",
-            Settled::DeadLettered => "dead_lettered",
+            Settled::Retried => Handled::Retried,
+            Settled::DeadLettered => Handled::DeadLettered,
         };
         #[derive(Deserialize)]
         struct Kind {
@@ -62,18 +62,14 @@ impl Handler for Service {
         }
         let kind = serde_json::from_slice::<Kind>(&message.payload)
             .map_or_else(|_| "-".to_owned(), |k| k.kind);
-        self.metrics.events.with(&[&kind, result]).inc();
+        self.metrics.handled(&kind, result);
     }
 }
 
 impl Service {
-    fn facts_key(tenant: &str, call: &str) -> String {
-        format!("{tenant}.{}", key_token(call))
-    }
-
     /// Read, merge, compare-and-set; retried when another writer got there first.
     pub(super) async fn merge(&self, tenant: &str, change: &FactChange) -> anyhow::Result<()> {
-        let key = Self::facts_key(tenant, &change.call);
+        let key = keys::facts(tenant, &change.call);
         // A call this replica has never seen is most likely new: try to create its record
         // without reading first (one round trip less); compare-and-set makes it safe.
         if !self.known(tenant, change) {
@@ -144,7 +140,7 @@ impl Service {
     /// One pass over the tenant's call export, page by page from the saved cursor; the
     /// cursor is saved after each page's records are stored.
     pub(crate) async fn sweep(&self, tenant: &str, client: &TenantClient) -> anyhow::Result<usize> {
-        let cursor_key = format!("cursor.{tenant}");
+        let cursor_key = keys::cursor(tenant);
         let mut cursor = self
             .state
             .get(&cursor_key)

@@ -2,7 +2,8 @@
 //! remember the correlation, so the outcome that follows is found by id. A call not found
 //! here is no failure: the outcome locates (or dead-letters) it on its own.
 
-use super::{Numbers, Worker, correlation_key, parse, seen};
+use super::{Handled, Kind, Numbers, Worker, parse, seen};
+use crate::keys;
 use async_nats::jetstream;
 use switchboard_bus::async_nats;
 use switchboard_bus::consumer::Settle;
@@ -13,13 +14,12 @@ impl Worker {
     /// lags) and remember it, so the outcome that follows is found by id. Not finding it is
     /// not an error here — the outcome locates (or dead-letters) on its own.
     pub(super) async fn handle_completed(&self, message: &jetstream::Message) -> Settle {
-        const KIND: &str = "call.completed";
         let (event, call) = match parse::<CallData>(message) {
             Ok(p) => p,
             Err(dead) => return dead,
         };
         let skipped = || {
-            self.metrics.results.with(&[KIND, "skipped"]).inc();
+            self.metrics.handled(Kind::Completed, Handled::Skipped);
             Settle::Ack
         };
         let Some(ctx) = self.tenants.get(&event.tenant) else {
@@ -28,16 +28,16 @@ impl Worker {
         let (Some(from), Some(to), Some(started)) = (&call.from, &call.to, &call.started_at) else {
             return skipped();
         };
-        let key = correlation_key(&event.tenant, &call.provider, &call.provider_call_id);
+        let key = keys::correlation(&event.tenant, &call.provider, &call.provider_call_id);
         match self.ledger.read(&key).await {
             Ok(Some(_)) => {
-                self.metrics.results.with(&[KIND, "already_done"]).inc();
+                self.metrics.handled(Kind::Completed, Handled::AlreadyDone);
                 return Settle::Ack;
             }
             Ok(None) => {}
             Err(e) => return Settle::retry(self.retry_delay, format!("ledger: {e}")),
         }
-        let me = format!("{}.{}", call.provider, call.provider_call_id);
+        let me = keys::owner(&call.provider, &call.provider_call_id);
         match self
             .find_by_numbers(
                 ctx,
@@ -50,7 +50,7 @@ impl Worker {
         {
             Ok(id) => match self.bind(&event.tenant, &me, &key, id).await {
                 Ok(true) => {
-                    self.metrics.results.with(&[KIND, "applied"]).inc();
+                    self.metrics.handled(Kind::Completed, Handled::Applied);
                     Settle::Ack
                 }
                 Ok(false) => Settle::retry(
@@ -63,7 +63,8 @@ impl Worker {
                 if reason == "ambiguous_call" || reason == "call_not_found" =>
             {
                 tracing::info!(%reason, %error, "call.completed: not correlated; the outcome will locate the call itself");
-                self.metrics.results.with(&[KIND, "not_correlated"]).inc();
+                self.metrics
+                    .handled(Kind::Completed, Handled::NotCorrelated);
                 Settle::Ack
             }
             Err(other) => other,

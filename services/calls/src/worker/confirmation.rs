@@ -2,7 +2,8 @@
 //! event and one writer per appointment, only when ServiceTitan differs and never on behalf
 //! of an answer older than the one last applied.
 
-use super::{TenantCtx, Worker, busy, is_older, parse, st_failure};
+use super::{Handled, Kind, TenantCtx, Worker, busy, is_older, parse, st_failure};
+use crate::keys;
 use crate::ledger::Claim;
 use async_nats::jetstream;
 use std::time::Duration;
@@ -35,7 +36,7 @@ impl Worker {
             Err(e) => return Settle::retry(Duration::from_secs(1), format!("ledger: {e}")),
         };
         // One writer per appointment at a time.
-        let lock_key = format!("lock.{}.appt.{appointment}", event.tenant);
+        let lock_key = keys::appointment_lock(&event.tenant, appointment);
         let settle = match self.ledger.claim(&lock_key).await {
             Ok(Claim::Acquired(lock)) => {
                 let settle = self
@@ -50,10 +51,7 @@ impl Worker {
         match &settle {
             Settle::Ack => {
                 self.settle_claim(&event.id, token, true).await;
-                self.metrics
-                    .results
-                    .with(&["appointment.confirmation", "applied"])
-                    .inc();
+                self.metrics.handled(Kind::Confirmation, Handled::Applied);
             }
             _ => {
                 self.settle_claim(&event.id, token, false).await;
@@ -72,7 +70,7 @@ impl Worker {
         confirmed: bool,
     ) -> Settle {
         // Value: "{confirmed|declined} {event time}".
-        let state_key = format!("appt.{}.{appointment}", event.tenant);
+        let state_key = keys::appointment_state(&event.tenant, appointment);
         let want = if confirmed { "confirmed" } else { "declined" };
         let known = match self.ledger.read(&state_key).await {
             Ok(k) => k,
@@ -84,9 +82,7 @@ impl Worker {
             .unwrap_or("");
         if is_older(&event.time, known_time) {
             self.metrics
-                .results
-                .with(&["appointment.confirmation", "superseded"])
-                .inc();
+                .handled(Kind::Confirmation, Handled::Superseded);
             return Settle::Ack;
         }
         // What ServiceTitan has now (a CSR may have confirmed it already).

@@ -4,6 +4,7 @@
 
 use super::Worker;
 use std::time::Duration;
+use switchboard_bus::retry::{self, Retryable as _};
 
 /// The claims a worker must still hold when it writes.
 pub(super) struct Fence<'a> {
@@ -17,24 +18,22 @@ impl Worker {
     /// Marks a claim done, or releases it, trying for a few seconds: a claim left behind
     /// (NATS between leaders just then) would hold the event or call for `lock_stale_secs`.
     pub(super) async fn settle_claim(&self, key: &str, token: u64, done: bool) {
-        let mut pause = Duration::from_millis(100);
-        for attempt in 1..=6 {
-            let result = if done {
+        let settled = (move || async move {
+            if done {
                 self.ledger.complete(key, token).await
             } else {
                 self.ledger.release(key, token).await
-            };
-            match result {
-                // `false`: someone took it over meanwhile; nothing left to do.
-                Ok(_) => return,
-                Err(e) if attempt == 6 => {
-                    tracing::warn!(key, error = %e, "could not settle a ledger claim; it is taken over after lock_stale_secs");
-                }
-                Err(_) => {
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
             }
+        })
+        .retry(retry::attempts(
+            6,
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+        ))
+        .await;
+        // `Ok(false)`: someone took it over meanwhile; nothing left to do.
+        if let Err(e) = settled {
+            tracing::warn!(key, error = %e, "could not settle a ledger claim; it is taken over after lock_stale_secs");
         }
     }
 

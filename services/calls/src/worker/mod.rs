@@ -25,16 +25,16 @@ use crate::ledger::Ledger;
 use crate::mirror::ExportMirror;
 use crate::policy::ResolvedPolicy;
 use async_nats::jetstream;
+use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use switchboard_bus::async_nats;
 use switchboard_bus::consumer::{ConsumerRuntime, Settle};
+use switchboard_events::normalise::parse_rfc3339;
 use switchboard_events::{CloudEvent, EventType};
 use switchboard_servicetitan::{StError, TenantClient};
-use switchboard_telemetry::{Counter, CounterVec, Registry};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use switchboard_telemetry::{Counter, Registry};
 
 /// What the operator must grant when ServiceTitan answers 403 (see docs/servicetitan.md).
 const CALL_PERMISSIONS: &str = "Calls: Reclassify call, Confirm call, Edit call reason, View call forms and tags, Edit call forms/tags";
@@ -98,14 +98,48 @@ fn parse<T: serde::de::DeserializeOwned>(
     Ok((event, data))
 }
 
-/// Ledger key remembering which ServiceTitan call a provider's call is.
-fn correlation_key(tenant: &str, provider: &str, provider_call_id: &str) -> String {
-    format!("corr.{tenant}.{provider}.{provider_call_id}")
+/// What became of an event: the `result` label of `switchboard_calls_events_total`.
+#[derive(Debug, Clone, Copy)]
+enum Handled {
+    Applied,
+    AlreadyDone,
+    Skipped,
+    NotCorrelated,
+    Superseded,
+    Retried,
+    DeadLettered,
+}
+
+impl Handled {
+    /// In declaration order (the index into [`Metrics::results`]).
+    const ALL: [Handled; 7] = [
+        Handled::Applied,
+        Handled::AlreadyDone,
+        Handled::Skipped,
+        Handled::NotCorrelated,
+        Handled::Superseded,
+        Handled::Retried,
+        Handled::DeadLettered,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Handled::Applied => "applied",
+            Handled::AlreadyDone => "already_done",
+            Handled::Skipped => "skipped",
+            Handled::NotCorrelated => "not_correlated",
+            Handled::Superseded => "superseded",
+            Handled::Retried => "retried",
+            Handled::DeadLettered => "dead_lettered",
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Metrics {
-    results: CounterVec,
+    /// `switchboard_calls_events_total{type,result}`, every label set resolved at start
+    /// (`[Kind as usize][Handled as usize]`): counting an event touches one atomic.
+    results: [[Counter; Handled::ALL.len()]; Kind::ALL.len()],
     writes: Counter,
     skipped_correct: Counter,
     pending: switchboard_telemetry::GaugeVec,
@@ -113,13 +147,18 @@ struct Metrics {
 
 impl Metrics {
     fn new(r: &Registry) -> Self {
+        let results = r.counter_vec(
+            "switchboard_calls_events_total",
+            "Events handled by type and result (applied, already_done, skipped, retried, dead_lettered).",
+            &["type", "result"],
+        );
         Self {
-            results: r.counter_vec(
-                "switchboard_calls_events_total",
-                "Events handled by type and result (applied, already_done, skipped, retried, dead_lettered).",
-                &["type", "result"],
+            results: Kind::ALL
+                .map(|kind| Handled::ALL.map(|h| results.with(&[kind.event_type(), h.as_str()]))),
+            writes: r.counter(
+                "switchboard_calls_servicetitan_writes_total",
+                "ServiceTitan writes made (call updates, confirmations).",
             ),
-            writes: r.counter("switchboard_calls_servicetitan_writes_total", "ServiceTitan writes made (call updates, confirmations)."),
             skipped_correct: r.counter(
                 "switchboard_calls_writes_skipped_total",
                 "Writes not made because ServiceTitan already matched.",
@@ -130,6 +169,11 @@ impl Metrics {
                 &["consumer"],
             ),
         }
+    }
+
+    /// Counts one event of `kind` that ended as `handled`.
+    fn handled(&self, kind: Kind, handled: Handled) {
+        self.results[kind as usize][handled as usize].inc();
     }
 }
 
@@ -178,20 +222,19 @@ fn busy(what: &str) -> Settle {
 
 /// When the event reached EVENTS (its first delivery's stream time; a replay is a new
 /// message, so it gets a fresh horizon).
-fn seen(message: &jetstream::Message) -> OffsetDateTime {
+fn seen(message: &jetstream::Message) -> Timestamp {
+    // `published` is async-nats' own date-time type: crossed over through `SystemTime`.
     message
         .info()
-        .map(|i| i.published)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .ok()
+        .and_then(|i| Timestamp::try_from(SystemTime::from(i.published)).ok())
+        .unwrap_or_else(Timestamp::now)
 }
 
 /// True when RFC 3339 time `a` is strictly before `b` (unparseable: not older).
 fn is_older(a: &str, b: &str) -> bool {
-    match (
-        OffsetDateTime::parse(a, &Rfc3339),
-        OffsetDateTime::parse(b, &Rfc3339),
-    ) {
-        (Ok(a), Ok(b)) => a < b,
+    match (parse_rfc3339(a), parse_rfc3339(b)) {
+        (Some((a, _)), Some((b, _))) => a < b,
         _ => false,
     }
 }

@@ -5,22 +5,23 @@
 //! `call.completed` reuses the locating half (`find_by_numbers`, `bind`).
 
 use super::fencing::Fence;
-use super::{
-    Kind, Numbers, TenantCtx, Worker, busy, correlation_key, is_older, parse, seen, st_failure,
-};
+use super::{Handled, Kind, Numbers, TenantCtx, Worker, busy, is_older, parse, seen, st_failure};
+use crate::keys;
 use crate::ledger::Claim;
 use crate::matching::{self, Match};
 use crate::policy;
 use async_nats::jetstream;
+use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::consumer::Settle;
+use switchboard_bus::retry::{self, Retryable as _};
+use switchboard_config::CallClass;
+use switchboard_events::normalise::{format_rfc3339, parse_rfc3339};
 use switchboard_events::{
     CallSyncData, CloudEvent, EventType, OutcomeData, ReclassifyRequestData, StCallState, StRefs,
 };
 use switchboard_servicetitan::CurrentCall;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// A reclassification request is applied exactly like an agent outcome for that call id.
 fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
@@ -50,7 +51,9 @@ fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
 
 fn state(c: &CurrentCall) -> StCallState {
     StCallState {
-        call_type: c.call_type.map(|t| format!("{t:?}")),
+        call_type: c
+            .call_type
+            .map(|t| CallClass::from(t).servicetitan_name().to_owned()),
         reason: c.reason.as_ref().map(|r| r.name.clone()),
         reason_is_lead: c.reason.as_ref().map(|r| r.lead),
         tag: c.tag.clone(),
@@ -59,16 +62,12 @@ fn state(c: &CurrentCall) -> StCallState {
     }
 }
 
-/// Ledger key of the record of a ServiceTitan write made for `event`.
-fn written_key(event: &CloudEvent) -> String {
-    format!("written.{}", event.id)
-}
-
 /// How long the worker has been looking for an event's ServiceTitan call: measured from
 /// when the event reached EVENTS, not from the event's own time, which a back-dated or
 /// late-delivered event sets far in the past (it would be given up on at once).
-fn looking_for(since: OffsetDateTime) -> Duration {
-    (OffsetDateTime::now_utc() - since)
+fn looking_for(since: Timestamp) -> Duration {
+    Timestamp::now()
+        .duration_since(since)
         .try_into()
         .unwrap_or_default()
 }
@@ -84,9 +83,8 @@ impl Worker {
             Ok(p) => p,
             Err(dead) => return dead,
         };
-        let kind = kind.event_type();
         let Some(ctx) = self.tenants.get(&event.tenant) else {
-            self.metrics.results.with(&[kind, "skipped"]).inc();
+            self.metrics.handled(kind, Handled::Skipped);
             return Settle::Ack; // no ServiceTitan or no policy for this tenant
         };
         let claim = match self.ledger.claim(&event.id).await {
@@ -96,7 +94,7 @@ impl Worker {
         };
         let token = match claim {
             Claim::Done => {
-                self.metrics.results.with(&[kind, "already_done"]).inc();
+                self.metrics.handled(kind, Handled::AlreadyDone);
                 return Settle::Ack;
             }
             Claim::Busy => return busy("the event"),
@@ -109,7 +107,7 @@ impl Worker {
         match &settle {
             Settle::Ack => {
                 self.settle_claim(&event.id, token, true).await;
-                self.metrics.results.with(&[kind, "applied"]).inc();
+                self.metrics.handled(kind, Handled::Applied);
             }
             _ => {
                 self.settle_claim(&event.id, token, false).await;
@@ -123,13 +121,13 @@ impl Worker {
         ctx: &TenantCtx,
         event: &CloudEvent,
         o: &OutcomeData,
-        since: OffsetDateTime,
+        since: Timestamp,
     ) -> Result<i64, Settle> {
         if let Some(id) = o.servicetitan.call_id {
             return Ok(id);
         }
         // A call.completed for the same call may have located it already.
-        let correlation = correlation_key(&event.tenant, &o.provider, &o.provider_call_id);
+        let correlation = keys::correlation(&event.tenant, &o.provider, &o.provider_call_id);
         if let Ok(Some((_, id))) = self.ledger.read(&correlation).await
             && let Ok(id) = id.parse()
         {
@@ -142,7 +140,7 @@ impl Worker {
                     .into(),
             });
         };
-        let me = format!("{}.{}", o.provider, o.provider_call_id);
+        let me = keys::owner(&o.provider, &o.provider_call_id);
         let id = self
             .find_by_numbers(ctx, event, Numbers { from, to, started }, &me, since)
             .await?;
@@ -167,7 +165,7 @@ impl Worker {
         correlation: &str,
         id: i64,
     ) -> Result<bool, crate::ledger::LedgerError> {
-        let reverse = format!("corrst.{tenant}.{id}");
+        let reverse = keys::correlation_owner(tenant, id);
         let owner = match self.ledger.read(&reverse).await? {
             Some((_, owner)) => owner,
             None => match self.ledger.write_if(&reverse, 0, me.to_owned()).await? {
@@ -194,23 +192,24 @@ impl Worker {
         event: &CloudEvent,
         numbers: Numbers<'_>,
         me: &str,
-        since: OffsetDateTime,
+        since: Timestamp,
     ) -> Result<i64, Settle> {
         let Numbers { from, to, started } = numbers;
-        let Ok(start) = OffsetDateTime::parse(started, &Rfc3339) else {
+        // The query keeps the offset `started` was written with, as it always has.
+        let Some((start, offset)) = parse_rfc3339(started) else {
             return Err(Settle::DeadLetter {
                 reason: "cannot_locate".into(),
                 error: format!("started_at `{started}` is not RFC 3339"),
             });
         };
-        let window = time::Duration::seconds(self.window_secs);
-        let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        let window = SignedDuration::from_secs(self.window_secs);
+        let fmt = |t: Timestamp| format_rfc3339(t, offset).unwrap_or_default();
         let query = vec![
             ("callerPhoneNumber", from.to_owned()),
             ("createdOnOrAfter", fmt(start - window)),
             (
                 "createdBefore",
-                fmt(start + window + time::Duration::hours(1)),
+                fmt(start + window + SignedDuration::from_hours(1)),
             ),
             ("pageSize", "200".to_owned()),
         ];
@@ -224,7 +223,7 @@ impl Worker {
         for call in page.data {
             let owner = self
                 .ledger
-                .read(&format!("corrst.{}.{}", event.tenant, call.lead_call.id))
+                .read(&keys::correlation_owner(&event.tenant, call.lead_call.id))
                 .await
                 .map_err(|e| Settle::retry(self.retry_delay, format!("ledger: {e}")))?;
             if owner.is_none_or(|(_, o)| o == me) {
@@ -259,10 +258,10 @@ impl Worker {
         event: &CloudEvent,
         o: &OutcomeData,
         claim: &mut u64,
-        since: OffsetDateTime,
+        since: Timestamp,
     ) -> Settle {
         // An earlier delivery wrote ServiceTitan but could not announce it: announce it now.
-        if let Ok(Some((_, written))) = self.ledger.read(&written_key(event)).await
+        if let Ok(Some((_, written))) = self.ledger.read(&keys::written(&event.id)).await
             && let Ok(data) = serde_json::from_str::<CallSyncData>(&written)
         {
             let subject = Some(data.st_call_id.to_string());
@@ -285,7 +284,7 @@ impl Worker {
             Err(settle) => return settle,
         };
         // One writer per call at a time.
-        let lock_key = format!("lock.{}.{call_id}", event.tenant);
+        let lock_key = keys::call_lock(&event.tenant, call_id);
         let mut lock = match self.ledger.claim(&lock_key).await {
             Ok(Claim::Acquired(t)) => t,
             Ok(_) => return busy("the call"),
@@ -309,7 +308,7 @@ impl Worker {
         o: &OutcomeData,
         call_id: i64,
         fence: Fence<'_>,
-        since: OffsetDateTime,
+        since: Timestamp,
     ) -> Settle {
         let mut current = None;
         let mut modified_on = None;
@@ -373,15 +372,17 @@ impl Worker {
             );
         };
         // A newer outcome for this call wins over an older one delivered late.
-        let applied_key = format!("applied.{}.{call_id}", event.tenant);
+        let applied_key = keys::applied(&event.tenant, call_id);
         let applied = self.ledger.read(&applied_key).await.ok().flatten();
         if let Some((_, newer)) = &applied
             && is_older(&event.time, newer)
         {
-            self.metrics
-                .results
-                .with(&[event.kind.as_str(), "superseded"])
-                .inc();
+            let kind = if event.kind == EventType::CallReclassifyRequested.as_str() {
+                Kind::Reclassify
+            } else {
+                Kind::Outcome
+            };
+            self.metrics.handled(kind, Handled::Superseded);
             return Settle::Ack;
         }
         let before = state(&current);
@@ -422,7 +423,11 @@ impl Worker {
             // retry after a failed publish announces this write (with its `before`) rather
             // than recompute against the updated call and call it merely confirmed.
             let written = serde_json::to_string(&data).expect("CallSyncData serializes");
-            if let Err(e) = self.ledger.write_if(&written_key(event), 0, written).await {
+            if let Err(e) = self
+                .ledger
+                .write_if(&keys::written(&event.id), 0, written)
+                .await
+            {
                 tracing::warn!(error = %e, event = %event.id, "could not record the write in the ledger");
             }
         }
@@ -439,7 +444,7 @@ impl Worker {
     /// Records `event`'s time as the call's last applied outcome, unless a newer one is
     /// there already, so an older outcome delivered later cannot overwrite it.
     async fn remember_applied(&self, event: &CloudEvent, call_id: i64) {
-        let key = format!("applied.{}.{call_id}", event.tenant);
+        let key = keys::applied(&event.tenant, call_id);
         for _ in 0..10 {
             let Ok(current) = self.ledger.read(&key).await else {
                 return;
@@ -472,18 +477,17 @@ impl Worker {
         subject: Option<String>,
         data: &T,
     ) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let mut pause = Duration::from_millis(100);
-        loop {
-            match self.publish_once(cause, kind, subject.clone(), data).await {
-                Err(e) if tokio::time::Instant::now() + pause < deadline => {
-                    tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-                result => return result,
-            }
-        }
+        let subject = &subject;
+        (move || self.publish_once(cause, kind, subject.clone(), data))
+            .retry(retry::patience(
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+                Duration::from_secs(2),
+            ))
+            .notify(
+                |e, _| tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again"),
+            )
+            .await
     }
 
     async fn publish_once<T: serde::Serialize>(

@@ -3,7 +3,7 @@
 //! that runs them with the export followers and the ops endpoints until shutdown.
 //! Kept apart from the handlers so the event handling reads without the plumbing.
 
-use super::{Application, Kind, Metrics, TenantCtx, Worker};
+use super::{Application, Handled, Kind, Metrics, TenantCtx, Worker};
 use crate::ledger::Ledger;
 use crate::mirror::ExportMirror;
 use crate::policy;
@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
+use switchboard_bus::retry::{self, Retryable as _};
 use switchboard_config::Config;
 use switchboard_servicetitan::{ServiceTitan, StError, all_pages};
 use switchboard_telemetry::{HttpServer, Registry};
@@ -58,11 +59,20 @@ impl Application {
             if tenant.calls.outcomes.is_empty() {
                 continue;
             }
-            let (reasons, tags) = with_retries(|| async {
+            // ServiceTitan may not answer yet (the demo's st-sim starting): transient
+            // failures are tried again for about a minute; a permanent one (403) is not.
+            let (reasons, tags) = (move || async move {
                 let reasons = all_pages(500, |p, s| st_client.call_reasons(p, s)).await?;
                 let tags = all_pages(500, |p, s| st_client.tag_types(p, s)).await?;
                 Ok::<_, StError>((reasons, tags))
             })
+            .retry(retry::attempts(
+                9,
+                Duration::from_millis(500),
+                Duration::from_secs(10),
+            ))
+            .when(StError::is_transient)
+            .notify(|e, _| tracing::warn!(tenant = %name, error = %e, "ServiceTitan not answering yet; retrying"))
             .await
             .with_context(|| {
                 format!("cannot read tenant {name}'s call reasons and tag types from ServiceTitan")
@@ -247,34 +257,14 @@ impl Handler for KindHandler<'_> {
     }
 
     fn settled(&self, _message: &jetstream::Message, settled: Settled) {
-        let result = match settled {
+        let handled = match settled {
             // Handlers count what they did (applied, already_done, skipped …).
             Settled::Acked => return,
-            Settled::Retried => "retried",
-            Settled::DeadLettered => "dead_lettered",
+            Settled::Retried => Handled::Retried,
+            Settled::DeadLettered => Handled::DeadLettered,
         };
-        let kind = self.kind.event_type();
-        self.worker.metrics.results.with(&[kind, result]).inc();
+        self.worker.metrics.handled(self.kind, handled);
     }
-}
-
-async fn with_retries<T, F, Fut>(mut f: F) -> Result<T, StError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, StError>>,
-{
-    let mut delay = Duration::from_millis(500);
-    for _ in 0..8 {
-        match f().await {
-            Err(e) if e.is_transient() => {
-                tracing::warn!(error = %e, "ServiceTitan not answering yet; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
-    }
-    f().await
 }
 
 impl Worker {

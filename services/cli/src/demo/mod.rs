@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
+use switchboard_bus::retry::{self, Retryable as _};
 use switchboard_config::{Config, PayloadFormat, SourceConfig};
 use switchboard_signatures::{MacAlgorithm, sign};
 
@@ -532,35 +533,49 @@ impl Demo {
     /// Sends a delivery to ingest; a 503 (not stored, retry) or no answer is retried a few
     /// times, as providers do; anything else but 2xx is an error naming the source.
     async fn deliver(&self, request: reqwest::RequestBuilder, source: &str) -> anyhow::Result<()> {
-        const ATTEMPTS: u32 = 5;
-        let mut backoff = Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            let retry = request
-                .try_clone()
-                .context("a demo delivery cannot be retried")?;
-            match retry.send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) if r.status().as_u16() != 503 || attempt == ATTEMPTS => {
+        /// Why one attempt failed; only a 503 or no answer is worth another.
+        enum Failed {
+            Answered(reqwest::StatusCode, String),
+            Unreachable(String),
+        }
+        // Checked once here, so each attempt's clone below cannot fail.
+        let _ = request
+            .try_clone()
+            .context("a demo delivery cannot be retried")?;
+        let request = &request;
+        let delivered = (move || async move {
+            let attempt = request.try_clone().expect("checked above");
+            match attempt.send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => {
                     let status = r.status();
-                    let text = r.text().await.unwrap_or_default();
-                    bail!(
-                        "ingest answered {status} to the demo's {source} delivery for tenant `{}`: {text}",
-                        self.target.tenant
-                    );
+                    Err(Failed::Answered(status, r.text().await.unwrap_or_default()))
                 }
-                Err(e) if attempt == ATTEMPTS => {
-                    bail!(
-                        "cannot reach ingest at {} for the demo's {source} delivery: {}",
-                        self.ingest,
-                        switchboard_servicetitan::error_chain(&e)
-                    );
-                }
-                Ok(_) | Err(_) => {}
+                Err(e) => Err(Failed::Unreachable(switchboard_servicetitan::error_chain(
+                    &e,
+                ))),
             }
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-            attempt += 1;
+        })
+        .retry(retry::attempts(
+            5,
+            Duration::from_millis(200),
+            Duration::from_secs(2),
+        ))
+        .when(|f| match f {
+            Failed::Answered(status, _) => status.as_u16() == 503,
+            Failed::Unreachable(_) => true,
+        })
+        .await;
+        match delivered {
+            Ok(()) => Ok(()),
+            Err(Failed::Answered(status, text)) => bail!(
+                "ingest answered {status} to the demo's {source} delivery for tenant `{}`: {text}",
+                self.target.tenant
+            ),
+            Err(Failed::Unreachable(cause)) => bail!(
+                "cannot reach ingest at {} for the demo's {source} delivery: {cause}",
+                self.ingest
+            ),
         }
     }
 }

@@ -1,16 +1,17 @@
 //! ServiceTitan's Dispatch module (`/dispatch/…`): booking capacity, computed from seeded
 //! technician shifts and appointments in two-hour slots, and the technician shifts list.
 
-use super::query::{Params, int, json, paginate, parse_time, with_required};
+use super::query::{
+    Params, format_time, int, json, paginate, parse_time, parse_time_in_offset, with_required,
+};
 use crate::Shared;
 use crate::clock::now;
 use crate::state::validation;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
 use switchboard_servicetitan::models as st;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// `POST capacity`: two-hour slots from 08:00 to 18:00 UTC each day; total = technicians
 /// on a Normal shift covering the slot (all technicians when no shifts are seeded), open =
@@ -32,8 +33,8 @@ pub(crate) async fn capacity(
             );
         }
     };
-    let (Some(start), Some(end)) = (
-        parse_time(&request.starts_on_or_after),
+    let (Some((start, offset)), Some(end)) = (
+        parse_time_in_offset(&request.starts_on_or_after),
         parse_time(&request.ends_on_or_before),
     ) else {
         return validation(
@@ -42,20 +43,34 @@ pub(crate) async fn capacity(
             "use RFC 3339 date-times".into(),
         );
     };
-    if end <= start || end - start > time::Duration::days(31) {
+    if end <= start || end.duration_since(start) > SignedDuration::from_hours(31 * 24) {
         return validation(
             "One or more validation errors occurred.",
             "endsOnOrBefore",
             "must be after the start and within 31 days".into(),
         );
     }
+    // Days start at midnight in the start's own offset, which every slot is written with.
+    let midnight = offset.to_datetime(start).start_of_day();
+    let Ok(first_day) = offset.to_timestamp(midnight) else {
+        return validation(
+            "One or more validation errors occurred.",
+            "startsOnOrAfter",
+            "use RFC 3339 date-times".into(),
+        );
+    };
     let response = s.sim.with_tenant(tid, |t, _| {
         let mut availabilities = Vec::new();
-        let mut day = start.replace_time(time::Time::MIDNIGHT);
+        let mut day = first_day;
         while day < end {
             for hour in (8..18).step_by(2) {
-                let slot_start = day + time::Duration::hours(hour);
-                let slot_end = slot_start + time::Duration::hours(2);
+                // Past the last representable instant is past `end` too: no more slots.
+                let (Ok(slot_start), Ok(slot_end)) = (
+                    day.checked_add(SignedDuration::from_hours(hour)),
+                    day.checked_add(SignedDuration::from_hours(hour + 2)),
+                ) else {
+                    break;
+                };
                 if slot_start < start || slot_end > end {
                     continue;
                 }
@@ -66,7 +81,7 @@ pub(crate) async fn capacity(
                 let total = if t.technician_shifts.is_empty() { t.technicians.len() } else { on_shift } as f64;
                 let booked = t.appointments.iter().filter(|a| overlaps(&a.start, &a.end)).count() as f64;
                 let open = (total - booked).max(0.0);
-                let fmt = |x: OffsetDateTime| x.format(&Rfc3339).unwrap_or_default();
+                let fmt = |x: Timestamp| format_time(x, offset);
                 availabilities.push(st::CapacityAvailability {
                     start: fmt(slot_start),
                     end: fmt(slot_end),
@@ -79,7 +94,10 @@ pub(crate) async fn capacity(
                     is_exceeding_ideal_booking_percentage: total > 0.0 && booked / total > 0.8,
                 });
             }
-            day += time::Duration::days(1);
+            match day.checked_add(SignedDuration::from_hours(24)) {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
         }
         // `technicians` is required by the schema; st-sim does not model skills per slot.
         let availabilities: Vec<serde_json::Value> =

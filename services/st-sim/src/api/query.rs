@@ -8,15 +8,29 @@ use crate::state::validation;
 use axum::Json;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use jiff::tz::Offset;
 use std::collections::HashMap;
+use switchboard_events::normalise::{format_rfc3339, parse_rfc3339};
 use switchboard_servicetitan::models as st;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub(super) type Params = Query<HashMap<String, String>>;
 
-pub(super) fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
+/// An RFC 3339 time, read with the pipeline's one strict reader.
+pub(super) fn parse_time(s: &str) -> Option<Timestamp> {
+    parse_rfc3339(s).map(|(t, _)| t)
+}
+
+/// An RFC 3339 time and the offset it was written with (dispatch answers in the caller's
+/// offset, as ServiceTitan does).
+pub(super) fn parse_time_in_offset(s: &str) -> Option<(Timestamp, Offset)> {
+    parse_rfc3339(s)
+}
+
+/// `t` as RFC 3339 in `offset` (`Z` for a zero offset); empty when the year in `offset` is
+/// outside 0000–9999.
+pub(super) fn format_time(t: Timestamp, offset: Offset) -> String {
+    format_rfc3339(t, offset).unwrap_or_default()
 }
 
 pub(super) fn int(params: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Response> {

@@ -11,8 +11,8 @@ use crate::state::{problem, validation};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
 use switchboard_servicetitan::models as st;
-use time::OffsetDateTime;
 
 pub(crate) async fn list_calls(
     State(s): State<Shared>,
@@ -245,7 +245,7 @@ pub(crate) async fn export_calls(
             inner.seed.settings.export_delay_secs,
         )
     };
-    let cutoff = OffsetDateTime::now_utc() - time::Duration::seconds(delay as i64);
+    let cutoff = Timestamp::now() - SignedDuration::from_secs(delay as i64);
     s.sim.with_tenant(tid, |t, _| {
         let mut changed: Vec<&Call> = t.calls.iter().filter(|c| c.version > from).collect();
         changed.sort_by_key(|c| c.version);

@@ -21,10 +21,10 @@
 use super::{Delivery, Draft, Problem, utc};
 use crate::e164;
 use crate::types::{
-    CallData, ConfirmationData, ConfirmationStatus, Direction, EventType, Outcome, OutcomeData,
-    StRefs,
+    CallData, ConfirmationData, ConfirmationStatus, Direction, EventType, OutcomeData, StRefs,
 };
 use serde::Deserialize;
+use switchboard_config::CallClass;
 
 #[derive(Deserialize)]
 struct Report {
@@ -32,7 +32,7 @@ struct Report {
     kind: String,
     occurred_at: Option<String>,
     call: Option<AgentCall>,
-    outcome: Option<Outcome>,
+    outcome: Option<CallClass>,
     reason: Option<String>,
     #[serde(default)]
     tags: Vec<String>,

@@ -2,7 +2,7 @@
 //! {…}}}` for `call.initiated`, `call.answered`, `call.hangup`, `call.recording.saved`.
 //! <https://developers.telnyx.com/docs/voice/programmable-voice/receiving-webhooks>
 
-use super::{Delivery, Draft, Problem, json, str_at, utc};
+use super::{Delivery, Draft, Problem, json, parse_rfc3339, str_at, utc};
 use crate::e164;
 use crate::types::{CallData, Direction, EventType, RecordingData};
 
@@ -28,7 +28,7 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             str_at(p, "/recording_started_at").and_then(|t| parse(&t)),
             str_at(p, "/recording_ended_at").and_then(|t| parse(&t)),
         ) {
-            (Some(a), Some(b)) if b >= a => Some((b - a).whole_seconds() as u64),
+            (Some(a), Some(b)) if b >= a => Some(b.duration_since(a).as_secs() as u64),
             _ => None,
         };
         let data = RecordingData {
@@ -79,7 +79,7 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
                 str_at(p, "/end_time").and_then(|t| parse(&t)),
             ) && b >= a
             {
-                data.duration_secs = Some((b - a).whole_seconds() as u64);
+                data.duration_secs = Some(b.duration_since(a).as_secs() as u64);
             }
             data.end_reason = str_at(p, "/hangup_cause");
             EventType::CallCompleted
@@ -93,6 +93,6 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     Ok(vec![Draft::new(kind, Some(call_id), time, &data)])
 }
 
-fn parse(s: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+fn parse(s: &str) -> Option<jiff::Timestamp> {
+    parse_rfc3339(s).map(|(t, _)| t)
 }

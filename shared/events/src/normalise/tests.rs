@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::types::*;
+use switchboard_config::CallClass;
 
 fn delivery<'a>(format: Format, body: &'a [u8], inbound_id: &'a str) -> Delivery<'a> {
     Delivery {
@@ -136,7 +137,7 @@ fn retell_events_and_the_agents_verdict() {
         (Some(316), Some("user_hangup"))
     );
     let outcome: OutcomeData = serde_json::from_value(events[3].data.clone()).unwrap();
-    assert_eq!(outcome.outcome, Outcome::Booked);
+    assert_eq!(outcome.outcome, CallClass::Booked);
     assert_eq!(outcome.servicetitan.job_id, Some(1001));
     assert_eq!(outcome.reason.as_deref(), Some("Service Call"));
     assert!(outcome.summary.unwrap().contains("AC is not cooling"));
@@ -171,7 +172,7 @@ fn vapi_events_and_the_agents_verdict() {
     let outcome: OutcomeData = serde_json::from_value(events[3].data.clone()).unwrap();
     assert_eq!(
         (outcome.outcome, outcome.servicetitan.job_id),
-        (Outcome::Booked, Some(1002))
+        (CallClass::Booked, Some(1002))
     );
 }
 

@@ -8,11 +8,12 @@
 
 use super::{Delivery, Draft, Problem, json, str_at, unrecognized, utc, utc_from_unix_ms};
 use crate::e164;
-use crate::types::{CallData, Direction, EventType, Outcome, OutcomeData, StRefs};
+use crate::types::{CallData, Direction, EventType, OutcomeData, StRefs};
 use serde_json::Value;
+use switchboard_config::CallClass;
 
 /// An LLM-produced outcome, leniently: `Booked`, `not lead`, `not-lead` all count.
-fn parse_outcome(value: &Value) -> Option<Outcome> {
+fn parse_outcome(value: &Value) -> Option<CallClass> {
     let text = value
         .as_str()?
         .trim()
