@@ -37,7 +37,7 @@ RUN cargo clean --release -p switchboard-ingest -p switchboard-router -p switchb
  && mkdir -p /out \
  && for bin in switchboard-ingest switchboard-router switchboard-calls switchboard-analytics switchboard st-sim; do \
       cp "target/release/$bin" /out/ \
-      && { "/out/$bin" --help 2>&1 | grep -q usage || { echo "$bin is a stub build" >&2; exit 1; }; }; \
+      && { "/out/$bin" --help 2>&1 | grep -qi usage || { echo "$bin is a stub build" >&2; exit 1; }; }; \
     done
 
 FROM debian:bookworm-slim

@@ -157,7 +157,7 @@ async fn killing_the_events_leader_or_the_meta_leader_writes_each_outcome_once()
     const PER_PHASE: usize = 10;
     switchboard_test_support::init_logs();
     let mut cluster = NatsCluster::start(3).await;
-    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
     let http = http_client();
     // Calls for the agent to classify: all Unbooked, each needing one write.
     let mut st_calls = Vec::new();

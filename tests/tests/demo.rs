@@ -13,7 +13,7 @@ const AGENT_SECRET: &str = "whsec_ZGVtby1hZ2VudC13ZWJob29rLXNlY3JldA==";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
     let nats = NatsServer::start();
-    let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let sim_url = switchboard_st_sim::spawn_demo(|_| {}).await;
     let toml = format!(
         "[nats]\nurl = \"{nats}\"\n\
          [ingest]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://hooks.example.com\"\n\

@@ -21,7 +21,7 @@ async fn st_sim_webhooks_are_verified_by_ingest_and_stored() {
     let ingest_url = format!("http://{}", ingest.local_addr());
     tokio::spawn(ingest.run_until(std::future::pending()));
 
-    let sim_url = switchboard_test_support::spawn_st_sim(|seed| {
+    let sim_url = switchboard_st_sim::spawn_demo(|seed| {
         for tenant in &mut seed.tenants {
             tenant.webhook = Some(switchboard_st_sim::seed::Webhook {
                 url: format!("{ingest_url}/v1/hooks/demo/servicetitan"),

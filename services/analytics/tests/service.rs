@@ -1,15 +1,16 @@
-//! End to end: signed agent reports → ingest → router → calls worker and analytics → st-sim,
-//! with a real nats-server; and analytics on its own for the sweep, dry-run and the page.
+//! Analytics on its own, with a real nats-server and st-sim: the sweep and its cursor,
+//! dry-run, the API's errors, the page, replicas. (The pipeline test, through ingest, the
+//! router and the calls worker, is in `tests/tests/analytics_pipeline.rs`.)
 
 use futures_util::StreamExt;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_test_support::{NatsServer, TestScheme, agent_report, eventually, wait_ready};
+use switchboard_test_support::{NatsServer, TestScheme, eventually, wait_ready};
 
 const TENANT_ID: u64 = 1234567;
 
-/// These tests each run the whole pipeline (or a browser) on a 2-core machine: one at a
-/// time, so a JetStream API call in one is not starved past its timeout by the others.
+/// These tests each run analytics with NATS and st-sim (or a browser) on a 2-core machine:
+/// one at a time, so a JetStream API call in one is not starved past its timeout by the others.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn config(nats: &str, sim: &str, auto: &str) -> switchboard_config::Config {
@@ -75,203 +76,11 @@ async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
-/// An agent report, signed and delivered through ingest.
-async fn report(http: &reqwest::Client, ingest: &str, id: &str, report: serde_json::Value) {
-    let hook = agent_report("demo", "agent", id, &serde_json::to_vec(&report).unwrap());
-    assert_eq!(hook.send(http, ingest).await.unwrap().status(), 200);
-}
-
-fn outcome(call: &str, outcome: &str, st_call: i64, started_at: &str) -> serde_json::Value {
-    serde_json::json!({"type": "call.outcome", "occurred_at": started_at,
-        "call": {"id": call, "from": "+15125550100", "to": "+15125550000", "started_at": started_at},
-        "outcome": outcome, "servicetitan": {"call_id": st_call}, "agent": "ava", "campaign": "Google Ads"})
-}
-
-fn rate(day: &serde_json::Value, view: &str) -> (u64, u64, u64, u64, Option<f64>) {
-    let f = &day[view];
-    (
-        f["booked"].as_u64().unwrap(),
-        f["unbooked"].as_u64().unwrap(),
-        f["excused"].as_u64().unwrap(),
-        f["abandoned"].as_u64().unwrap(),
-        f["booking_rate"].as_f64(),
-    )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scripted_day_gives_both_rates_and_a_drifted_call_is_fixed_and_resolved() {
-    let _serial = ONE_AT_A_TIME.lock().await;
-    let nats = NatsServer::start();
-    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
-    let http = switchboard_test_support::http_client();
-    // A call just before local midnight: 2026-11-20 22:30 in Chicago, 04:30 UTC the next day.
-    let late: serde_json::Value = http
-        .post(format!("{sim}/_sim/tenants/{TENANT_ID}/calls"))
-        .json(&serde_json::json!({"from": "+15125550188", "to": "+15125550000", "duration_secs": 60,
-            "received_on": "2026-11-21T04:30:00Z", "customer_id": 101, "location_id": 201, "reason_id": 1,
-            "call_type": "Unbooked"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let late_id = late["id"].as_i64().unwrap();
-
-    let c = || config(&nats.url(), &sim, "on");
-    let ingest = switchboard_ingest::Application::build(c()).await.unwrap();
-    let ingest_url = format!("http://{}", ingest.local_addr());
-    tokio::spawn(ingest.run_until(std::future::pending()));
-    let router = switchboard_router::Application::build(c()).await.unwrap();
-    tokio::spawn(router.run_until(std::future::pending()));
-    let calls = switchboard_calls::Application::build(c()).await.unwrap();
-    tokio::spawn(calls.run_until(std::future::pending()));
-    let analytics = start_analytics(c()).await;
-    wait_ready(&http, &format!("{ingest_url}/readyz")).await;
-    let client = nats.client().await;
-
-    // The scripted day. 2026-11-20 (Chicago): 9001, 9002 booked (ServiceTitan: Booked),
-    // 9003 booked (ServiceTitan: Unbooked → the calls worker books it), the late call
-    // unbooked (ServiceTitan agrees). 2026-11-21: 9004 excused, 9005 booked, 9006 unbooked,
-    // 9007 abandoned — ServiceTitan agrees on each.
-    let script = [
-        ("ag_1", "booked", 9001, "2026-11-20T15:07:10Z"),
-        ("ag_2", "booked", 9002, "2026-11-20T16:14:10Z"),
-        ("ag_3", "booked", 9003, "2026-11-20T17:21:10Z"),
-        ("ag_late", "unbooked", late_id, "2026-11-21T04:30:10Z"),
-        ("ag_4", "excused", 9004, "2026-11-21T18:28:10Z"),
-        ("ag_5", "booked", 9005, "2026-11-21T19:35:10Z"),
-        ("ag_6", "unbooked", 9006, "2026-11-21T14:42:10Z"),
-        ("ag_7", "abandoned", 9007, "2026-11-21T15:49:10Z"),
-    ];
-    for (call, verdict, st, at) in script {
-        report(
-            &http,
-            &ingest_url,
-            &format!("msg_{call}"),
-            outcome(call, verdict, st, at),
-        )
-        .await;
-    }
-    let range = format!(
-        "{}/v1/tenants/demo/booking-rate?from=2026-11-20&to=2026-11-21",
-        analytics.url
-    );
-    let expected = |body: &serde_json::Value| {
-        rate(&body["days"][0], "agent") == (3, 1, 0, 0, Some(0.75))
-            && rate(&body["days"][0], "servicetitan") == (3, 1, 0, 0, Some(0.75))
-            && rate(&body["days"][1], "agent") == (1, 1, 1, 1, Some(0.5))
-            && rate(&body["days"][1], "servicetitan") == (1, 1, 1, 1, Some(0.5))
-    };
-    let settled = eventually(Duration::from_secs(30), || async {
-        expected(&get_json(&http, &range).await)
-    })
-    .await;
-    let body = get_json(&http, &range).await;
-    assert!(settled, "not the hand-computed rates: {body:#}");
-    assert_eq!(body["totals"]["agent"]["booked"], 4);
-    assert_eq!(body["breakdowns"]["by_agent"]["ava"]["agent"]["calls"], 8);
-    assert_eq!(body["days"][0]["date"], "2026-11-20");
-    // The snapshot is on ANALYTICS too (latest per subject).
-    let js = async_nats::jetstream::new(client.clone());
-    let stream = js.get_stream("ANALYTICS").await.unwrap();
-    let published = eventually(Duration::from_secs(10), || async {
-        let Ok(m) = stream
-            .get_last_raw_message_by_subject("analytics.demo.booking_rate.2026-11-20")
-            .await
-        else {
-            return false;
-        };
-        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-        v["agent"]["booking_rate"] == 0.75 && v["servicetitan"]["booking_rate"] == 0.75
-    })
-    .await;
-    assert!(published, "no agreeing snapshot on ANALYTICS");
-
-    // While the calls worker was applying the outcomes, ServiceTitan briefly disagreed
-    // (call 9003): that closed within the grace period, so nothing was asked.
-    let closed = eventually(Duration::from_secs(10), || async {
-        get_json(
-            &http,
-            &format!("{}/v1/tenants/demo/discrepancies", analytics.url),
-        )
-        .await["count"]
-            == 0
-    })
-    .await;
-    assert!(closed);
-    let mut discrepancies = client
-        .subscribe("analytics.demo.discrepancy")
-        .await
-        .unwrap();
-
-    // A CSR reclassifies call 9003 back to Unbooked in ServiceTitan: the sweep shows it,
-    // it is a discrepancy, analytics asks the calls worker, the worker books it again, the
-    // next sweep resolves it and the rates agree again.
-    let st = switchboard_servicetitan::ServiceTitan::from_config(&c()).unwrap();
-    let csr = st.tenant("demo").unwrap();
-    let (export, _) = switchboard_servicetitan::export_all_calls(csr, None)
-        .await
-        .unwrap();
-    let current = csr
-        .current_call(export.iter().find(|x| x.id == 9003).unwrap())
-        .await
-        .unwrap();
-    let change = switchboard_servicetitan::CallChange {
-        call_type: Some(Some(switchboard_servicetitan::models::CallType::Unbooked)),
-        ..Default::default()
-    };
-    csr.update_call(&current, &change).await.unwrap();
-
-    let mut statuses = Vec::new();
-    let resolved = tokio::time::timeout(Duration::from_secs(40), async {
-        while let Some(m) = discrepancies.next().await {
-            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-            if v["call"] == "ag_3" && (v["status"] == "open" || !statuses.is_empty()) {
-                statuses.push((
-                    v["status"].as_str().unwrap().to_owned(),
-                    v["servicetitan"].clone(),
-                ));
-                if v["status"] == "resolved" {
-                    return;
-                }
-            }
-        }
-    })
-    .await;
-    assert!(resolved.is_ok(), "never resolved: {statuses:?}");
-    assert_eq!(
-        statuses[0],
-        ("open".to_owned(), serde_json::json!("unbooked"))
-    );
-    let call: serde_json::Value =
-        get_json(&http, &format!("{sim}/_sim/tenants/{TENANT_ID}/calls/9003")).await;
-    assert_eq!(call["call_type"], "Booked", "the calls worker fixed it");
-    let agree = eventually(Duration::from_secs(20), || async {
-        expected(&get_json(&http, &range).await)
-    })
-    .await;
-    assert!(agree, "{:#}", get_json(&http, &range).await);
-    let requests: Vec<_> = switchboard_test_support::stream_messages(&client, "EVENTS")
-        .await
-        .into_iter()
-        .filter(|m| m.subject == "events.demo.call.reclassify.requested")
-        .collect();
-    assert_eq!(requests.len(), 1, "asked once for that call state");
-    let open = get_json(
-        &http,
-        &format!("{}/v1/tenants/demo/discrepancies", analytics.url),
-    )
-    .await;
-    assert_eq!(open["count"], 0, "{open:#}");
-    analytics.task.abort();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_only_publishes_what_it_would_ask_and_bad_requests_are_explained() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let nats = NatsServer::start();
-    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
     let http = switchboard_test_support::http_client();
     let analytics = start_analytics(config(&nats.url(), &sim, "dry-run")).await;
     let client = nats.client().await;
@@ -364,7 +173,7 @@ async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
     let _serial = ONE_AT_A_TIME.lock().await;
     const EXTRA: i64 = 600;
     let nats = NatsServer::start();
-    let sim = switchboard_test_support::spawn_st_sim(|seed| {
+    let sim = switchboard_st_sim::spawn_demo(|seed| {
         seed.settings.export_page_size = 20;
         seed.faults.latency_ms = 40;
         let t = &mut seed.tenants[0];
@@ -377,14 +186,10 @@ async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
         }
     })
     .await;
-    let http = switchboard_test_support::http_client();
+    let admin = switchboard_st_sim::SimClient::new(&sim);
     let count = |op: &'static str| {
-        let (http, sim) = (http.clone(), sim.clone());
-        async move {
-            get_json(&http, &format!("{sim}/_sim/requests")).await["counts"][op]
-                .as_u64()
-                .unwrap_or(0)
-        }
+        let admin = admin.clone();
+        async move { admin.count(op).await }
     };
     let pages = (EXTRA as u64 + 10).div_ceil(20);
     let first = start_analytics(config(&nats.url(), &sim, "off")).await;
@@ -435,7 +240,7 @@ async fn the_page_renders_in_headless_chromium() {
         })
         .expect("headless Chromium is needed for this test: apt-get install -y chromium (scripts/test does)");
     let nats = NatsServer::start();
-    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
     let analytics = start_analytics(config(&nats.url(), &sim, "off")).await;
     let client = nats.client().await;
     let js = async_nats::jetstream::new(client.clone());
@@ -564,7 +369,7 @@ async fn the_page_renders_in_headless_chromium() {
 async fn two_replicas_share_the_work_agree_and_announce_each_discrepancy_once() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let nats = NatsServer::start();
-    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
     let http = switchboard_test_support::http_client();
     let client = nats.client().await;
     let mut announced = client

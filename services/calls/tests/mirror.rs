@@ -25,8 +25,7 @@ fn client(base: &str) -> TenantClient {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor() {
     let nats = NatsServer::start();
-    let base =
-        switchboard_test_support::spawn_st_sim(|seed| seed.settings.export_page_size = 4).await;
+    let base = switchboard_st_sim::spawn_demo(|seed| seed.settings.export_page_size = 4).await;
     let client = client(&base);
 
     let js = switchboard_bus::async_nats::jetstream::new(nats.client().await);
@@ -72,7 +71,7 @@ async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor
 async fn a_deployment_with_the_old_mirror_streams_resyncs_into_the_buckets() {
     use switchboard_bus::async_nats::jetstream::stream;
     let nats = NatsServer::start();
-    let base = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let base = switchboard_st_sim::spawn_demo(|_| {}).await;
     let js = switchboard_bus::async_nats::jetstream::new(nats.client().await);
     for (name, subject) in [
         ("ST_CALLS", "stcalls.>"),

@@ -105,7 +105,7 @@ pub fn usage() -> String {
 }
 
 /// Parses `args` (without the program name). `--help` and `--version` parse to
-/// [`Command::Help`]; an unknown command or a refused one is an error with its reason.
+/// [`Command::Help`] with the text to print; an unknown command or a refused one is an error with its reason.
 pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
     let argv = std::iter::once("switchboard").chain(args.iter().map(String::as_str));
     let matches = match Args::command().try_get_matches_from(argv) {
@@ -117,14 +117,15 @@ pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
                     config: None,
                     nats_url: None,
                     json: false,
-                    command: Command::Help,
+                    command: Command::Help(e.render().to_string()),
                 }),
                 K::InvalidSubcommand => {
-                    let word = args.iter().find(|a| !a.starts_with('-'));
-                    anyhow::bail!(
-                        "unknown command `{}` (try --help)",
-                        word.map_or("", String::as_str)
-                    )
+                    use clap::error::{ContextKind, ContextValue};
+                    let word = match e.get(ContextKind::InvalidSubcommand) {
+                        Some(ContextValue::String(word)) => word.as_str(),
+                        _ => "",
+                    };
+                    anyhow::bail!("unknown command `{word}` (try --help)")
                 }
                 _ => Err(anyhow::anyhow!("{}", e.render().to_string().trim_end())),
             };
@@ -132,7 +133,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
     };
     let args = Args::from_arg_matches(&matches).map_err(|e| anyhow::anyhow!("{e}"))?;
     let command = match args.command {
-        None => Command::Help,
+        None => Command::Help(usage()),
         Some(Sub::Dlq(Dlq::List { consumer })) => Command::DlqList { consumer },
         Some(Sub::Dlq(Dlq::Show { id })) => Command::DlqShow { id },
         Some(Sub::Dlq(Dlq::Replay { id, all })) => Command::DlqReplay {
@@ -230,5 +231,23 @@ mod tests {
                 .to_string()
                 .contains("unknown command")
         );
+        assert!(
+            parse(&args("--nats-url nats://x dlq frobnicate"))
+                .unwrap_err()
+                .to_string()
+                .contains("unknown command `frobnicate`")
+        );
+    }
+
+    #[test]
+    fn help_is_for_the_command_asked_about_and_version_is_the_version() {
+        let text = |line: &str| match parse(&args(line)).unwrap().command {
+            Command::Help(text) => text,
+            other => panic!("`{line}` parsed to {other:?}"),
+        };
+        assert!(text("health --help").contains("Usage: switchboard health"));
+        assert!(text("demo --help").contains("--ingest-url"));
+        assert!(text("--version").contains(env!("CARGO_PKG_VERSION")));
+        assert!(text("").contains("Commands:"));
     }
 }

@@ -62,7 +62,9 @@ pub enum Command {
     },
     /// Send a week of signed demo traffic through ingest.
     Demo(DemoOptions),
-    Help,
+    /// Print this text and exit 0: `--help` (of the command asked about), `--version`, or
+    /// the usage when no command is given.
+    Help(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +91,8 @@ fn nats_url(cli: &Cli) -> anyhow::Result<String> {
 /// Runs `cli`, writing human (or `--json`) output to `out`.
 pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Help => {
-            writeln!(out, "{}", usage())?;
+        Command::Help(text) => {
+            writeln!(out, "{}", text.trim_end())?;
             return Ok(());
         }
         Command::Health { url } => return health::check(url, Duration::from_secs(3), out).await,
@@ -113,7 +115,7 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
         Command::DlqShow { id } => show(&js, *id, cli.json, out).await,
         Command::DlqReplay { target } => replay(&js, target, cli.json, out).await,
         Command::DlqPurge => purge(&js, cli.json, out).await,
-        Command::Help | Command::Health { .. } | Command::Demo(_) => Ok(()),
+        Command::Help(_) | Command::Health { .. } | Command::Demo(_) => Ok(()),
     };
     client.flush().await.ok();
     result

@@ -18,7 +18,7 @@ async fn health(url: String) -> anyhow::Result<String> {
 
 #[tokio::test]
 async fn ready_is_success_and_anything_else_is_an_error_naming_the_url() {
-    let sim = switchboard_test_support::spawn_st_sim(|_| {}).await;
+    let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
     let ok = health(format!("{sim}/readyz")).await.unwrap();
     assert!(ok.contains("200 OK"), "{ok}");
 

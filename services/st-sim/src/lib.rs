@@ -9,11 +9,13 @@
 
 mod admin;
 mod api;
+mod client;
 mod clock;
 pub mod seed;
 mod state;
 mod webhooks;
 
+pub use client::{SimClient, demo_seed_path, spawn_demo};
 pub use seed::Seed;
 pub use state::Sim;
 

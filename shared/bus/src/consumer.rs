@@ -144,7 +144,7 @@ const DLQ_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Pauses between attempts to record a dead letter: 200 ms doubling to 5 s, for
 /// [`DLQ_PATIENCE`] in all.
-fn dlq_patience() -> crate::retry::ExponentialBuilder {
+fn dlq_patience() -> crate::retry::Deadline {
     crate::retry::patience(
         DLQ_PATIENCE,
         Duration::from_millis(200),

@@ -11,7 +11,8 @@
 //! The ServiceTitan client uses backon too, with its own jittered policy and `Retry-After`
 //! (`switchboard_servicetitan::RetryPolicy`); a 403 is permanent there and never retried.
 
-use std::time::Duration;
+use backon::{BackoffBuilder as _, ExponentialBackoff};
+use std::time::{Duration, Instant};
 
 pub use backon::{ExponentialBuilder, Retryable};
 
@@ -31,15 +32,38 @@ pub fn attempts(attempts: usize, first: Duration, cap: Duration) -> ExponentialB
     doubling(first, cap).with_max_times(attempts.saturating_sub(1))
 }
 
-/// [`doubling`] that stops once the pauses would add up to more than `patience`.
-pub fn patience(patience: Duration, first: Duration, cap: Duration) -> ExponentialBuilder {
-    doubling(first, cap).with_total_delay(Some(patience))
+/// [`doubling`] for at most `patience` from now, the attempts' own time included: no pause
+/// is taken that would end past the deadline (an attempt that times out after 5 s counts
+/// its 5 s). Build it where the retrying starts.
+pub fn patience(patience: Duration, first: Duration, cap: Duration) -> Deadline {
+    Deadline {
+        pauses: doubling(first, cap)
+            .with_total_delay(Some(patience))
+            .build(),
+        deadline: Instant::now() + patience,
+    }
+}
+
+/// The schedule of [`patience`]: its pauses, until the deadline.
+#[derive(Debug)]
+pub struct Deadline {
+    pauses: ExponentialBackoff,
+    deadline: Instant,
+}
+
+impl Iterator for Deadline {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.pauses
+            .next()
+            .filter(|pause| Instant::now() + *pause < self.deadline)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backon::BackoffBuilder;
 
     #[test]
     fn attempts_counts_the_first_one() {
@@ -62,7 +86,6 @@ mod tests {
             Duration::from_millis(100),
             Duration::from_secs(2),
         )
-        .build()
         .map(|p| p.as_millis())
         .collect();
         assert_eq!(pauses, [100, 200, 400]);
@@ -84,5 +107,17 @@ mod tests {
         .when(|e| *e == "transient")
         .await;
         assert_eq!((result, calls), (Err("permanent"), 3));
+    }
+
+    #[test]
+    fn patience_counts_the_time_the_attempts_took() {
+        let mut schedule = patience(
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+        );
+        // An attempt that took longer than the whole patience: no pause, no attempt more.
+        std::thread::sleep(Duration::from_millis(301));
+        assert_eq!(schedule.next(), None);
     }
 }

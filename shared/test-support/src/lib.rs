@@ -1,10 +1,16 @@
-//! The test harness every Switchboard test builds on.
+//! The low test harness every Switchboard test builds on: NATS and signed webhooks, and
+//! nothing that knows a service. It depends only on the shared bus and signature crates, so
+//! even `switchboard-bus` can dev-depend on it without compiling a service, axum or the
+//! ServiceTitan models. st-sim in a test is `switchboard_st_sim::spawn_demo`; a stack of
+//! services is `switchboard_e2e::Stack` (the `tests/` crate).
 //!
 //! - [`NatsServer`]: a real `nats-server` per test (free port, temp store, JetStream), which
 //!   a test can kill, stop and restart. There is no NATS mock anywhere in the project.
 //! - [`NatsCluster`]: three of them clustered, for the tests about clustering.
 //! - [`TestScheme`]: signed deliveries for every signature scheme, with the matching config.
-//! - [`inbound_messages`]: read back everything a stream holds, to assert on what was stored.
+//! - [`stream_messages`], [`inbound_messages`]: read back everything a stream holds, to
+//!   assert on what was stored.
+//! - [`eventually`], [`wait_ready`], [`http_client`], [`init_logs`]: polling and plumbing.
 
 mod cluster;
 mod nats;
@@ -30,7 +36,7 @@ pub fn init_logs() {
 
 /// An HTTP client for tests (installs the TLS crypto provider reqwest needs first).
 pub fn http_client() -> reqwest::Client {
-    switchboard_servicetitan::install_crypto_provider();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -44,20 +50,6 @@ pub async fn wait_ready(http: &reqwest::Client, url: &str) {
     })
     .await;
     assert!(ready, "{url} never became ready");
-}
-
-/// st-sim on a free port with the demo seed, adjusted by `adjust`; returns its base URL.
-pub async fn spawn_st_sim(adjust: impl FnOnce(&mut switchboard_st_sim::Seed)) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../services/st-sim/seed/demo.json");
-    let mut seed = switchboard_st_sim::load_seed(&path).expect("demo seed");
-    adjust(&mut seed);
-    let sim = switchboard_st_sim::Application::build(seed, "127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("st-sim");
-    let url = format!("http://{}", sim.local_addr());
-    tokio::spawn(sim.run_until(std::future::pending()));
-    url
 }
 
 /// One stored message, as read back from a stream.

@@ -206,10 +206,16 @@ impl Worker {
         let fmt = |t: Timestamp| format_rfc3339(t, offset).unwrap_or_default();
         let query = vec![
             ("callerPhoneNumber", from.to_owned()),
-            ("createdOnOrAfter", fmt(start - window)),
+            // Saturating: a start near the end of time must not panic the handler.
+            (
+                "createdOnOrAfter",
+                fmt(start.saturating_sub(window).unwrap_or(start)),
+            ),
             (
                 "createdBefore",
-                fmt(start + window + SignedDuration::from_hours(1)),
+                fmt(start
+                    .saturating_add(window + SignedDuration::from_hours(1))
+                    .unwrap_or(start)),
             ),
             ("pageSize", "200".to_owned()),
         ];

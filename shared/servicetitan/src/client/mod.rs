@@ -9,13 +9,13 @@
 //! - `writes`: the only operations that change anything in ServiceTitan — the call update
 //!   (read-modify-write) and the appointment confirmation. Nothing else writes.
 
-use crate::auth::{Token, TokenCache};
+use crate::auth::TokenCache;
 use crate::error::{ErrorKind, StError};
 use crate::http::HttpClientError;
 use crate::limiter::RateLimiter;
 use crate::models::*;
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 use switchboard_config::{Config, ServiceTitanConfig, StEnvironment};
 use tracing::Instrument as _;
 
+mod policy;
 mod reads;
 mod transport;
 mod writes;
 
-pub use transport::RetryPolicy;
-use transport::transport_error;
+pub use policy::RetryPolicy;
 
 /// Everything one tenant's client needs.
 #[derive(Debug, Clone)]
@@ -198,50 +198,6 @@ impl TenantClient {
             "{}/{module}/{version}/tenant/{}/{rest}",
             self.settings.api_base, self.settings.tenant_id
         )
-    }
-
-    async fn token(&self) -> Result<Token, StError> {
-        let s = &self.settings;
-        self.tokens
-            .get(|| async {
-                let form = [
-                    ("grant_type", "client_credentials"),
-                    ("client_id", s.client_id.as_str()),
-                    ("client_secret", s.client_secret.expose_secret()),
-                ];
-                let response = self
-                    .http
-                    .post(format!("{}/connect/token", s.auth_base))
-                    .form(&form)
-                    .timeout(s.timeout)
-                    .send()
-                    .await
-                    .map_err(|e| transport_error("token request", &s.tenant, &e))?;
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap_or_default();
-                if !(200..300).contains(&status) {
-                    let mut err = StError::from_response("token request", &s.tenant, status, &body);
-                    if matches!(status, 400 | 401 | 403) {
-                        err.kind = ErrorKind::Permanent;
-                        err.detail = format!(
-                            "ServiceTitan rejected the client credentials (HTTP {status}): check \
-                             tenants.{}.servicetitan.client_id / client_secret and the environment",
-                            s.tenant
-                        );
-                    }
-                    return Err(err);
-                }
-                let token: TokenResponse = serde_json::from_str(&body).map_err(|e| {
-                    StError::new(
-                        "token request",
-                        &s.tenant,
-                        ErrorKind::Transient,
-                        format!("unreadable token response: {e}"),
-                    )
-                })?;
-                Ok((SecretString::from(token.access_token), token.expires_in))
-            })
-            .await
     }
 
     /// Sends one API request with rate limiting, auth, timeout and retries; returns the body.

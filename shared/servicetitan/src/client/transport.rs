@@ -1,50 +1,24 @@
-//! One API request and its retries: the schedule ([`RetryPolicy`], full jitter), which
+//! One API request and its retries: the token, the schedule (`RetryPolicy`, full jitter), which
 //! failures are retried (transient only: 429, 5xx, timeouts, connection errors; never a
 //! 403 or another permanent answer), `Retry-After`, and the one token refresh on a 401.
 
 use super::{Query, TenantClient};
+use crate::auth::Token;
 use crate::error::{ErrorKind, StError};
+use crate::models::TokenResponse;
 use backon::Retryable as _;
 use reqwest::Method;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-/// Retry policy for transient failures: jittered exponential backoff, bounded attempts.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts per request, the first included.
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The pauses between attempts: `max_attempts - 1` of them, each [`Self::backoff`].
-    /// backon takes any such iterator as its schedule.
-    pub fn pauses(&self) -> impl Iterator<Item = Duration> + Send + Sync + Unpin + use<> {
-        let policy = self.clone();
-        (1..policy.max_attempts.max(1)).map(move |attempt| policy.backoff(attempt))
-    }
-
-    /// Full jitter: uniformly random in `[0, min(max, base·2^attempt)]`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(1 << attempt.min(16))
-            .min(self.max_delay);
-        cap.mul_f64(fastrand::f64())
-    }
+/// What the attempts of one call share.
+#[derive(Debug, Default)]
+struct CallState {
+    /// The one token refresh a 401 gets has been spent.
+    refreshed_after_401: AtomicBool,
+    /// The last HTTP status the API answered; 0 before any answer.
+    last_status: AtomicU32,
 }
 
 /// A failed attempt, with the pause ServiceTitan asked for (`Retry-After` on a 429).
@@ -64,6 +38,52 @@ impl From<StError> for Failed {
 }
 
 impl TenantClient {
+    /// A bearer token: the cached one, or one client-credentials request (one in flight
+    /// per tenant; the waiting tasks share its result).
+    pub(super) async fn token(&self) -> Result<Token, StError> {
+        let s = &self.settings;
+        self.tokens
+            .get(|| async {
+                let form = [
+                    ("grant_type", "client_credentials"),
+                    ("client_id", s.client_id.as_str()),
+                    ("client_secret", s.client_secret.expose_secret()),
+                ];
+                let response = self
+                    .http
+                    .post(format!("{}/connect/token", s.auth_base))
+                    .form(&form)
+                    .timeout(s.timeout)
+                    .send()
+                    .await
+                    .map_err(|e| transport_error("token request", &s.tenant, &e))?;
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                if !(200..300).contains(&status) {
+                    let mut err = StError::from_response("token request", &s.tenant, status, &body);
+                    if matches!(status, 400 | 401 | 403) {
+                        err.kind = ErrorKind::Permanent;
+                        err.detail = format!(
+                            "ServiceTitan rejected the client credentials (HTTP {status}): check \
+                             tenants.{}.servicetitan.client_id / client_secret and the environment",
+                            s.tenant
+                        );
+                    }
+                    return Err(err);
+                }
+                let token: TokenResponse = serde_json::from_str(&body).map_err(|e| {
+                    StError::new(
+                        "token request",
+                        &s.tenant,
+                        ErrorKind::Transient,
+                        format!("unreadable token response: {e}"),
+                    )
+                })?;
+                Ok((SecretString::from(token.access_token), token.expires_in))
+            })
+            .await
+    }
+
     /// The retries of [`Self::execute`] (backon, with [`RetryPolicy::pauses`]): only a
     /// transient failure is tried again, never a permanent one such as a 403; a 429 waits at
     /// least its `Retry-After`. Returns the result, the attempts made and the last HTTP
@@ -77,12 +97,11 @@ impl TenantClient {
         body: Option<serde_json::Value>,
     ) -> (Result<String, StError>, u32, Option<u16>) {
         let made = AtomicU32::new(0);
-        let refreshed_after_401 = AtomicBool::new(false);
-        let (made_ref, refreshed, method, url, body) =
-            (&made, &refreshed_after_401, &method, &url, &body);
+        let call = CallState::default();
+        let (made_ref, call_ref, method, url, body) = (&made, &call, &method, &url, &body);
         let result = (move || async move {
             made_ref.fetch_add(1, Ordering::Relaxed);
-            self.attempt(operation, method, url, query, body.as_ref(), refreshed)
+            self.attempt(operation, method, url, query, body.as_ref(), call_ref)
                 .await
         })
         .retry(self.settings.retry.pauses())
@@ -93,10 +112,15 @@ impl TenantClient {
         })
         .await;
         let attempts = made.load(Ordering::Relaxed);
+        // The last status ServiceTitan's API answered (not the token endpoint's); none if
+        // no answer ever came.
+        let status = match call.last_status.load(Ordering::Relaxed) {
+            0 => None,
+            s => u16::try_from(s).ok(),
+        };
         match result {
-            Ok((text, status)) => (Ok(text), attempts, Some(status)),
+            Ok(text) => (Ok(text), attempts, status),
             Err(Failed { mut error, .. }) => {
-                let status = error.status;
                 if error.is_transient() {
                     error.detail = format!("{} (gave up after {attempts} attempts)", error.detail);
                 }
@@ -115,8 +139,8 @@ impl TenantClient {
         url: &str,
         query: &Query,
         body: Option<&serde_json::Value>,
-        refreshed_after_401: &AtomicBool,
-    ) -> Result<(String, u16), Failed> {
+        call: &CallState,
+    ) -> Result<String, Failed> {
         let s = &self.settings;
         loop {
             // Token first, then the pacing slot: a slot taken while waiting for a token
@@ -140,15 +164,16 @@ impl TenantClient {
                 .await
                 .map_err(|e| Failed::from(transport_error(operation, &s.tenant, &e)))?;
             let status = response.status().as_u16();
+            call.last_status.store(u32::from(status), Ordering::Relaxed);
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(parse_retry_after);
             let text = response.text().await.unwrap_or_default();
             if (200..300).contains(&status) {
-                return Ok((text, status));
+                return Ok(text);
             }
-            if status == 401 && !refreshed_after_401.swap(true, Ordering::Relaxed) {
+            if status == 401 && !call.refreshed_after_401.swap(true, Ordering::Relaxed) {
                 self.tokens.invalidate(&token).await;
                 continue;
             }
@@ -173,11 +198,7 @@ fn parse_retry_after(value: &reqwest::header::HeaderValue) -> Option<Duration> {
     Some(wait.min(Duration::from_secs(120)))
 }
 
-pub(super) fn transport_error(
-    operation: &'static str,
-    tenant: &str,
-    e: &reqwest::Error,
-) -> StError {
+fn transport_error(operation: &'static str, tenant: &str, e: &reqwest::Error) -> StError {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

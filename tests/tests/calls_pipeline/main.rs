@@ -1,23 +1,34 @@
 //! End to end: signed agent reports → ingest → router → calls worker → st-sim, with a real
-//! nats-server.
+//! nats-server. This file has the stack, the config and the tests of what is written (once,
+//! and only when needed); `failures` has the ones where ServiceTitan or matching fails
+//! (dead letters, 429s and 500s, an outage and its replay). One test binary, so the three
+//! slots are shared by all of them.
+
+mod failures;
 
 use std::time::Duration;
-use switchboard_test_support::{
-    NatsServer, TestScheme, agent_report, eventually, stream_messages, wait_ready,
-};
+use switchboard_e2e::{Service, Stack};
+use switchboard_test_support::{TestScheme, eventually, stream_messages};
+
+const TENANT: u64 = 1234567;
 
 /// Each test runs a whole pipeline (nats-server, ingest, router, calls, st-sim); on a
 /// 2-core machine twelve at once starve JetStream API calls past their timeout. Three at a
 /// time keeps the suite quick and the calls answered.
 static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
 
-struct Stack {
+/// A stack of this file: nats-server, st-sim, ingest, router and calls, holding one of the
+/// three slots while it runs.
+struct Pipeline {
     _slot: tokio::sync::SemaphorePermit<'static>,
-    nats: NatsServer,
-    ingest: String,
-    sim: String,
-    calls_ops: String,
-    http: reqwest::Client,
+    stack: Stack,
+}
+
+impl std::ops::Deref for Pipeline {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
@@ -41,7 +52,7 @@ fn config_with(nats: &str, sim: &str, calls: &str) -> switchboard_config::Config
     switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
 }
 
-impl Stack {
+impl Pipeline {
     async fn start() -> Self {
         Self::start_with("").await
     }
@@ -52,99 +63,28 @@ impl Stack {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let nats = NatsServer::start();
-        let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
-        let http = switchboard_test_support::http_client();
-
-        let ingest = switchboard_ingest::Application::build(config(&nats.url(), &sim_url))
-            .await
-            .unwrap();
-        let ingest_url = format!("http://{}", ingest.local_addr());
-        tokio::spawn(ingest.run_until(std::future::pending()));
-        let router = switchboard_router::Application::build(config(&nats.url(), &sim_url))
-            .await
-            .unwrap();
-        tokio::spawn(router.run_until(std::future::pending()));
-        let calls =
-            switchboard_calls::Application::build(config_with(&nats.url(), &sim_url, calls))
-                .await
-                .unwrap();
-        let calls_ops = format!("http://{}", calls.local_addr());
-        tokio::spawn(calls.run_until(std::future::pending()));
-        wait_ready(&http, &format!("{ingest_url}/readyz")).await;
-        wait_ready(&http, &format!("{calls_ops}/readyz")).await;
-        Stack {
-            _slot: slot,
-            nats,
-            ingest: ingest_url,
-            sim: sim_url,
-            calls_ops,
-            http,
-        }
-    }
-
-    /// An agent report, signed and delivered through ingest.
-    async fn report(&self, id: &str, report: serde_json::Value) {
-        let hook = agent_report("demo", "agent", id, &serde_json::to_vec(&report).unwrap());
-        let response = hook.send(&self.http, &self.ingest).await.unwrap();
-        assert_eq!(response.status(), 200);
+        let calls = calls.to_owned();
+        let stack = Stack::builder(config)
+            .ingest()
+            .router()
+            .service_with(Service::Calls, move |nats, sim| {
+                config_with(nats, sim, &calls)
+            })
+            .start()
+            .await;
+        Pipeline { _slot: slot, stack }
     }
 
     async fn call(&self, id: i64) -> serde_json::Value {
-        self.http
-            .get(format!("{}/_sim/tenants/1234567/calls/{id}", self.sim))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.sim.call(1234567, id).await
     }
 
     async fn count(&self, op: &str) -> u64 {
-        let v: serde_json::Value = self
-            .http
-            .get(format!("{}/_sim/requests", self.sim))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["counts"][op].as_u64().unwrap_or(0)
-    }
-
-    async fn events_of(&self, kind: &str) -> Vec<serde_json::Value> {
-        let client = self.nats.client().await;
-        stream_messages(&client, "EVENTS")
-            .await
-            .into_iter()
-            .map(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap())
-            .filter(|e| e["type"] == kind)
-            .collect()
-    }
-
-    /// Waits up to 30 s for a dead letter whose JSON satisfies `wanted`.
-    async fn dead_letter(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> bool {
-        let client = self.nats.client().await;
-        eventually(Duration::from_secs(30), || async {
-            stream_messages(&client, "DLQ")
-                .await
-                .iter()
-                .any(|m| wanted(&serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap()))
-        })
-        .await
+        self.sim.count(op).await
     }
 
     async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.calls_ops))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.stack.metrics(Service::Calls).await
     }
 }
 
@@ -156,18 +96,12 @@ fn outcome(outcome: &str, from: &str, started_at: &str, job: Option<i64>) -> ser
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     // A job the agent booked for the caller of call 9003 (seeded Unbooked, 2026-11-20T17:21Z).
-    let job: serde_json::Value = s
-        .http
-        .post(format!("{}/_sim/tenants/1234567/jobs", s.sim))
-        .json(&serde_json::json!({"customer_id": 103, "location_id": 203, "business_unit_id": 21, "job_type_id": 301, "campaign_id": 31}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job = s
+        .sim
+        .create_job(TENANT, &serde_json::json!({"customer_id": 103, "location_id": 203, "business_unit_id": 21, "job_type_id": 301, "campaign_id": 31}))
+        .await;
     let job_id = job["id"].as_i64().unwrap();
 
     s.report(
@@ -276,17 +210,15 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     let confirmation = |status: &str, minute: u32| {
         serde_json::json!({"type": "appointment.confirmation", "occurred_at": format!("2026-11-23T18:{minute:02}:00Z"), "call": {"id": "ag_c"},
             "status": status, "servicetitan": {"job_id": 1001, "appointment_id": 5001}})
     };
-    let confirmed = |s: &Stack| {
-        let url = format!("{}/_sim/state", s.sim);
-        let http = s.http.clone();
+    let confirmed = |s: &Pipeline| {
+        let sim = s.sim.clone();
         async move {
-            let state: serde_json::Value =
-                http.get(url).send().await.unwrap().json().await.unwrap();
+            let state = sim.state().await;
             state["tenants"][0]["appointments"][0]["confirmed"]
                 .as_bool()
                 .unwrap()
@@ -303,46 +235,17 @@ async fn appointment_confirmations_follow_the_caller_with_one_write_each() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_reason_in_the_policy_stops_start_up_naming_it() {
-    let nats = NatsServer::start();
-    let sim_url = switchboard_test_support::spawn_st_sim(|_| {}).await;
-    let mut config = config(&nats.url(), &sim_url);
-    config
-        .tenants
-        .values_mut()
-        .next()
-        .unwrap()
-        .calls
-        .outcomes
-        .values_mut()
-        .next()
-        .unwrap()
-        .reason = "Free Pizza".into();
-    let err = switchboard_calls::Application::build(config)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("tenants.demo.calls.outcomes.booked.reason") && err.contains("Free Pizza"),
-        "{err}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
     const N: i64 = 240;
-    let s = Stack::start().await; // one worker already running
+    let s = Pipeline::start().await; // one worker already running
     // N fresh Unbooked calls in ServiceTitan.
     for i in 0..N {
-        let r = s
-            .http
-            .post(format!("{}/_sim/tenants/1234567/calls", s.sim))
-            .json(&serde_json::json!({"from": format!("+1512556{i:04}"), "to": "+15125550000", "duration_secs": 120,
+        let (status, _) = s
+            .sim
+            .create_call(TENANT, &serde_json::json!({"from": format!("+1512556{i:04}"), "to": "+15125550000", "duration_secs": 120,
                 "customer_id": 101, "location_id": 201, "reason_id": 1}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+            .await;
+        assert_eq!(status, 201);
     }
     // Their outcomes, straight onto EVENTS (as the router publishes them), found by id.
     let client = s.nats.client().await;
@@ -367,7 +270,7 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
         .unwrap();
     }
     // A second replica joins; it is killed mid-stream; a third takes over.
-    let sim = s.sim.clone();
+    let sim = s.sim.url().to_owned();
     // st-sim counts every PUT it receives, 429s included, and allows 60/s: the replicas
     // together must stay under that (the first paces at 30/s), or a refused PUT and its
     // retry would count as two writes.
@@ -396,15 +299,7 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
     tokio::spawn(third.run_until(std::future::pending()));
 
     let all = eventually(Duration::from_secs(120), || async {
-        let state: serde_json::Value = s
-            .http
-            .get(format!("{}/_sim/state", s.sim))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let state = s.sim.state().await;
         state["tenants"][0]["calls"]
             .as_array()
             .unwrap()
@@ -424,76 +319,8 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
-    let s = Stack::start().await;
-    // Two calls from the same caller a minute apart: which one did the agent take? Never guess.
-    for received_on in ["2026-11-22T16:00:00Z", "2026-11-22T16:01:00Z"] {
-        s.http
-            .post(format!("{}/_sim/tenants/1234567/calls", s.sim))
-            .json(&serde_json::json!({"from": "+15125550177", "to": "+15125550000", "duration_secs": 90,
-                "received_on": received_on, "customer_id": 101, "location_id": 201, "reason_id": 1}))
-            .send()
-            .await
-            .unwrap();
-    }
-    s.report(
-        "msg_ambiguous",
-        outcome("booked", "+15125550177", "2026-11-22T16:00:30Z", None),
-    )
-    .await;
-    let dead = s.dead_letter(|v| v["reason"] == "ambiguous_call").await;
-    assert!(dead, "no ambiguous_call dead letter");
-
-    // ServiceTitan answers 429 to the next 40 requests: the outcome is late, not lost.
-    s.http
-        .post(format!("{}/_sim/faults", s.sim))
-        .json(&serde_json::json!({"force_status": 429, "force_count": 40, "retry_after_secs": 0}))
-        .send()
-        .await
-        .unwrap();
-    s.report(
-        "msg_storm",
-        outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None),
-    )
-    .await;
-    assert!(
-        eventually(Duration::from_secs(60), || async {
-            s.call(9006).await["call_type"] == "NotLead"
-        })
-        .await
-    );
-    assert_eq!(s.count("update call").await, 1);
-
-    // Then a burst of 500s: "excused" for call 9010 (Unbooked, 2026-11-22T18:10Z) still lands,
-    // with the configured memo.
-    s.http
-        .post(format!("{}/_sim/faults", s.sim))
-        .json(&serde_json::json!({"force_status": 500, "force_count": 30}))
-        .send()
-        .await
-        .unwrap();
-    s.report(
-        "msg_burst",
-        outcome("excused", "+15125550106", "2026-11-22T18:10:05Z", None),
-    )
-    .await;
-    assert!(
-        eventually(Duration::from_secs(60), || async {
-            s.call(9010).await["call_type"] == "Excused"
-        })
-        .await,
-        "{}",
-        s.call(9010).await
-    );
-    let call = s.call(9010).await;
-    assert_eq!(call["excuse_memo"], "Agent: caller hung up");
-    assert_eq!(call["reason_id"], 1, "Service Call");
-    assert_eq!(s.count("update call").await, 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_write() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     // The mirror of the CRM location exports is in place once the worker has followed them.
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -520,11 +347,7 @@ async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_wr
         s.metrics().await
     );
     assert_eq!(s.count("list calls").await, 1, "located by numbers once");
-    s.http
-        .delete(format!("{}/_sim/requests", s.sim))
-        .send()
-        .await
-        .unwrap();
+    s.sim.reset_requests().await;
     // The outcome carries no ServiceTitan id, only the agent's call id: found through the
     // correlation, then one read and one write.
     s.report(
@@ -549,15 +372,7 @@ async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_wr
         assert_eq!(s.count(op).await, n, "{op}");
     }
     // The location went back exactly as ServiceTitan had it.
-    let state: serde_json::Value = s
-        .http
-        .get(format!("{}/_sim/state", s.sim))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = s.sim.state().await;
     let location = state["tenants"][0]["locations"]
         .as_array()
         .unwrap()
@@ -571,7 +386,7 @@ async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_wr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reclassify_request_is_applied_like_an_outcome_and_only_once() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     let client = s.nats.client().await;
     let js = switchboard_bus::async_nats::jetstream::new(client.clone());
     let request = |id: &str| {
@@ -618,7 +433,7 @@ async fn a_reclassify_request_is_applied_like_an_outcome_and_only_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_outcome_wins_over_an_older_one_delivered_late() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     // The agent's later verdict (not_lead at 14:50) arrives first; its earlier one (booked at
     // 14:45) arrives late and must not overwrite it.
     let mut newer = outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None);
@@ -646,103 +461,16 @@ async fn a_newer_outcome_wins_over_an_older_one_delivered_late() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reason_renamed_in_servicetitan_after_start_up_is_dead_lettered_as_a_bad_mapping() {
-    let s = Stack::start().await;
-    // Someone renames "Service Call" in ServiceTitan while the worker runs: its policy now
-    // names a reason ServiceTitan refuses.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../st-sim/seed/demo.json");
-    let mut seed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for reason in seed["tenants"][0]["call_reasons"].as_array_mut().unwrap() {
-        if reason["name"] == "Service Call" {
-            reason["name"] = "Service Call (old)".into();
-        }
-    }
-    let r = s
-        .http
-        .post(format!("{}/_sim/seed", s.sim))
-        .json(&seed)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    s.report(
-        "msg_renamed",
-        outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None),
-    )
-    .await;
-    let client = s.nats.client().await;
-    let dead = s
-        .dead_letter(|v| {
-            v["reason"] == "bad_mapping" && v["error"].as_str().unwrap_or("").contains("reason")
-        })
-        .await;
-    assert!(
-        dead,
-        "no bad_mapping dead letter: {:?}",
-        stream_messages(&client, "DLQ")
-            .await
-            .iter()
-            .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(
-        s.count("update call").await,
-        1,
-        "one refused attempt, not retried"
-    );
-    assert_eq!(s.call(9003).await["call_type"], "Unbooked");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_403_is_dead_lettered_naming_the_permission_to_grant() {
-    let s = Stack::start().await;
-    // Wait for the mirror so the next requests are the outcome's own.
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.count("export location contacts").await >= 1
-        })
-        .await
-    );
-    s.http
-        .post(format!("{}/_sim/faults", s.sim))
-        .json(&serde_json::json!({"force_status": 403, "force_count": 50}))
-        .send()
-        .await
-        .unwrap();
-    let mut report = outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None);
-    report["servicetitan"]["call_id"] = 9003.into();
-    s.report("msg_forbidden", report).await;
-    let dead = s
-        .dead_letter(|v| {
-            // The reason is the bare code operators filter on; what to grant is in `error`.
-            v["reason"] == "missing_permission"
-                && v["error"]
-                    .as_str()
-                    .is_some_and(|e| e.contains("Reclassify call"))
-        })
-        .await;
-    assert!(dead, "no missing_permission dead letter");
-    assert_eq!(s.count("update call").await, 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redial_is_not_matched_to_the_callers_previous_call() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     let add_call = |received_on: &'static str| {
-        let (http, sim) = (s.http.clone(), s.sim.clone());
+        let sim = s.sim.clone();
         async move {
-            let v: serde_json::Value = http
-                .post(format!("{sim}/_sim/tenants/1234567/calls"))
-                .json(&serde_json::json!({"from": "+15125550155", "to": "+15125550000", "duration_secs": 60,
+            let (_, v) = sim
+                .create_call(TENANT, &serde_json::json!({"from": "+15125550155", "to": "+15125550000", "duration_secs": 60,
                     "received_on": received_on, "customer_id": 101, "location_id": 201, "reason_id": 1,
                     "call_type": "Unbooked"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .await;
             v["id"].as_i64().unwrap()
         }
     };
@@ -799,10 +527,11 @@ async fn a_redial_is_not_matched_to_the_callers_previous_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_appointment_a_csr_already_confirmed_is_not_written_again() {
-    let s = Stack::start().await;
+    let s = Pipeline::start().await;
     // A CSR confirmed appointment 5002 in ServiceTitan before the caller did.
-    let st = switchboard_servicetitan::ServiceTitan::from_config(&config(&s.nats.url(), &s.sim))
-        .unwrap();
+    let st =
+        switchboard_servicetitan::ServiceTitan::from_config(&config(&s.nats.url(), s.sim.url()))
+            .unwrap();
     st.tenant("demo")
         .unwrap()
         .confirm_appointment(5002)
@@ -828,115 +557,4 @@ async fn an_appointment_a_csr_already_confirmed_is_not_written_again() {
         "read what ServiceTitan has"
     );
     assert_eq!(s.count("confirm appointment").await, 1, "only the CSR's");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_outage_longer_than_max_deliver_ends_in_the_dlq_and_a_replay_applies_it_once() {
-    let s = Stack::start_with("max_deliver = 2\n").await;
-    // The worker has mirrored the export (so the call is known and only ServiceTitan's
-    // answers can fail it).
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.count("export location contacts").await >= 1
-        })
-        .await
-    );
-    let set_faults = |faults: serde_json::Value| {
-        let (http, sim) = (s.http.clone(), s.sim.clone());
-        async move {
-            let r = http
-                .post(format!("{sim}/_sim/faults"))
-                .json(&faults)
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-        }
-    };
-    // ServiceTitan answers 500 to everything for longer than the worker will retry.
-    set_faults(serde_json::json!({"force_status": 500, "force_count": 1_000_000})).await;
-    let mut report = outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None);
-    report["servicetitan"]["call_id"] = 9003.into();
-    s.report("msg_outage", report).await;
-
-    let client = s.nats.client().await;
-    let letter = |m: &switchboard_test_support::StoredMessage| {
-        serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap()
-    };
-    let exhausted = || async {
-        stream_messages(&client, "DLQ")
-            .await
-            .iter()
-            .find(|m| letter(m)["reason"] == "max_deliveries")
-            .map(|m| m.sequence)
-    };
-    // Each delivery spends the ServiceTitan client's own retries (~6 s a request).
-    let found = eventually(Duration::from_secs(120), || async {
-        exhausted().await.is_some()
-    })
-    .await;
-    assert!(found, "the exhausted outcome is not in the DLQ");
-    let dlq_seq = exhausted().await;
-    let dead = stream_messages(&client, "DLQ").await;
-    let dead: Vec<_> = dead.iter().map(letter).collect();
-    assert_eq!(dead.len(), 1, "one letter for one message: {dead:?}");
-    assert_eq!(
-        dead[0]["consumer"], "calls",
-        "dlq.EVENTS.calls, as documented"
-    );
-    assert_eq!(dead[0]["deliveries"], 2);
-    let error = dead[0]["error"].as_str().unwrap();
-    assert!(
-        error.contains("last error") && error.contains("500"),
-        "{error}"
-    );
-    assert_eq!(s.count("update call").await, 0);
-    assert!(s.metrics().await.contains(
-        r#"switchboard_calls_events_total{type="call.outcome",result="dead_lettered"} 1"#
-    ));
-
-    // ServiceTitan recovers; the operator replays the letter, and it is applied once.
-    set_faults(serde_json::json!({"force_status": null, "force_count": 0})).await;
-    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
-    switchboard_cli::replay_one(&js, dlq_seq.unwrap())
-        .await
-        .unwrap();
-    assert!(
-        eventually(Duration::from_secs(30), || async {
-            s.events_of("call.reclassified").await.len() == 1
-        })
-        .await,
-        "the replay was not applied"
-    );
-    assert_eq!(s.call(9003).await["call_type"], "Booked");
-    // A second replay of the same letter is refused (it was removed); nothing more is written.
-    assert!(
-        switchboard_cli::replay_one(&js, dlq_seq.unwrap())
-            .await
-            .is_err()
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(s.count("update call").await, 1);
-}
-
-/// With no tenant to serve (no ServiceTitan, no policy), the worker stays up and ready
-/// rather than exiting (it used to return at once: nothing to follow).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_with_no_tenant_to_serve_keeps_running() {
-    let nats = NatsServer::start();
-    let toml = format!(
-        "[nats]\nurl = \"{}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n",
-        nats.url()
-    );
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let app = switchboard_calls::Application::build(config).await.unwrap();
-    let ops = format!("http://{}", app.local_addr());
-    let run = tokio::spawn(app.run_until(std::future::pending()));
-    wait_ready(
-        &switchboard_test_support::http_client(),
-        &format!("{ops}/readyz"),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(!run.is_finished(), "the worker exited with nothing to do");
 }

@@ -1,4 +1,4 @@
-//! The analytics service end to end: `cargo bench -p switchboard-analytics --bench analytics_service`
+//! The analytics service end to end: `cargo bench -p switchboard-e2e --bench analytics_service`
 //! (`BENCH_CALLS`, default 1,000,000; `BENCH_EVENTS`, default 500).
 //!
 //! A real nats-server. A tenant-month of `BENCH_CALLS` calls (30 days of March 2026,
@@ -19,7 +19,7 @@ use switchboard_analytics::translate::StoredFacts;
 use switchboard_analytics::{AgentView, CallFacts, StView};
 use switchboard_bus::bucket::{Bucket, key_token};
 use switchboard_config::CallClass;
-use switchboard_test_support::NatsServer;
+use switchboard_e2e::{Service, Stack};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -92,8 +92,17 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let nats = NatsServer::start();
-        let client = nats.client().await;
+        // nats-server (and st-sim, unused: no ServiceTitan sweep) first; analytics starts
+        // once the facts are written.
+        let config = |nats: &str, _: &str| {
+            let toml = format!(
+                "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 30\n[analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 0\n\
+                 [tenants.demo]\ntimezone = \"America/Chicago\"\n"
+            );
+            switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+        };
+        let mut stack = Stack::builder(config).start().await;
+        let client = stack.nats.client().await;
         let js = switchboard_bus::jetstream(client.clone(), Duration::from_secs(30));
         let bucket = Bucket::open(&js, "ANALYTICS_FACTS", "bench", 1, None).await.unwrap();
         let start: jiff::Timestamp = "2026-03-01T06:00:00Z".parse().unwrap();
@@ -113,19 +122,12 @@ fn main() {
         drop(bucket);
         println!("wrote {calls} facts into ANALYTICS_FACTS in {:.1} s (bench set-up)", t.elapsed().as_secs_f64());
 
-        let toml = format!(
-            "[nats]\nurl = \"{}\"\nrequest_timeout_secs = 30\n[analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 0\n\
-             [tenants.demo]\ntimezone = \"America/Chicago\"\n",
-            nats.url()
-        );
-        let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let config = stack.config();
         let mut snapshots = client.subscribe("analytics.demo.booking_rate.>").await.unwrap();
         let t = Instant::now();
-        let app = switchboard_analytics::Application::build(config).await.unwrap();
-        let url = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
-        let http = switchboard_test_support::http_client();
-        switchboard_test_support::wait_ready(&http, &format!("{url}/readyz")).await;
+        // Built, run and waited for (`/readyz`: every fact read into the engine).
+        let url = stack.start_service(Service::Analytics, config).await;
+        let http = stack.http.clone();
         let ready = t.elapsed();
         let expected_open = calls.div_ceil(50);
         let metric = |name: &'static str| {

@@ -1,5 +1,5 @@
 //! Calls worker throughput against ServiceTitan's rate limit:
-//! `cargo bench -p switchboard-calls --bench calls_throughput`
+//! `cargo bench -p switchboard-e2e --bench calls_throughput`
 //! (`BENCH_OUTCOMES` per tenant for the backlog, default 600; `BENCH_RATE` outcomes/s for
 //! the latency phase, default 100; `BENCH_SECS` for it, default 15).
 //!
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchboard_bus::async_nats;
-use switchboard_test_support::NatsServer;
+use switchboard_e2e::Stack;
 
 const TENANTS: u64 = 5;
 const LIMIT: u32 = 60;
@@ -62,31 +62,6 @@ fn outcome_event(tenant: u64, call_id: i64, n: u64) -> (String, Vec<u8>) {
     )
 }
 
-struct Sim {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Sim {
-    async fn requests(&self) -> serde_json::Value {
-        self.http
-            .get(format!("{}/_sim/requests", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-    async fn reset(&self) {
-        self.http
-            .delete(format!("{}/_sim/requests", self.url))
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -105,8 +80,9 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let nats = NatsServer::start();
-        let sim_url = switchboard_test_support::spawn_st_sim(|seed| {
+        // nats-server, st-sim with five tenants, and the calls worker (waited for).
+        let stack = Stack::builder(config)
+            .seed(|seed| {
             seed.settings.rate_limit_per_sec = LIMIT;
             let template = seed.tenants[0].clone();
             let call = template.calls.iter().find(|c| c.id == 9003).unwrap().clone();
@@ -128,16 +104,11 @@ fn main() {
                     t
                 })
                 .collect();
-        })
-        .await;
-        let http = switchboard_test_support::http_client();
-        let sim = Sim { url: sim_url.clone(), http: http.clone() };
-        let app = switchboard_calls::Application::build(config(&nats.url(), &sim_url))
-            .await
-            .unwrap();
-        let ops = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
-        switchboard_test_support::wait_ready(&http, &format!("{ops}/readyz")).await;
+            })
+            .calls()
+            .start()
+            .await;
+        let (nats, sim) = (&stack.nats, &stack.sim);
         // The first export pass (calls, locations, contacts) of every tenant.
         let synced = switchboard_test_support::eventually(Duration::from_secs(60), || async {
             sim.requests().await["counts"]["export location contacts"]
@@ -162,7 +133,7 @@ fn main() {
         });
 
         // ---- 1. backlog ----
-        sim.reset().await;
+        sim.reset_requests().await;
         let started = Instant::now();
         let mut ids = Vec::new();
         for k in 0..per_tenant {
@@ -208,7 +179,7 @@ fn main() {
         );
 
         // ---- 2. latency at a fixed offered rate ----
-        sim.reset().await;
+        sim.reset_requests().await;
         let mut published: Vec<(String, Instant)> = Vec::new();
         let interval = Duration::from_secs_f64(1.0 / rate as f64);
         let start = Instant::now();

@@ -2,9 +2,10 @@
 //! router → EVENTS (and DLQ).
 
 use std::time::Duration;
+use switchboard_e2e::Stack;
 use switchboard_signatures::{MacAlgorithm, sign};
 use switchboard_test_support::{
-    Hook, HookSpec, NatsServer, StoredMessage, TestScheme, eventually, stream_messages, wait_ready,
+    Hook, HookSpec, StoredMessage, TestScheme, eventually, stream_messages, wait_ready,
 };
 
 const PUBLIC_URL: &str = "https://hooks.example.com";
@@ -43,8 +44,10 @@ async fn run_router(
     (tokio::spawn(app.run_until(std::future::pending())), ops)
 }
 
+/// nats-server and ingest from the [`Stack`]; the router is run here, so a test can kill it
+/// mid-stream and start another.
 struct Pipeline {
-    nats: NatsServer,
+    stack: Stack,
     ingest: String,
     http: reqwest::Client,
     client: switchboard_bus::async_nats::Client,
@@ -53,32 +56,29 @@ struct Pipeline {
 
 impl Pipeline {
     async fn start() -> Self {
-        let nats = NatsServer::start();
-        let ingest = switchboard_ingest::Application::build(config(&nats.url()))
-            .await
-            .unwrap();
-        let address = format!("http://{}", ingest.local_addr());
-        tokio::spawn(ingest.run_until(std::future::pending()));
-        let client = nats.client().await;
+        let stack = Stack::builder(|nats, _| config(nats))
+            .ingest()
+            .start()
+            .await;
+        let client = stack.nats.client().await;
         let mut p = Pipeline {
-            nats,
-            ingest: address,
-            http: switchboard_test_support::http_client(),
+            ingest: stack.ingest_url().to_owned(),
+            http: stack.http.clone(),
+            stack,
             client,
             router: None,
         };
         p.start_router().await;
-        wait_ready(&p.http, &format!("{}/readyz", p.ingest)).await;
         p
     }
 
     /// Starts a router without waiting for it to be ready.
     async fn spawn_router(&mut self) {
-        self.router = Some(run_router(config(&self.nats.url())).await.0);
+        self.router = Some(run_router(config(&self.stack.nats.url())).await.0);
     }
 
     async fn start_router(&mut self) {
-        let (handle, ops) = run_router(config(&self.nats.url())).await;
+        let (handle, ops) = run_router(config(&self.stack.nats.url())).await;
         self.router = Some(handle);
         wait_ready(&self.http, &format!("{ops}/readyz")).await;
     }
@@ -115,7 +115,7 @@ impl Pipeline {
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/events/fixtures")
+            .join("../shared/events/fixtures")
             .join(path),
     )
     .unwrap()
@@ -466,72 +466,12 @@ async fn replaying_inbound_into_an_empty_events_stream_reproduces_identical_byte
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_that_exhaust_max_deliver_are_dead_lettered() {
-    let nats = NatsServer::start();
-    let toml = format!(
-        "[nats]\nurl = \"{}\"\n[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 2\nack_wait_secs = 1\nnak_delay_ms = 50\n",
-        nats.url()
-    );
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let (_router, ops) = run_router(config).await;
-    wait_ready(
-        &switchboard_test_support::http_client(),
-        &format!("{ops}/readyz"),
-    )
-    .await;
-
-    // Sabotage: another stream takes over `events.>`, so every publish to EVENTS fails.
-    let client = nats.client().await;
-    let js = switchboard_bus::async_nats::jetstream::new(client.clone());
-    js.delete_stream("EVENTS").await.unwrap();
-    js.create_stream(switchboard_bus::async_nats::jetstream::stream::Config {
-        name: "SQUATTER".into(),
-        subjects: vec!["events.>".into()],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-
-    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", "acme:telnyx:stuck-1");
-    headers.insert("Switchboard-Tenant", "acme");
-    headers.insert("Switchboard-Source", "telnyx");
-    headers.insert("Switchboard-Scheme", "telnyx");
-    js.publish_with_headers(
-        "inbound.acme.telnyx",
-        headers,
-        fixture("telnyx/2-call.answered.json").into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
-
-    let dead = eventually(Duration::from_secs(20), || async {
-        !stream_messages(&client, "DLQ").await.is_empty()
-    })
-    .await;
-    assert!(dead, "no max-deliveries dead letter");
-    let dlq = stream_messages(&client, "DLQ").await;
-    let letter: serde_json::Value = serde_json::from_slice(&dlq[0].payload).unwrap();
-    assert_eq!(letter["reason"], "max_deliveries");
-    assert_eq!(letter["deliveries"], 2);
-    assert_eq!(letter["stream_seq"], 1);
-    assert_eq!(letter["subject"], "inbound.acme.telnyx");
-    assert_eq!(letter["original_msg_id"], "acme:telnyx:stuck-1");
-    assert!(
-        stream_messages(&client, "SQUATTER").await.is_empty(),
-        "nothing was published anywhere"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_consumer_config_takes_effect_on_restart() {
     let mut p = Pipeline::start().await; // max_deliver 5 (default), ack_wait 2 s
     p.kill_router();
     let toml = format!(
         "[nats]\nurl = \"{}\"\n[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 3\nack_wait_secs = 7\n",
-        p.nats.url()
+        p.stack.nats.url()
     );
     let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
     let (_router, ops) = run_router(config).await;

@@ -1,0 +1,170 @@
+//! st-sim in a test: [`spawn_demo`] runs it on a free port with the demo seed (st-sim owns
+//! that seed, so it is the one to load it), and [`SimClient`] is a typed client for the
+//! `/_sim/…` admin endpoints the tests and benches call (seed, inspect, count, faults,
+//! calls and jobs). Reads that a test picks arbitrary fields from stay `serde_json::Value`.
+//! A failed request panics: this is for tests, where that is the failure wanted.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+
+/// st-sim on `127.0.0.1:0` with the demo seed (`seed/demo.json`), adjusted by `adjust`,
+/// serving on the current Tokio runtime; returns its base URL (`http://127.0.0.1:port`).
+pub async fn spawn_demo(adjust: impl FnOnce(&mut crate::Seed)) -> String {
+    let mut seed = crate::load_seed(&demo_seed_path()).expect("st-sim's demo seed");
+    adjust(&mut seed);
+    let sim = crate::Application::build(seed, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("st-sim");
+    let url = format!("http://{}", sim.local_addr());
+    tokio::spawn(sim.run_until(std::future::pending()));
+    url
+}
+
+/// Where the demo seed is (`services/st-sim/seed/demo.json`).
+pub fn demo_seed_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/demo.json")
+}
+
+/// The `/_sim/…` admin API of one st-sim.
+#[derive(Debug, Clone)]
+pub struct SimClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl SimClient {
+    /// A client for the st-sim at `base` (e.g. what [`spawn_demo`] returned).
+    pub fn new(base: &str) -> Self {
+        let http = switchboard_servicetitan::build_client(
+            reqwest::Client::builder().timeout(Duration::from_secs(30)),
+            "st-sim's admin client",
+        )
+        .expect("HTTP client");
+        SimClient {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        }
+    }
+
+    /// The base URL (`http://host:port`).
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn json(&self, request: reqwest::RequestBuilder) -> Value {
+        request
+            .send()
+            .await
+            .expect("st-sim answers")
+            .json()
+            .await
+            .expect("st-sim answers JSON")
+    }
+
+    async fn status(&self, request: reqwest::RequestBuilder) -> StatusCode {
+        request.send().await.expect("st-sim answers").status()
+    }
+
+    /// `GET /_sim/state`: the whole simulated state (the seed's shape, secrets redacted).
+    pub async fn state(&self) -> Value {
+        self.json(self.http.get(format!("{}/_sim/state", self.base)))
+            .await
+    }
+
+    /// `POST /_sim/seed`: replaces the whole state.
+    pub async fn seed(&self, seed: &Value) -> StatusCode {
+        self.status(
+            self.http
+                .post(format!("{}/_sim/seed", self.base))
+                .json(seed),
+        )
+        .await
+    }
+
+    /// `GET /_sim/requests`: `counts` per operation, `rate_limited`, `rate_limited_by_tenant`.
+    pub async fn requests(&self) -> Value {
+        self.json(self.http.get(format!("{}/_sim/requests", self.base)))
+            .await
+    }
+
+    /// How many requests for `operation` (e.g. "update call") st-sim has counted.
+    pub async fn count(&self, operation: &str) -> u64 {
+        self.requests().await["counts"][operation]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// `DELETE /_sim/requests`: the counts start again from zero.
+    pub async fn reset_requests(&self) -> StatusCode {
+        self.status(self.http.delete(format!("{}/_sim/requests", self.base)))
+            .await
+    }
+
+    /// `GET /_sim/faults`.
+    pub async fn faults(&self) -> Value {
+        self.json(self.http.get(format!("{}/_sim/faults", self.base)))
+            .await
+    }
+
+    /// `POST /_sim/faults` (e.g. `{"force_status": 500, "force_count": 30}`).
+    pub async fn set_faults(&self, faults: &Value) -> StatusCode {
+        self.status(
+            self.http
+                .post(format!("{}/_sim/faults", self.base))
+                .json(faults),
+        )
+        .await
+    }
+
+    /// `POST /_sim/tokens/expire`: every issued token expires now.
+    pub async fn expire_tokens(&self) -> StatusCode {
+        self.status(self.http.post(format!("{}/_sim/tokens/expire", self.base)))
+            .await
+    }
+
+    /// `GET /_sim/tenants/{tenant}/calls/{id}`.
+    pub async fn call(&self, tenant: u64, id: i64) -> Value {
+        self.json(
+            self.http
+                .get(format!("{}/_sim/tenants/{tenant}/calls/{id}", self.base)),
+        )
+        .await
+    }
+
+    /// `POST /_sim/tenants/{tenant}/calls`: the status (201 when created) and the call.
+    pub async fn create_call(&self, tenant: u64, call: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/_sim/tenants/{tenant}/calls", self.base))
+            .json(call)
+            .send()
+            .await
+            .expect("st-sim answers");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `PATCH /_sim/tenants/{tenant}/calls/{id}`: the status and the call as it is now.
+    pub async fn patch_call(&self, tenant: u64, id: i64, edit: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .patch(format!("{}/_sim/tenants/{tenant}/calls/{id}", self.base))
+            .json(edit)
+            .send()
+            .await
+            .expect("st-sim answers");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /_sim/tenants/{tenant}/jobs`: the job created.
+    pub async fn create_job(&self, tenant: u64, job: &Value) -> Value {
+        self.json(
+            self.http
+                .post(format!("{}/_sim/tenants/{tenant}/jobs", self.base))
+                .json(job),
+        )
+        .await
+    }
+}
