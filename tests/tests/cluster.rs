@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use switchboard_st_sim::SimClient;
 use switchboard_test_support::{
     NatsCluster, TestScheme, agent_report, eventually, http_client, stream_messages, wait_ready,
 };
@@ -162,19 +163,14 @@ async fn killing_the_events_leader_or_the_meta_leader_writes_each_outcome_once()
     // Calls for the agent to classify: all Unbooked, each needing one write.
     let mut st_calls = Vec::new();
     for i in 0..2 * PER_PHASE {
-        let v: serde_json::Value = http
-            .post(format!("{sim}/_sim/tenants/1234567/calls"))
-            .json(
+        let (_, v) = SimClient::new(&sim)
+            .create_call(
+                1234567,
                 &serde_json::json!({"from": format!("+151255502{i:02}"), "to": "+15125550000",
                 "duration_secs": 60, "customer_id": 101, "location_id": 201, "reason_id": 1,
                 "call_type": "Unbooked"}),
             )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .await;
         st_calls.push(v["id"].as_i64().unwrap());
     }
     let ingest = start_ingest_and_router(&cluster.url(), &sim).await;
@@ -185,17 +181,8 @@ async fn killing_the_events_leader_or_the_meta_leader_writes_each_outcome_once()
     tokio::spawn(calls.run_until(std::future::pending()));
     wait_ready(&http, &format!("{calls_ops}/readyz")).await;
 
-    let writes = || async {
-        let v: serde_json::Value = http
-            .get(format!("{sim}/_sim/requests"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["counts"]["update call"].as_u64().unwrap_or(0)
-    };
+    let sim_client = SimClient::new(&sim);
+    let writes = || sim_client.count("update call");
     for phase in 0..2 {
         let victim = if phase == 0 {
             cluster.stream_leader("EVENTS").await

@@ -64,14 +64,7 @@ async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
         "{out}"
     );
 
-    let state: serde_json::Value = http
-        .get(format!("{sim_url}/_sim/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = switchboard_st_sim::SimClient::new(&sim_url).state().await;
     let tenant = &state["tenants"][0];
     let calls = tenant["calls"].as_array().unwrap();
     let new_calls: Vec<_> = calls

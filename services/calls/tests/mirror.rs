@@ -43,16 +43,12 @@ async fn the_export_is_mirrored_and_a_new_instance_resumes_from_the_saved_cursor
 
     // The phone system reports a call; a fresh instance (another replica, a restart)
     // picks up only that one, from the saved cursor.
-    let http = switchboard_test_support::http_client();
-    let added: serde_json::Value = http
-        .post(format!("{base}/_sim/tenants/1234567/calls"))
-        .json(&serde_json::json!({"from": "+15125550142", "to": "+15125550000", "duration_secs": 95, "customer_id": 101, "location_id": 201}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, added) = switchboard_st_sim::SimClient::new(&base)
+        .create_call(
+            1234567,
+            &serde_json::json!({"from": "+15125550142", "to": "+15125550000", "duration_secs": 95, "customer_id": 101, "location_id": 201}),
+        )
+        .await;
     let again = ExportMirror::open(&js, 1).await.unwrap();
     assert_eq!(again.sync("demo", &client).await.unwrap(), 1);
     let new_call = again
