@@ -2,7 +2,9 @@
 //! that `/metrics` serves, cloned into whatever counts. Names and help texts are part of
 //! the dashboards' contract, so they live together here.
 
+use super::streams::DiscrepancyStatus;
 use std::collections::HashMap;
+use switchboard_config::AutoReclassify;
 use switchboard_events::EventType;
 use switchboard_telemetry::{Counter, CounterVec, Registry};
 
@@ -48,8 +50,10 @@ pub(super) struct Metrics {
     pub(super) pending: switchboard_telemetry::Gauge,
     pub(super) facts_written: Counter,
     pub(super) snapshots: Counter,
-    pub(super) discrepancies: CounterVec,
-    pub(super) requests: CounterVec,
+    /// `switchboard_analytics_discrepancies_published_total{status}`: open, resolved.
+    discrepancies: [Counter; 2],
+    /// `switchboard_analytics_reclassify_requests_total{mode}`: dry-run, on.
+    requests: [Counter; 2],
     pub(super) sweep_records: Counter,
     pub(super) publish_latency: switchboard_telemetry::Histogram,
 }
@@ -61,7 +65,21 @@ impl Metrics {
             "EVENTS messages by type and result (used, ignored, skipped, retried, dead_lettered).",
             &["type", "result"],
         );
+        let discrepancies = r.counter_vec(
+            "switchboard_analytics_discrepancies_published_total",
+            "Discrepancy messages published, by status.",
+            &["status"],
+        );
+        let requests = r.counter_vec(
+            "switchboard_analytics_reclassify_requests_total",
+            "Reclassification requests, by mode (on: sent to the calls worker; dry-run: published only).",
+            &["mode"],
+        );
         Self {
+            discrepancies: [DiscrepancyStatus::Open, DiscrepancyStatus::Resolved]
+                .map(|s| discrepancies.with(&[s.as_str()])),
+            requests: [AutoReclassify::DryRun, AutoReclassify::On]
+                .map(|m| requests.with(&[m.as_str()])),
             known_events: EventType::ALL
                 .iter()
                 .map(|t| {
@@ -82,16 +100,6 @@ impl Metrics {
                 "switchboard_analytics_snapshots_published_total",
                 "Booking-rate snapshots published.",
             ),
-            discrepancies: r.counter_vec(
-                "switchboard_analytics_discrepancies_published_total",
-                "Discrepancy messages published, by status.",
-                &["status"],
-            ),
-            requests: r.counter_vec(
-                "switchboard_analytics_reclassify_requests_total",
-                "Reclassification requests, by mode (on: sent to the calls worker; dry-run: published only).",
-                &["mode"],
-            ),
             sweep_records: r.counter(
                 "switchboard_analytics_sweep_records_total",
                 "ServiceTitan export records read by the sweep.",
@@ -111,6 +119,24 @@ impl Metrics {
         match self.known_events.get(kind) {
             Some(counters) => counters[handled as usize].inc(),
             None => self.events.with(&[kind, handled.as_str()]).inc(),
+        }
+    }
+
+    /// Counts one discrepancy message published with `status`.
+    pub(super) fn discrepancy(&self, status: DiscrepancyStatus) {
+        self.discrepancies[match status {
+            DiscrepancyStatus::Open => 0,
+            DiscrepancyStatus::Resolved => 1,
+        }]
+        .inc();
+    }
+
+    /// Counts one reclassification request made in `mode` (`off` makes none).
+    pub(super) fn reclassify_request(&self, mode: AutoReclassify) {
+        match mode {
+            AutoReclassify::Off => {}
+            AutoReclassify::DryRun => self.requests[0].inc(),
+            AutoReclassify::On => self.requests[1].inc(),
         }
     }
 }

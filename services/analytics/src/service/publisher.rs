@@ -217,7 +217,7 @@ impl Service {
                 serde_json::to_vec(&message)?,
             )
             .await?;
-            self.metrics.discrepancies.with(&[status.as_str()]).inc();
+            self.metrics.discrepancy(status);
         }
         let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
         if asked {
@@ -260,7 +260,7 @@ impl Service {
             let id = keys::open_message_id(name, d.call.as_str(), fnv(&body));
             self.publish(discrepancy_subject(name), Some(id), body)
                 .await?;
-            self.metrics.discrepancies.with(&[status.as_str()]).inc();
+            self.metrics.discrepancy(status);
         }
         tenant
             .lock()

@@ -112,7 +112,7 @@ impl Service {
             .await?;
         tenant.lock().asked.insert(call.to_owned(), signature);
         // `on` or `dry-run` (`off` returned above).
-        self.metrics.requests.with(&[tenant.auto.as_str()]).inc();
+        self.metrics.reclassify_request(tenant.auto);
         Ok(())
     }
 }
