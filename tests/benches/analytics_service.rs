@@ -20,13 +20,7 @@ use switchboard_analytics::{AgentView, CallFacts, StView};
 use switchboard_bus::bucket::{Bucket, key_token};
 use switchboard_config::CallClass;
 use switchboard_e2e::{Service, Stack};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use switchboard_test_support::bench::env_u64;
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -84,13 +78,9 @@ fn facts(i: u64, n: u64, start: jiff::Timestamp) -> StoredFacts {
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let calls = env("BENCH_CALLS", 1_000_000);
-    let events = env("BENCH_EVENTS", 500);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let calls = env_u64("BENCH_CALLS", 1_000_000);
+    let events = env_u64("BENCH_EVENTS", 500);
+    let runtime = switchboard_test_support::bench::runtime();
     runtime.block_on(async move {
         // nats-server (and st-sim, unused: no ServiceTitan sweep) first; analytics starts
         // once the facts are written.
@@ -99,7 +89,7 @@ fn main() {
                 "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 30\n[analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 0\n\
                  [tenants.demo]\ntimezone = \"America/Chicago\"\n"
             );
-            switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+            toml.parse::<switchboard_config::Config>().unwrap()
         };
         let mut stack = Stack::builder(config).start().await;
         let client = stack.nats.client().await;

@@ -22,18 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchboard_bus::async_nats;
 use switchboard_e2e::Stack;
+use switchboard_test_support::bench::env_u64;
 
 const TENANTS: u64 = 5;
 const LIMIT: u32 = 60;
 const CALLS_PER_TENANT: i64 = 4000;
 const BASE_TENANT_ID: u64 = 1234567;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
     let mut toml = format!("[nats]\nurl = \"{nats}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n");
@@ -46,7 +40,7 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
             BASE_TENANT_ID + i
         ));
     }
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 fn outcome_event(tenant: u64, call_id: i64, n: u64) -> (String, Vec<u8>) {
@@ -71,14 +65,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let per_tenant = env("BENCH_OUTCOMES", 600) as i64;
-    let rate = env("BENCH_RATE", 100);
-    let secs = env("BENCH_SECS", 15);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let per_tenant = env_u64("BENCH_OUTCOMES", 600) as i64;
+    let rate = env_u64("BENCH_RATE", 100);
+    let secs = env_u64("BENCH_SECS", 15);
+    let runtime = switchboard_test_support::bench::runtime();
     runtime.block_on(async move {
         // nats-server, st-sim with five tenants, and the calls worker (waited for).
         let stack = Stack::builder(config)

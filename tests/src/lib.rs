@@ -22,7 +22,7 @@ use switchboard_st_sim::{Seed, SimClient};
 use switchboard_test_support::{NatsServer, agent_report, eventually, stream_messages, wait_ready};
 
 pub use switchboard_st_sim;
-pub use switchboard_test_support;
+pub use switchboard_test_support::{self, ServiceTask};
 
 /// A service the stack can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,31 @@ pub enum Service {
     Router,
     Calls,
     Analytics,
+}
+
+/// The services' sections of a test stack's config on `nats`: every listener on port 0,
+/// and short timings that keep a test quick (the router's ack wait 2 s, the calls worker's
+/// polls 200 ms, analytics' sweep 1 s). `calls` is appended to the `[calls]` section.
+pub fn services_toml(nats: &str, calls: &str) -> String {
+    format!(
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
+         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nack_wait_secs = 5\n{calls}\
+         [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n"
+    )
+}
+
+/// Builds `service` from `config` and runs it in a task, without waiting for it to be
+/// ready; returns its base URL and the task. [`Stack::start_service`] is the usual way; this
+/// is for a test that kills and restarts a service itself.
+pub async fn spawn_service(service: Service, config: Config) -> (String, ServiceTask) {
+    use switchboard_test_support::spawn_service as spawn;
+    match service {
+        Service::Ingest => spawn::<switchboard_ingest::Ingest>(config).await,
+        Service::Router => spawn::<switchboard_router::Router>(config).await,
+        Service::Calls => spawn::<switchboard_calls::CallsWorker>(config).await,
+        Service::Analytics => spawn::<switchboard_analytics::Analytics>(config).await,
+    }
 }
 
 /// Builds a config from the NATS URL and st-sim's base URL (a test's TOML template).
@@ -140,7 +165,7 @@ pub struct Stack {
     pub http: reqwest::Client,
     config: ConfigFn,
     urls: Vec<(Service, String)>,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    tasks: Vec<ServiceTask>,
 }
 
 impl std::fmt::Debug for Stack {
@@ -186,38 +211,7 @@ impl Stack {
     }
 
     async fn spawn(&mut self, service: Service, config: Config) -> String {
-        let forever = std::future::pending::<()>();
-        let (addr, task) = match service {
-            Service::Ingest => {
-                let app = switchboard_ingest::Application::build(config)
-                    .await
-                    .expect("ingest starts");
-                let addr = app.local_addr();
-                (addr, tokio::spawn(app.run_until(forever)))
-            }
-            Service::Router => {
-                let app = switchboard_router::Application::build(config)
-                    .await
-                    .expect("router starts");
-                let addr = app.local_addr();
-                (addr, tokio::spawn(app.run_until(forever)))
-            }
-            Service::Calls => {
-                let app = switchboard_calls::Application::build(config)
-                    .await
-                    .expect("calls starts");
-                let addr = app.local_addr();
-                (addr, tokio::spawn(app.run_until(forever)))
-            }
-            Service::Analytics => {
-                let app = switchboard_analytics::Application::build(config)
-                    .await
-                    .expect("analytics starts");
-                let addr = app.local_addr();
-                (addr, tokio::spawn(app.run_until(forever)))
-            }
-        };
-        let url = format!("http://{addr}");
+        let (url, task) = spawn_service(service, config).await;
         self.urls.push((service, url.clone()));
         self.tasks.push(task);
         url

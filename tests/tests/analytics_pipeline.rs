@@ -17,20 +17,17 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 fn config(nats: &str, sim: &str, auto: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
+    let services = switchboard_e2e::services_toml(nats, "");
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
-         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nack_wait_secs = 5\n\
-         [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n\
-         [tenants.demo]\ntimezone = \"America/Chicago\"\n\
+        "{services}[tenants.demo]\ntimezone = \"America/Chicago\"\n\
          [tenants.demo.analytics]\nauto_reclassify = \"{auto}\"\n\
-         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = {TENANT_ID}\nclient_id = \"cid.demo-hvac\"\n\
-         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\n\
+         {st}\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\n\
          [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\n\
          [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 fn outcome(call: &str, outcome: &str, st_call: i64, started_at: &str) -> serde_json::Value {

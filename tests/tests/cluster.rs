@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use switchboard_e2e::{Service, spawn_service};
 use switchboard_st_sim::SimClient;
 use switchboard_test_support::{
     NatsCluster, TestScheme, agent_report, eventually, http_client, stream_messages, wait_ready,
@@ -14,18 +15,18 @@ use switchboard_test_support::{
 /// One config for every service: the cluster's three URLs, three replicas.
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
     let toml = format!(
         "[nats]\nurl = \"{nats}\"\nreplicas = 3\nrequest_timeout_secs = 10\n\
          [ingest]\nlisten = \"127.0.0.1:0\"\npublish_timeout_ms = 3000\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 5\nnak_delay_ms = 200\n\
          [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 500\nexport_poll_ms = 500\nack_wait_secs = 10\nlock_stale_secs = 20\n\
-         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
-         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\nrate_limit_per_sec = 50\n\
+         {st}rate_limit_per_sec = 50\n\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\n\
          [tenants.demo.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\n\
          [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 /// An agent's end-of-call report (one `call.outcome` event each).
@@ -56,16 +57,8 @@ async fn deliver(http: &reqwest::Client, ingest: &str, id: &str, body: &[u8]) ->
 }
 
 async fn start_ingest_and_router(nats: &str, sim: &str) -> String {
-    let ingest = switchboard_ingest::Application::build(config(nats, sim))
-        .await
-        .unwrap();
-    let ingest_url = format!("http://{}", ingest.local_addr());
-    tokio::spawn(ingest.run_until(std::future::pending()));
-    let router = switchboard_router::Application::build(config(nats, sim))
-        .await
-        .unwrap();
-    let router_ops = format!("http://{}", router.local_addr());
-    tokio::spawn(router.run_until(std::future::pending()));
+    let (ingest_url, _) = spawn_service(Service::Ingest, config(nats, sim)).await;
+    let (router_ops, _) = spawn_service(Service::Router, config(nats, sim)).await;
     let http = http_client();
     wait_ready(&http, &format!("{ingest_url}/readyz")).await;
     wait_ready(&http, &format!("{router_ops}/readyz")).await;
@@ -174,11 +167,7 @@ async fn killing_the_events_leader_or_the_meta_leader_writes_each_outcome_once()
         st_calls.push(v["id"].as_i64().unwrap());
     }
     let ingest = start_ingest_and_router(&cluster.url(), &sim).await;
-    let calls = switchboard_calls::Application::build(config(&cluster.url(), &sim))
-        .await
-        .unwrap();
-    let calls_ops = format!("http://{}", calls.local_addr());
-    tokio::spawn(calls.run_until(std::future::pending()));
+    let (calls_ops, _) = spawn_service(Service::Calls, config(&cluster.url(), &sim)).await;
     wait_ready(&http, &format!("{calls_ops}/readyz")).await;
 
     let sim_client = SimClient::new(&sim);
@@ -228,14 +217,9 @@ async fn killing_the_events_leader_or_the_meta_leader_writes_each_outcome_once()
         "one write per outcome"
     );
     for id in &st_calls {
-        let call: serde_json::Value = http
-            .get(format!("{sim}/_sim/tenants/1234567/calls/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let call = sim_client
+            .call(switchboard_st_sim::demo::TENANT_ID, *id)
+            .await;
         assert_eq!(call["call_type"], "NotLead", "call {id}");
     }
     let client = cluster.client().await;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 use switchboard_cli::{Cli, Command, DemoOptions};
+use switchboard_e2e::{Service, spawn_service};
 use switchboard_test_support::{NatsServer, eventually, inbound_messages};
 
 const ST_KEY: &str = "e2e-servicetitan-webhook-key-0123456789";
@@ -14,13 +15,12 @@ const AGENT_SECRET: &str = "whsec_ZGVtby1hZ2VudC13ZWJob29rLXNlY3JldA==";
 async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
     let nats = NatsServer::start();
     let sim_url = switchboard_st_sim::spawn_demo(|_| {}).await;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", &sim_url);
     let toml = format!(
         "[nats]\nurl = \"{nats}\"\n\
          [ingest]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://hooks.example.com\"\n\
          [tenants.demo]\ntimezone = \"America/Chicago\"\n\
-         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\n\
-         client_id = \"cid.demo-hvac\"\nclient_secret = \"cs1.demo-hvac-client-secret\"\n\
-         app_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim_url}\"\nauth_base = \"{sim_url}\"\n\
+         {st}\
          [tenants.demo.sources.servicetitan]\nscheme = \"servicetitan\"\nsecrets = [\"{ST_KEY}\"]\n\
          [tenants.demo.sources.twilio]\nscheme = \"twilio\"\nsecrets = [\"{TWILIO_TOKEN}\"]\n\
          [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nformat = \"agent\"\nsecrets = [\"{AGENT_SECRET}\"]\n",
@@ -29,12 +29,8 @@ async fn the_demo_week_is_signed_accepted_and_lands_in_servicetitan() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchboard.toml");
     std::fs::write(&path, &toml).unwrap();
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let ingest = switchboard_ingest::Application::build(config)
-        .await
-        .unwrap();
-    let ingest_url = format!("http://{}", ingest.local_addr());
-    tokio::spawn(ingest.run_until(std::future::pending()));
+    let config = toml.parse::<switchboard_config::Config>().unwrap();
+    let (ingest_url, _ingest) = spawn_service(Service::Ingest, config).await;
     let http = switchboard_test_support::http_client();
     switchboard_test_support::wait_ready(&http, &format!("{ingest_url}/readyz")).await;
 

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 use switchboard_cli::{Cli, Command, ReplayTarget, run};
-use switchboard_test_support::{NatsServer, eventually, stream_messages};
+use switchboard_e2e::{Service, spawn_service};
+use switchboard_test_support::{
+    NatsServer, event_fixture, eventually, publish_inbound, stream_messages,
+};
 
 fn router_config(nats_url: &str, format: &str) -> switchboard_config::Config {
     let toml = format!(
@@ -13,7 +16,7 @@ fn router_config(nats_url: &str, format: &str) -> switchboard_config::Config {
          [tenants.acme.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n\
          format = \"{format}\"\n"
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 async fn cli(nats: &NatsServer, command: Command) -> anyhow::Result<String> {
@@ -34,10 +37,7 @@ async fn a_dead_letter_replayed_after_a_fix_is_processed_once() {
     let client = nats.client().await;
 
     // A router misconfigured to read the agent's reports as Telnyx payloads.
-    let broken = switchboard_router::Application::build(router_config(&nats.url(), "telnyx"))
-        .await
-        .unwrap();
-    let broken = tokio::spawn(broken.run_until(std::future::pending()));
+    let (_, broken) = spawn_service(Service::Router, router_config(&nats.url(), "telnyx")).await;
     let js = switchboard_bus::async_nats::jetstream::new(client.clone());
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -46,22 +46,9 @@ async fn a_dead_letter_replayed_after_a_fix_is_processed_once() {
         .await
     );
 
-    let body = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/events/fixtures/agent/call-outcome.json"),
-    )
-    .unwrap();
-    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", "acme:agent:msg_outcome_1");
-    headers.insert("Switchboard-Tenant", "acme");
-    headers.insert("Switchboard-Source", "agent");
-    headers.insert("Switchboard-Scheme", "standard-webhooks");
-    headers.insert("Switchboard-Received-At", "2026-11-23T15:09:22.000Z");
-    js.publish_with_headers("inbound.acme.agent", headers, body.into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let body = event_fixture("agent/call-outcome.json");
+    let delivery = ("acme", "agent", "standard-webhooks", "msg_outcome_1");
+    publish_inbound(&js, delivery, body).await;
 
     assert!(
         eventually(Duration::from_secs(10), || async {
@@ -96,11 +83,8 @@ async fn a_dead_letter_replayed_after_a_fix_is_processed_once() {
 
     // The fix: a router that reads the source's real format.
     broken.abort();
-    let fixed = switchboard_router::Application::build(router_config(&nats.url(), "agent"))
-        .await
-        .unwrap();
-    let fixed_metrics = format!("http://{}/metrics", fixed.local_addr());
-    tokio::spawn(fixed.run_until(std::future::pending()));
+    let (fixed, _fixed) = spawn_service(Service::Router, router_config(&nats.url(), "agent")).await;
+    let fixed_metrics = format!("{fixed}/metrics");
 
     let replayed: serde_json::Value = serde_json::from_str(
         &cli(

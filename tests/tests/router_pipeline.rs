@@ -2,10 +2,11 @@
 //! router → EVENTS (and DLQ).
 
 use std::time::Duration;
-use switchboard_e2e::Stack;
+use switchboard_e2e::{Service, ServiceTask, Stack, spawn_service};
 use switchboard_signatures::{MacAlgorithm, sign};
 use switchboard_test_support::{
-    Hook, HookSpec, StoredMessage, TestScheme, eventually, stream_messages, wait_ready,
+    Hook, HookSpec, StoredMessage, TestScheme, event_fixture, eventually, publish_inbound,
+    stream_messages, wait_ready,
 };
 
 const PUBLIC_URL: &str = "https://hooks.example.com";
@@ -30,18 +31,7 @@ fn config(nats_url: &str) -> switchboard_config::Config {
         secret(TestScheme::StandardWebhooks),
         secret(TestScheme::ServiceTitan),
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
-}
-
-/// Builds a router and runs it in a task; returns the task and its ops base URL.
-async fn run_router(
-    config: switchboard_config::Config,
-) -> (tokio::task::JoinHandle<anyhow::Result<()>>, String) {
-    let app = switchboard_router::Application::build(config)
-        .await
-        .unwrap();
-    let ops = format!("http://{}", app.local_addr());
-    (tokio::spawn(app.run_until(std::future::pending())), ops)
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 /// nats-server and ingest from the [`Stack`]; the router is run here, so a test can kill it
@@ -51,7 +41,7 @@ struct Pipeline {
     ingest: String,
     http: reqwest::Client,
     client: switchboard_bus::async_nats::Client,
-    router: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    router: Option<ServiceTask>,
 }
 
 impl Pipeline {
@@ -74,11 +64,15 @@ impl Pipeline {
 
     /// Starts a router without waiting for it to be ready.
     async fn spawn_router(&mut self) {
-        self.router = Some(run_router(config(&self.stack.nats.url())).await.0);
+        self.router = Some(
+            spawn_service(Service::Router, config(&self.stack.nats.url()))
+                .await
+                .1,
+        );
     }
 
     async fn start_router(&mut self) {
-        let (handle, ops) = run_router(config(&self.stack.nats.url())).await;
+        let (ops, handle) = spawn_service(Service::Router, config(&self.stack.nats.url())).await;
         self.router = Some(handle);
         wait_ready(&self.http, &format!("{ops}/readyz")).await;
     }
@@ -90,6 +84,13 @@ impl Pipeline {
         }
     }
 
+    /// Twilio's status callbacks in `files` (fixtures), each signed and delivered in order.
+    async fn send_twilio(&self, files: &[&str]) {
+        for f in files {
+            self.send(&twilio_hook(f)).await;
+        }
+    }
+
     async fn send(&self, hook: &Hook) {
         let response = hook.send(&self.http, &self.ingest).await.unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
@@ -97,6 +98,23 @@ impl Pipeline {
 
     async fn events(&self) -> Vec<StoredMessage> {
         stream_messages(&self.client, "EVENTS").await
+    }
+
+    /// The router's durable on INBOUND.
+    async fn router_consumer(
+        &self,
+    ) -> switchboard_bus::async_nats::jetstream::consumer::PullConsumer {
+        switchboard_bus::async_nats::jetstream::new(self.client.clone())
+            .get_consumer_from_stream("router", "INBOUND")
+            .await
+            .unwrap()
+    }
+
+    /// Waits for exactly these events, of these types in this order.
+    async fn wait_for_types(&self, wanted: &[&str]) -> Vec<StoredMessage> {
+        let events = self.wait_events(wanted.len()).await;
+        assert_eq!(types(&events), wanted);
+        events
     }
 
     async fn wait_events(&self, n: usize) -> Vec<StoredMessage> {
@@ -112,15 +130,6 @@ impl Pipeline {
     }
 }
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/events/fixtures")
-            .join(path),
-    )
-    .unwrap()
-}
-
 fn spec<'a>(source: &'a str, body: &'a [u8], id: &'a str) -> HookSpec<'a> {
     HookSpec {
         public_url: PUBLIC_URL,
@@ -134,7 +143,7 @@ fn spec<'a>(source: &'a str, body: &'a [u8], id: &'a str) -> HookSpec<'a> {
 
 /// A Twilio form fixture, signed as Twilio signs it.
 fn twilio_hook(path: &str) -> Hook {
-    let body = fixture(path);
+    let body = event_fixture(path);
     let params = switchboard_signatures::parse_form(&body).unwrap();
     let pairs: Vec<(&str, &str)> = params
         .iter()
@@ -159,7 +168,7 @@ fn twilio_hook(path: &str) -> Hook {
 }
 
 fn json_hook(scheme: TestScheme, source: &str, path: &str, id: &str) -> Hook {
-    let body = fixture(path);
+    let body = event_fixture(path);
     scheme.sign(&scheme.secret(1), &spec(source, &body, id))
 }
 
@@ -178,19 +187,16 @@ fn types(events: &[StoredMessage]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_provider_becomes_canonical_events() {
     let p = Pipeline::start().await;
-    for f in [
+    p.send_twilio(&[
         "twilio/1-initiated.form",
         "twilio/2-ringing.form",
         "twilio/3-in-progress.form",
         "twilio/4-completed.form",
-    ] {
-        p.send(&twilio_hook(f)).await;
-    }
-    let events = p.wait_events(3).await;
-    assert_eq!(
-        types(&events),
-        ["call.started", "call.answered", "call.completed"]
-    );
+    ])
+    .await;
+    let events = p
+        .wait_for_types(&["call.started", "call.answered", "call.completed"])
+        .await;
     let completed: serde_json::Value = serde_json::from_slice(&events[2].payload).unwrap();
     assert_eq!(events[2].subject, "events.acme.call.completed");
     assert_eq!(completed["data"]["duration_secs"], 312);
@@ -198,48 +204,41 @@ async fn every_provider_becomes_canonical_events() {
     assert_eq!(completed["specversion"], "1.0");
     assert_eq!(events[2].header("Nats-Msg-Id"), completed["id"].as_str());
 
-    for (i, f) in [
-        "telnyx/1-call.initiated.json",
-        "telnyx/2-call.answered.json",
-        "telnyx/3-call.hangup.json",
-    ]
-    .iter()
-    .enumerate()
-    {
-        p.send(&json_hook(
+    // Each provider's call, in order; the dedup id is the source's letter and the index.
+    let calls = [
+        (
             TestScheme::Telnyx,
             "telnyx",
-            f,
-            &format!("t{i}"),
-        ))
-        .await;
-    }
-    for (i, f) in [
-        "retell/1-call_started.json",
-        "retell/2-call_ended.json",
-        "retell/3-call_analyzed.json",
-    ]
-    .iter()
-    .enumerate()
-    {
-        p.send(&json_hook(
+            &[
+                "telnyx/1-call.initiated.json",
+                "telnyx/2-call.answered.json",
+                "telnyx/3-call.hangup.json",
+            ][..],
+        ),
+        (
             TestScheme::Retell,
             "retell",
-            f,
-            &format!("r{i}"),
-        ))
-        .await;
-    }
-    for (i, f) in [
-        "vapi/1-status-ringing.json",
-        "vapi/2-status-in-progress.json",
-        "vapi/3-end-of-call-report.json",
-    ]
-    .iter()
-    .enumerate()
-    {
-        p.send(&json_hook(TestScheme::Vapi, "vapi", f, &format!("v{i}")))
-            .await;
+            &[
+                "retell/1-call_started.json",
+                "retell/2-call_ended.json",
+                "retell/3-call_analyzed.json",
+            ],
+        ),
+        (
+            TestScheme::Vapi,
+            "vapi",
+            &[
+                "vapi/1-status-ringing.json",
+                "vapi/2-status-in-progress.json",
+                "vapi/3-end-of-call-report.json",
+            ],
+        ),
+    ];
+    for (scheme, source, files) in calls {
+        for (i, f) in files.iter().enumerate() {
+            let id = format!("{}{i}", &source[..1]);
+            p.send(&json_hook(scheme, source, f, &id)).await;
+        }
     }
     p.send(&json_hook(
         TestScheme::StandardWebhooks,
@@ -298,12 +297,8 @@ async fn a_malformed_payload_is_dead_lettered_and_nothing_else_is_published() {
         "ok",
     ))
     .await;
-    let events = p.wait_events(1).await;
-    assert_eq!(
-        types(&events),
-        ["call.answered"],
-        "only the good delivery produced events"
-    );
+    // Only the good delivery produced events.
+    p.wait_for_types(&["call.answered"]).await;
     let ok = eventually(Duration::from_secs(10), || async {
         !stream_messages(&p.client, "DLQ").await.is_empty()
     })
@@ -321,14 +316,7 @@ async fn a_malformed_payload_is_dead_lettered_and_nothing_else_is_published() {
         "{letter}"
     );
     // The inbound message was settled (terminated), not left to be redelivered.
-    let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
-    let consumer: switchboard_bus::async_nats::jetstream::consumer::PullConsumer = js
-        .get_stream("INBOUND")
-        .await
-        .unwrap()
-        .get_consumer("router")
-        .await
-        .unwrap();
+    let consumer = p.router_consumer().await;
     let settled = eventually(Duration::from_secs(5), || {
         let mut c = consumer.clone();
         async move {
@@ -348,27 +336,15 @@ async fn a_router_crash_mid_stream_still_yields_every_event_exactly_once() {
     // N Telnyx hangups for distinct calls, straight into INBOUND (as ingest stores them)
     // while no router runs.
     let template: serde_json::Value =
-        serde_json::from_slice(&fixture("telnyx/3-call.hangup.json")).unwrap();
+        serde_json::from_slice(&event_fixture("telnyx/3-call.hangup.json")).unwrap();
     let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
     for i in 0..N {
         let mut v = template.clone();
         v["data"]["id"] = format!("evt-{i}").into();
         v["data"]["payload"]["call_session_id"] = format!("session-{i}").into();
-        let mut headers = switchboard_bus::async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("acme:telnyx:evt-{i}").as_str());
-        headers.insert("Switchboard-Tenant", "acme");
-        headers.insert("Switchboard-Source", "telnyx");
-        headers.insert("Switchboard-Scheme", "telnyx");
-        headers.insert("Switchboard-Received-At", "2026-11-23T15:00:00.000Z");
-        js.publish_with_headers(
-            "inbound.acme.telnyx",
-            headers,
-            serde_json::to_vec(&v).unwrap().into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        let id = format!("evt-{i}");
+        let delivery = ("acme", "telnyx", "telnyx", id.as_str());
+        publish_inbound(&js, delivery, serde_json::to_vec(&v).unwrap()).await;
     }
     // Start, crash it as soon as its first events land, start again.
     p.spawn_router().await;
@@ -410,14 +386,13 @@ async fn a_router_crash_mid_stream_still_yields_every_event_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_inbound_into_an_empty_events_stream_reproduces_identical_bytes() {
     let mut p = Pipeline::start().await;
-    for f in [
+    p.send_twilio(&[
         "twilio/1-initiated.form",
         "twilio/3-in-progress.form",
         "twilio/4-completed.form",
         "twilio/5-recording.form",
-    ] {
-        p.send(&twilio_hook(f)).await;
-    }
+    ])
+    .await;
     p.send(&json_hook(
         TestScheme::Retell,
         "retell",
@@ -439,29 +414,19 @@ async fn replaying_inbound_into_an_empty_events_stream_reproduces_identical_byte
         "",
     ))
     .await;
-    let first: Vec<Vec<u8>> = p
-        .wait_events(7)
-        .await
-        .into_iter()
-        .map(|m| m.payload)
-        .collect();
+    let payloads = |events: Vec<StoredMessage>| -> Vec<Vec<u8>> {
+        events.into_iter().map(|m| m.payload).collect()
+    };
+    let first = payloads(p.wait_events(7).await);
 
     p.kill_router();
     let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
     js.delete_stream("EVENTS").await.unwrap();
-    js.get_stream("INBOUND")
-        .await
-        .unwrap()
-        .delete_consumer("router")
+    js.delete_consumer_from_stream("router", "INBOUND")
         .await
         .unwrap();
     p.start_router().await;
-    let second: Vec<Vec<u8>> = p
-        .wait_events(7)
-        .await
-        .into_iter()
-        .map(|m| m.payload)
-        .collect();
+    let second = payloads(p.wait_events(7).await);
     assert_eq!(first, second, "replay must reproduce byte-identical events");
 }
 
@@ -469,21 +434,13 @@ async fn replaying_inbound_into_an_empty_events_stream_reproduces_identical_byte
 async fn a_changed_consumer_config_takes_effect_on_restart() {
     let mut p = Pipeline::start().await; // max_deliver 5 (default), ack_wait 2 s
     p.kill_router();
-    let toml = format!(
-        "[nats]\nurl = \"{}\"\n[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 3\nack_wait_secs = 7\n",
-        p.stack.nats.url()
-    );
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let (_router, ops) = run_router(config).await;
+    let config = p
+        .stack
+        .nats
+        .config("[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 3\nack_wait_secs = 7\n");
+    let (ops, _router) = spawn_service(Service::Router, config).await;
     wait_ready(&p.http, &format!("{ops}/readyz")).await;
-    let js = switchboard_bus::async_nats::jetstream::new(p.client.clone());
-    let mut consumer: switchboard_bus::async_nats::jetstream::consumer::PullConsumer = js
-        .get_stream("INBOUND")
-        .await
-        .unwrap()
-        .get_consumer("router")
-        .await
-        .unwrap();
+    let mut consumer = p.router_consumer().await;
     let info = consumer.info().await.unwrap();
     assert_eq!(info.config.max_deliver, 3);
     assert_eq!(info.config.ack_wait, Duration::from_secs(7));

@@ -2,6 +2,7 @@
 //! ingest verifies and stores in INBOUND.
 
 use std::time::Duration;
+use switchboard_e2e::{Service, spawn_service};
 use switchboard_test_support::{NatsServer, eventually, inbound_messages};
 
 const SECRET: &str = "e2e-servicetitan-webhook-key-0123456789";
@@ -9,17 +10,11 @@ const SECRET: &str = "e2e-servicetitan-webhook-key-0123456789";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn st_sim_webhooks_are_verified_by_ingest_and_stored() {
     let nats = NatsServer::start();
-    let toml = format!(
-        "[nats]\nurl = \"{}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+    let config = nats.config(&format!(
+        "[ingest]\nlisten = \"127.0.0.1:0\"\n\
          [tenants.demo.sources.servicetitan]\nscheme = \"servicetitan\"\nsecrets = [\"{SECRET}\"]\n",
-        nats.url()
-    );
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let ingest = switchboard_ingest::Application::build(config)
-        .await
-        .unwrap();
-    let ingest_url = format!("http://{}", ingest.local_addr());
-    tokio::spawn(ingest.run_until(std::future::pending()));
+    ));
+    let (ingest_url, _ingest) = spawn_service(Service::Ingest, config).await;
 
     let sim_url = switchboard_st_sim::spawn_demo(|seed| {
         for tenant in &mut seed.tenants {

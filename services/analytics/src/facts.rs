@@ -83,6 +83,21 @@ pub struct AgentView {
 }
 
 impl AgentView {
+    /// The agent's `class` for a call started at `started_at`, reported at `observed_at`,
+    /// with no reason, job or breakdown.
+    pub fn new(class: CallClass, started_at: Timestamp, observed_at: Timestamp) -> Self {
+        Self {
+            class,
+            reason: None,
+            job_id: None,
+            agent: None,
+            business_unit: None,
+            campaign: None,
+            started_at,
+            observed_at,
+        }
+    }
+
     /// Whether this version replaces `other`: a later `observed_at` wins; on equal
     /// `observed_at` the greater content wins (a total order, so the choice does not depend
     /// on arrival order). Equal views do not supersede each other.

@@ -64,7 +64,7 @@ pub use rates::{
     booking_rate, discrepancy_of,
 };
 pub use service::{
-    ANALYTICS_STREAM, Application, DiscrepancyMessage, DiscrepancyStatus, FACTS_BUCKET,
+    ANALYTICS_STREAM, Analytics, Application, DiscrepancyMessage, DiscrepancyStatus, FACTS_BUCKET,
     SNAPSHOTS_BUCKET, STATE_BUCKET, analytics_stream_config, discrepancy_subject, dry_run_subject,
     snapshot_subject,
 };

@@ -351,16 +351,11 @@ mod tests {
         let agent = FactChange {
             call: "ag_1".into(),
             st_call_id: Some(5),
-            agent: Some(AgentView {
-                class: CallClass::Booked,
-                reason: None,
-                job_id: None,
-                agent: None,
-                business_unit: None,
-                campaign: None,
-                started_at: t("2026-11-20T17:00:00Z"),
-                observed_at: t("2026-11-20T17:05:00Z"),
-            }),
+            agent: Some(AgentView::new(
+                CallClass::Booked,
+                t("2026-11-20T17:00:00Z"),
+                t("2026-11-20T17:05:00Z"),
+            )),
             servicetitan: None,
         };
         let st = FactChange {

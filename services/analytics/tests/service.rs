@@ -5,30 +5,24 @@
 use futures_util::StreamExt;
 use std::time::Duration;
 use switchboard_bus::async_nats;
-use switchboard_test_support::{NatsServer, TestScheme, eventually, wait_ready};
-
-const TENANT_ID: u64 = 1234567;
+use switchboard_test_support::{NatsServer, eventually, publish_acked, start_service};
 
 /// These tests each run analytics with NATS and st-sim (or a browser) on a 2-core machine:
 /// one at a time, so a JetStream API call in one is not starved past its timeout by the others.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn config(nats: &str, sim: &str, auto: &str) -> switchboard_config::Config {
-    let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
-         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nack_wait_secs = 5\n\
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n\
          [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n\
          [tenants.demo]\ntimezone = \"America/Chicago\"\n\
          [tenants.demo.analytics]\nauto_reclassify = \"{auto}\"\n\
-         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = {TENANT_ID}\nclient_id = \"cid.demo-hvac\"\n\
-         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\n\
+         {st}\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\n\
-         [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\n\
-         [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
+         [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\n"
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 struct Analytics {
@@ -37,16 +31,7 @@ struct Analytics {
 }
 
 async fn start_analytics(config: switchboard_config::Config) -> Analytics {
-    let app = switchboard_analytics::Application::build(config)
-        .await
-        .unwrap();
-    let url = format!("http://{}", app.local_addr());
-    let task = tokio::spawn(app.run_until(std::future::pending()));
-    wait_ready(
-        &switchboard_test_support::http_client(),
-        &format!("{url}/readyz"),
-    )
-    .await;
+    let (url, task) = start_service::<switchboard_analytics::Analytics>(config).await;
     Analytics { url, task }
 }
 
@@ -62,14 +47,14 @@ async fn publish_event(
     let event = serde_json::json!({"specversion": "1.0", "id": id, "source": "/switchboard/demo/test",
         "type": kind, "time": time, "datacontenttype": "application/json", "tenant": "demo",
         "inboundid": "x", "data": data});
-    js.publish(
+    let payload = serde_json::to_vec(&event).unwrap();
+    publish_acked(
+        js,
         format!("events.demo.{kind}"),
-        serde_json::to_vec(&event).unwrap().into(),
+        Default::default(),
+        payload,
     )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    .await;
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {

@@ -20,16 +20,7 @@ fn days_of(zone: TenantZone, starts: &[&str]) -> Vec<(Date, u64)> {
     for (n, start) in starts.iter().enumerate() {
         let affected = engine.apply(Update::Agent {
             call: format!("call-{n}").into(),
-            view: AgentView {
-                class: CallClass::Booked,
-                reason: None,
-                job_id: None,
-                agent: None,
-                business_unit: None,
-                campaign: None,
-                started_at: utc(start),
-                observed_at: utc(start),
-            },
+            view: AgentView::new(CallClass::Booked, utc(start), utc(start)),
         });
         assert_eq!(affected, vec![engine.zone().local_date(utc(start))]);
     }
@@ -133,16 +124,11 @@ fn servicetitan_start_does_not_place_a_counted_call() {
     );
     let affected = engine.apply(Update::Agent {
         call: "c".into(),
-        view: AgentView {
-            class: CallClass::Booked,
-            reason: None,
-            job_id: None,
-            agent: None,
-            business_unit: None,
-            campaign: None,
-            started_at: utc("2026-06-16T15:00:00Z"),
-            observed_at: utc("2026-06-16T15:05:00Z"),
-        },
+        view: AgentView::new(
+            CallClass::Booked,
+            utc("2026-06-16T15:00:00Z"),
+            utc("2026-06-16T15:05:00Z"),
+        ),
     });
     assert_eq!(affected, vec![date(2026, 6, 16)]);
     let snap = engine.snapshot(date(2026, 6, 16));

@@ -20,4 +20,4 @@ pub mod mirror;
 pub mod policy;
 mod worker;
 
-pub use worker::Application;
+pub use worker::{Application, CallsWorker};

@@ -237,26 +237,9 @@ mod tests {
     }
 
     fn outcome(o: CallClass, job: Option<i64>) -> OutcomeData {
-        OutcomeData {
-            provider: "agent".into(),
-            provider_call_id: "ag_1".into(),
-            outcome: o,
-            reason: None,
-            tags: vec![],
-            servicetitan: switchboard_events::StRefs {
-                call_id: None,
-                job_id: job,
-                appointment_id: None,
-            },
-            from: None,
-            to: None,
-            started_at: None,
-            ended_at: None,
-            summary: None,
-            agent: None,
-            business_unit: None,
-            campaign: None,
-        }
+        let mut data = OutcomeData::new("agent".into(), "ag_1".into(), o);
+        data.servicetitan.job_id = job;
+        data
     }
 
     #[test]

@@ -1,24 +1,15 @@
 //! The export mirror against st-sim and a real nats-server.
 
-use secrecy::SecretString;
-use std::time::Duration;
 use switchboard_calls::mirror::ExportMirror;
-use switchboard_servicetitan::{ClientSettings, RetryPolicy, TenantClient};
+use switchboard_servicetitan::{RetryPolicy, TenantClient};
 use switchboard_test_support::NatsServer;
 
 fn client(base: &str) -> TenantClient {
-    TenantClient::new(ClientSettings {
-        tenant: "demo".into(),
-        tenant_id: 1234567,
-        api_base: base.to_owned(),
-        auth_base: base.to_owned(),
-        client_id: "cid.demo-hvac".into(),
-        client_secret: SecretString::from("cs1.demo-hvac-client-secret"),
-        app_key: SecretString::from("ak1.demo-switchboard-app-key"),
-        rate_limit_per_sec: 1000,
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy::default(),
-    })
+    TenantClient::new(switchboard_st_sim::demo::client_settings(
+        base,
+        1000,
+        RetryPolicy::default(),
+    ))
     .unwrap()
 }
 

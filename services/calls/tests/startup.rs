@@ -3,23 +3,17 @@
 //! pipeline tests, through ingest and the router, are in `tests/tests/calls_pipeline/`.)
 
 use std::time::Duration;
-use switchboard_test_support::{NatsServer, TestScheme, wait_ready};
+use switchboard_test_support::{NatsServer, start_service};
 
-/// The pipeline tests' config (`tests/tests/calls_pipeline/`), whole.
+/// Just what the worker's start-up reads: NATS, the listener, and one tenant's ServiceTitan
+/// and policy (the pipeline tests' whole config is in `tests/tests/calls_pipeline/`).
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
-    let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
-         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 15\n\
-         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
-         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\nrate_limit_per_sec = 30\n\
-         [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
-         [tenants.demo.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\n\
-         [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\nexcuse_memo = \"Agent: caller hung up\"\n\
-         [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[calls]\nlisten = \"127.0.0.1:0\"\n\
+         {st}[tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\n"
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,19 +47,8 @@ async fn an_unknown_reason_in_the_policy_stops_start_up_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_with_no_tenant_to_serve_keeps_running() {
     let nats = NatsServer::start();
-    let toml = format!(
-        "[nats]\nurl = \"{}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n",
-        nats.url()
-    );
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let app = switchboard_calls::Application::build(config).await.unwrap();
-    let ops = format!("http://{}", app.local_addr());
-    let run = tokio::spawn(app.run_until(std::future::pending()));
-    wait_ready(
-        &switchboard_test_support::http_client(),
-        &format!("{ops}/readyz"),
-    )
-    .await;
+    let config = nats.config("[calls]\nlisten = \"127.0.0.1:0\"\n");
+    let (_ops, run) = start_service::<switchboard_calls::CallsWorker>(config).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!run.is_finished(), "the worker exited with nothing to do");
 }

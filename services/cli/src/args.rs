@@ -213,30 +213,18 @@ mod tests {
 
     #[test]
     fn refuses_what_it_does_not_understand() {
-        assert!(
-            parse(&args("dlq purge"))
-                .unwrap_err()
-                .to_string()
-                .contains("--yes")
-        );
-        assert!(
-            parse(&args("dlq show x"))
-                .unwrap_err()
-                .to_string()
-                .contains("not a dead-letter ID")
-        );
-        assert!(
-            parse(&args("frobnicate"))
-                .unwrap_err()
-                .to_string()
-                .contains("unknown command")
-        );
-        assert!(
-            parse(&args("--nats-url nats://x dlq frobnicate"))
-                .unwrap_err()
-                .to_string()
-                .contains("unknown command `frobnicate`")
-        );
+        for (line, wanted) in [
+            ("dlq purge", "--yes"),
+            ("dlq show x", "not a dead-letter ID"),
+            ("frobnicate", "unknown command"),
+            (
+                "--nats-url nats://x dlq frobnicate",
+                "unknown command `frobnicate`",
+            ),
+        ] {
+            let err = parse(&args(line)).unwrap_err().to_string();
+            assert!(err.contains(wanted), "{line}: {err}");
+        }
     }
 
     #[test]

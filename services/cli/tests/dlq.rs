@@ -11,7 +11,7 @@ async fn the_binary_lists_an_empty_dlq_and_refuses_to_purge_without_yes() {
     // The DLQ stream as a router creates it, with nothing in it (where the round trip in
     // tests/tests/dlq_replay.rs ends).
     let toml = format!("[nats]\nurl = \"{}\"\n", nats.url());
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+    let config = toml.parse::<switchboard_config::Config>().unwrap();
     let js = async_nats::jetstream::new(nats.client().await);
     switchboard_bus::ensure_stream(&js, switchboard_bus::dlq::dlq_stream_config(&config.nats))
         .await

@@ -22,16 +22,10 @@ use std::time::{Duration, Instant};
 use switchboard_bus::async_nats;
 use switchboard_signatures::{SigEncoding, sign};
 use switchboard_test_support::NatsServer;
+use switchboard_test_support::bench::env_u64;
 
 const SECRET: &str = "bench-servicetitan-webhook-key";
 const BODY_BYTES: usize = 1024;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A unique 1 KB JSON body (unique so JetStream dedup never short-cuts a publish).
 fn body(n: u64) -> Vec<u8> {
@@ -323,11 +317,7 @@ async fn recv(q: &Queue) -> Option<Instant> {
 fn main() {
     let secs = env_u64("BENCH_SECS", 5);
     let rate_runs = env_u64("BENCH_RATE_RUNS", 5);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = switchboard_test_support::bench::runtime();
     runtime.block_on(async {
         let nats = NatsServer::start();
         let ingest = start_ingest(&nats.url());

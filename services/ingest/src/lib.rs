@@ -20,14 +20,13 @@ pub use hooks::dedup_id;
 
 use axum::Router;
 use axum::routing::any;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_bus::async_nats;
+use switchboard_bus::{Hosted, NatsService, async_nats};
 use switchboard_config::Config;
 use switchboard_telemetry::{HttpServer, Registry};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 /// Returns the current Unix time in milliseconds; tests pin it.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -53,104 +52,84 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A built ingest server, bound but not yet serving.
-pub struct Application {
-    server: HttpServer,
-    client: async_nats::Client,
-    shutdown_timeout: Duration,
-}
+/// Ingest as its binary and the tests run it: `Application::build(config)`, then
+/// `run_until(shutdown)` (see [`switchboard_bus::host`]).
+pub type Application = Hosted<Ingest>;
 
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("local_addr", &self.server.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+/// Ingest's work is its HTTP requests: nothing runs beside the server.
+#[derive(Debug)]
+pub struct Ingest(());
 
-impl Application {
+impl NatsService for Ingest {
     /// Builds ingest with the system clock.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_clock(config, Arc::new(switchboard_signatures::system_now_ms)).await
+    async fn build(config: Config) -> anyhow::Result<Application> {
+        build_with_clock(config, Arc::new(switchboard_signatures::system_now_ms)).await
     }
 
-    /// Builds ingest: verifiers from config (errors name the key), a NATS client that
-    /// connects and reconnects in the background, stream set-up that retries until NATS
-    /// is there, and the listener bound to `ingest.listen` (port 0 picks a free port).
-    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
-        let registry = Registry::default();
-        let metrics = metrics::IngestMetrics::new(registry.clone());
-        let routes = routes::RouteTable::build(&config, &metrics)?;
-
-        let client = switchboard_bus::connect(&config.nats, "switchboard-ingest").await?;
-        let publish_timeout = Duration::from_millis(config.ingest.publish_timeout_ms);
-        let jetstream = switchboard_bus::jetstream(client.clone(), publish_timeout);
-        let keeper = Arc::new(streams::StreamKeeper::new(
-            jetstream.clone(),
-            switchboard_bus::inbound_stream_config(&config.nats),
-            config.ingest.max_body_bytes,
-        ));
-        tokio::spawn({
-            let keeper = keeper.clone();
-            async move { keeper.run().await }
-        });
-
-        let state = Arc::new(IngestState {
-            routes,
-            jetstream: jetstream.clone(),
-            public_url: config
-                .ingest
-                .public_url
-                .as_deref()
-                .map(switchboard_config::parse_public_url)
-                .transpose()
-                .map_err(anyhow::Error::msg)?
-                .unwrap_or_default(),
-            max_body_bytes: config.ingest.max_body_bytes,
-            body_timeout: Duration::from_secs(config.ingest.body_timeout_secs),
-            publish_timeout,
-            streams: keeper.clone(),
-            in_flight_limit: Semaphore::new(config.ingest.max_in_flight),
-            metrics,
-            clock,
-        });
-
-        let ready = readiness(client.clone(), jetstream, keeper);
-        let router = Router::new()
-            .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
-            .with_state(state)
-            .merge(switchboard_telemetry::ops_router(registry, ready));
-        let server = HttpServer::bind(
-            "ingest",
-            "ingest.listen",
-            config.ingest.listen,
-            router,
-            "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}",
-        )
-        .await?;
-        Ok(Self {
-            server,
-            client,
-            shutdown_timeout: Duration::from_secs(config.ingest.shutdown_timeout_secs),
-        })
-    }
-
-    /// The bound address (useful when `ingest.listen` has port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Serves until `shutdown` resolves; then stops accepting connections, gives in-flight
-    /// requests up to `ingest.shutdown_timeout_secs` to finish, and flushes the NATS client.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.server.serve(shutdown, self.shutdown_timeout).await?;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
-        tracing::info!("ingest stopped");
+    /// The requests are the work: the server's grace
+    /// (`ingest.shutdown_timeout_secs`) lets those in flight finish.
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        stop.cancelled().await;
         Ok(())
     }
+}
+
+/// Builds ingest: verifiers from config (errors name the key), a NATS client that
+/// connects and reconnects in the background, stream set-up that retries until NATS
+/// is there, and the listener bound to `ingest.listen` (port 0 picks a free port).
+pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Application> {
+    let registry = Registry::default();
+    let metrics = metrics::IngestMetrics::new(registry.clone());
+    let routes = routes::RouteTable::build(&config, &metrics)?;
+
+    let client = switchboard_bus::connect(&config.nats, "switchboard-ingest").await?;
+    let publish_timeout = Duration::from_millis(config.ingest.publish_timeout_ms);
+    let jetstream = switchboard_bus::jetstream(client.clone(), publish_timeout);
+    let keeper = Arc::new(streams::StreamKeeper::new(
+        jetstream.clone(),
+        switchboard_bus::inbound_stream_config(&config.nats),
+        config.ingest.max_body_bytes,
+    ));
+    tokio::spawn({
+        let keeper = keeper.clone();
+        async move { keeper.run().await }
+    });
+
+    let state = Arc::new(IngestState {
+        routes,
+        jetstream: jetstream.clone(),
+        public_url: config
+            .ingest
+            .public_url
+            .as_deref()
+            .map(switchboard_config::parse_public_url)
+            .transpose()
+            .map_err(anyhow::Error::msg)?
+            .unwrap_or_default(),
+        max_body_bytes: config.ingest.max_body_bytes,
+        body_timeout: Duration::from_secs(config.ingest.body_timeout_secs),
+        publish_timeout,
+        streams: keeper.clone(),
+        in_flight_limit: Semaphore::new(config.ingest.max_in_flight),
+        metrics,
+        clock,
+    });
+
+    let ready = readiness(client.clone(), jetstream, keeper);
+    let router = Router::new()
+        .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
+        .with_state(state)
+        .merge(switchboard_telemetry::ops_router(registry, ready));
+    let server = HttpServer::bind(
+        "ingest",
+        "ingest.listen",
+        config.ingest.listen,
+        router,
+        "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}",
+    )
+    .await?;
+    let grace = Duration::from_secs(config.ingest.shutdown_timeout_secs);
+    Ok(Hosted::new(server, client, Ingest(())).with_grace(grace))
 }
 
 fn readiness(

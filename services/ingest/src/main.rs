@@ -3,14 +3,9 @@
 //! Config comes from `--config` or `SWITCHBOARD_CONFIG`; see docs/configuration.md.
 
 fn main() -> anyhow::Result<()> {
-    switchboard_telemetry::service_main(
+    switchboard_bus::service_main::<switchboard_ingest::Ingest>(
         "switchboard-ingest",
         "Switchboard ingest: verifies webhooks and stores them durably in JetStream",
         Some(switchboard_ingest::check_config),
-        |config| async move {
-            let app = switchboard_ingest::Application::build(config).await?;
-            app.run_until(switchboard_telemetry::shutdown_signal())
-                .await
-        },
     )
 }

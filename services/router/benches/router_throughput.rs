@@ -11,19 +11,11 @@
 
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
-use switchboard_bus::async_nats::{self, jetstream};
-use switchboard_test_support::NatsServer;
+use switchboard_bus::async_nats::jetstream;
+use switchboard_test_support::bench::env_u64;
+use switchboard_test_support::{NatsServer, event_fixture, inbound_headers, spawn_service};
 
 const BATCH: usize = 128;
-
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/events/fixtures")
-            .join(path),
-    )
-    .unwrap()
-}
 
 /// (source, scheme, body) for delivery `i`: unique call ids so nothing deduplicates.
 fn delivery(
@@ -64,20 +56,15 @@ async fn preload(js: &jetstream::Context, n: usize) {
         (
             (*s).to_owned(),
             (*sc).to_owned(),
-            serde_json::from_slice(&fixture(f)).unwrap(),
+            serde_json::from_slice(&event_fixture(f)).unwrap(),
         )
     })
     .collect();
-    let twilio = String::from_utf8(fixture("twilio/4-completed.form")).unwrap();
+    let twilio = String::from_utf8(event_fixture("twilio/4-completed.form")).unwrap();
     let mut acks = Vec::new();
     for i in 0..n {
         let (source, scheme, body) = delivery(i, &templates, &twilio);
-        let mut h = async_nats::HeaderMap::new();
-        h.insert("Nats-Msg-Id", format!("bench:{source}:{i}").as_str());
-        h.insert("Switchboard-Tenant", "bench");
-        h.insert("Switchboard-Source", source.as_str());
-        h.insert("Switchboard-Scheme", scheme.as_str());
-        h.insert("Switchboard-Received-At", "2026-11-23T15:00:00.000Z");
+        let h = inbound_headers("bench", &source, &scheme, &i.to_string());
         acks.push(
             js.publish_with_headers(format!("inbound.bench.{source}"), h, body.into())
                 .await
@@ -147,15 +134,8 @@ async fn raw(js: &jetstream::Context, n: usize) -> f64 {
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let n: usize = std::env::var("BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let n = env_u64("BENCH_MESSAGES", 20_000) as usize;
+    let runtime = switchboard_test_support::bench::runtime();
     runtime.block_on(async move {
         let nats = NatsServer::start();
         let toml = format!(
@@ -163,7 +143,7 @@ fn main() {
              [tenants.bench.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n",
             nats.url()
         );
-        let config = || switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let config = || toml.parse::<switchboard_config::Config>().unwrap();
         let client = nats.client().await;
         let js = jetstream::new(client.clone());
         for stream in [
@@ -179,9 +159,8 @@ fn main() {
 
         // Steady state: count from the moment the router reports ready (streams and
         // consumer set up), over the events produced after that.
-        let app = switchboard_router::Application::build(config()).await.unwrap();
-        let ready = format!("http://{}/readyz", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
+        let (url, _router) = spawn_service::<switchboard_router::Router>(config()).await;
+        let ready = format!("{url}/readyz");
         let http = switchboard_test_support::http_client();
         while !matches!(http.get(&ready).send().await, Ok(r) if r.status() == 200) {
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -23,14 +23,12 @@ use async_nats::jetstream::{self, consumer};
 use jiff::Timestamp;
 use jiff::tz::Offset;
 use std::collections::HashMap;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use switchboard_bus::async_nats;
 use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
 use switchboard_bus::headers as h;
 use switchboard_bus::retry::{self, Retryable as _};
+use switchboard_bus::{Hosted, NatsService, async_nats};
 use switchboard_config::Config;
 use switchboard_events::normalise::{format_rfc3339, parse_rfc3339};
 use switchboard_events::{Delivery, Format, normalise};
@@ -46,18 +44,19 @@ struct SourceInfo {
     format: Format,
 }
 
-pub struct Application {
-    server: HttpServer,
+/// The router as its binary and the tests run it: `Application::build(config)`, then
+/// `run_until(shutdown)` (see [`switchboard_bus::host`]).
+pub type Application = Hosted<Router>;
+
+/// The router's work: the INBOUND consumer and the handler it feeds.
+pub struct Router {
     worker: Worker,
     runtime: ConsumerRuntime,
-    client: async_nats::Client,
 }
 
-impl std::fmt::Debug for Application {
+impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("local_addr", &self.server.local_addr())
-            .finish_non_exhaustive()
+        f.debug_struct("Router").finish_non_exhaustive()
     }
 }
 
@@ -71,8 +70,8 @@ struct Worker {
     metrics: metrics::RouterMetrics,
 }
 
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+impl NatsService for Router {
+    async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = switchboard_telemetry::Registry::default();
         let metrics = metrics::RouterMetrics::new(&registry);
         let client = switchboard_bus::connect(&config.nats, "switchboard-router").await?;
@@ -134,47 +133,13 @@ impl Application {
             OPS_HINT,
         )
         .await?;
-        Ok(Self {
-            server,
-            worker,
-            runtime,
-            client,
-        })
+        Ok(Hosted::new(server, client, Router { worker, runtime }))
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Runs until `shutdown` resolves; the messages in hand are finished first (acked or,
-    /// if cut short, redelivered — never lost). Everything runs in this one future, so
-    /// dropping it stops the router at once (as a crash would).
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let stop = CancellationToken::new();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = self.server.serve(
-            async move {
-                let _ = rx.await;
-            },
-            Duration::from_secs(2),
-        );
-        tokio::pin!(serve);
-        let work = self.runtime.run(&self.worker, &stop);
-        tokio::pin!(work);
-        tokio::select! {
-            () = shutdown => {}
-            () = &mut work => {}
-            result = &mut serve => result?,
-        }
-        stop.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(10), &mut work).await;
-        let _ = tx.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(2), &mut serve).await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
-        tracing::info!("router stopped");
+    /// Consumes INBOUND until `stop`; the messages in hand are finished first (acked or,
+    /// if cut short, redelivered — never lost).
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        self.runtime.run(&self.worker, &stop).await;
         Ok(())
     }
 }

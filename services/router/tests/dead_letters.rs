@@ -3,42 +3,17 @@
 //! through ingest to EVENTS, are in `tests/tests/router_pipeline.rs`.)
 
 use std::time::Duration;
-use switchboard_test_support::{NatsServer, eventually, stream_messages, wait_ready};
-
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/events/fixtures")
-            .join(path),
-    )
-    .unwrap()
-}
-
-/// Builds a router and runs it in a task; returns the task and its ops base URL.
-async fn run_router(
-    config: switchboard_config::Config,
-) -> (tokio::task::JoinHandle<anyhow::Result<()>>, String) {
-    let app = switchboard_router::Application::build(config)
-        .await
-        .unwrap();
-    let ops = format!("http://{}", app.local_addr());
-    (tokio::spawn(app.run_until(std::future::pending())), ops)
-}
+use switchboard_test_support::{
+    NatsServer, event_fixture, eventually, publish_inbound, start_service, stream_messages,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_that_exhaust_max_deliver_are_dead_lettered() {
     let nats = NatsServer::start();
-    let toml = format!(
-        "[nats]\nurl = \"{}\"\n[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 2\nack_wait_secs = 1\nnak_delay_ms = 50\n",
-        nats.url()
+    let config = nats.config(
+        "[router]\nlisten = \"127.0.0.1:0\"\nmax_deliver = 2\nack_wait_secs = 1\nnak_delay_ms = 50\n",
     );
-    let config = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
-    let (_router, ops) = run_router(config).await;
-    wait_ready(
-        &switchboard_test_support::http_client(),
-        &format!("{ops}/readyz"),
-    )
-    .await;
+    let (_ops, _router) = start_service::<switchboard_router::Router>(config).await;
 
     // Sabotage: another stream takes over `events.>`, so every publish to EVENTS fails.
     let client = nats.client().await;
@@ -52,20 +27,12 @@ async fn messages_that_exhaust_max_deliver_are_dead_lettered() {
     .await
     .unwrap();
 
-    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", "acme:telnyx:stuck-1");
-    headers.insert("Switchboard-Tenant", "acme");
-    headers.insert("Switchboard-Source", "telnyx");
-    headers.insert("Switchboard-Scheme", "telnyx");
-    js.publish_with_headers(
-        "inbound.acme.telnyx",
-        headers,
-        fixture("telnyx/2-call.answered.json").into(),
+    publish_inbound(
+        &js,
+        ("acme", "telnyx", "telnyx", "stuck-1"),
+        event_fixture("telnyx/2-call.answered.json"),
     )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    .await;
 
     let dead = eventually(Duration::from_secs(20), || async {
         !stream_messages(&client, "DLQ").await.is_empty()

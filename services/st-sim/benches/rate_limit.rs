@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use switchboard_servicetitan::{ClientSettings, RetryPolicy, TenantClient};
+use switchboard_test_support::bench::env_u64;
 
 const TENANTS: u64 = 5;
 const TASKS_PER_TENANT: usize = 16;
@@ -17,15 +18,8 @@ const LIMIT: u32 = 60;
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let secs: u64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let secs = env_u64("BENCH_SECS", 30);
+    let runtime = switchboard_test_support::bench::runtime();
     runtime.block_on(async move {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/demo.json");
         let mut seed = switchboard_st_sim::load_seed(&path).unwrap();

@@ -150,19 +150,8 @@ pub(crate) async fn add_call(
         t.calls.push(call.clone());
         (export_call(t, &call), t.webhook.clone(), call)
     });
-    match result {
-        Some((export, webhook, call)) => {
-            crate::webhooks::send(
-                &s,
-                webhook,
-                tenant_id,
-                "CallCompleted",
-                serde_json::to_value(&export).unwrap_or_default(),
-            );
-            (StatusCode::CREATED, Json(call)).into_response()
-        }
-        None => problem(StatusCode::NOT_FOUND, "Tenant not found"),
-    }
+    let result = result.map(|(export, webhook, call)| (webhook, export, call));
+    created(&s, tenant_id, "CallCompleted", result)
 }
 
 pub(crate) async fn get_call(
@@ -299,16 +288,23 @@ pub(crate) async fn add_job(
         }
         (job_json(t, &job), t.webhook.clone())
     });
+    let result = result.map(|(job, webhook)| (webhook, job.clone(), job));
+    created(&s, tenant_id, "JobBooked", result)
+}
+
+/// What creating a record answers: 201 with the record, after the tenant's `event` webhook
+/// (if one is configured) is sent with `payload`; 404 when the tenant is unknown (`None`).
+fn created<P: serde::Serialize, R: serde::Serialize>(
+    s: &Shared,
+    tenant_id: u64,
+    event: &str,
+    result: Option<(Option<crate::seed::Webhook>, P, R)>,
+) -> Response {
     match result {
-        Some((job, webhook)) => {
-            crate::webhooks::send(
-                &s,
-                webhook,
-                tenant_id,
-                "JobBooked",
-                serde_json::to_value(&job).unwrap_or_default(),
-            );
-            (StatusCode::CREATED, Json(job)).into_response()
+        Some((webhook, payload, record)) => {
+            let payload = serde_json::to_value(&payload).unwrap_or_default();
+            crate::webhooks::send(s, webhook, tenant_id, event, payload);
+            (StatusCode::CREATED, Json(record)).into_response()
         }
         None => problem(StatusCode::NOT_FOUND, "Tenant not found"),
     }

@@ -26,6 +26,50 @@ pub fn demo_seed_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/demo.json")
 }
 
+/// The demo seed's ServiceTitan tenant and app credentials (`seed/demo.json`), as a
+/// Switchboard config or a client names them. One copy, so a test cannot drift from the seed.
+pub mod demo {
+    use secrecy::SecretString;
+    use std::time::Duration;
+    use switchboard_servicetitan::{ClientSettings, RetryPolicy};
+
+    pub const TENANT_ID: u64 = 1234567;
+    pub const CLIENT_ID: &str = "cid.demo-hvac";
+    pub const CLIENT_SECRET: &str = "cs1.demo-hvac-client-secret";
+    pub const APP_KEY: &str = "ak1.demo-switchboard-app-key";
+
+    /// `[tenants.{tenant}.servicetitan]` for the demo tenant of the st-sim at `sim`. The
+    /// table stays open: a caller may append more of its keys (`rate_limit_per_sec = 30`).
+    pub fn servicetitan_toml(tenant: &str, sim: &str) -> String {
+        format!(
+            "[tenants.{tenant}.servicetitan]\nenvironment = \"integration\"\ntenant_id = {TENANT_ID}\n\
+             client_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\napp_key = \"{APP_KEY}\"\n\
+             api_base = \"{sim}\"\nauth_base = \"{sim}\"\n"
+        )
+    }
+
+    /// A ServiceTitan client's settings for the demo tenant (Switchboard tenant `demo`) of
+    /// the st-sim at `sim`.
+    pub fn client_settings(
+        sim: &str,
+        rate_limit_per_sec: u32,
+        retry: RetryPolicy,
+    ) -> ClientSettings {
+        ClientSettings {
+            tenant: "demo".into(),
+            tenant_id: TENANT_ID,
+            api_base: sim.to_owned(),
+            auth_base: sim.to_owned(),
+            client_id: CLIENT_ID.into(),
+            client_secret: SecretString::from(CLIENT_SECRET),
+            app_key: SecretString::from(APP_KEY),
+            rate_limit_per_sec,
+            timeout: Duration::from_secs(10),
+            retry,
+        }
+    }
+}
+
 /// The `/_sim/…` admin API of one st-sim.
 #[derive(Debug, Clone)]
 pub struct SimClient {
@@ -52,6 +96,15 @@ impl SimClient {
         &self.base
     }
 
+    /// `GET {base}{path}` as JSON, for an admin read this client has no method for.
+    pub async fn get(&self, path: &str) -> Value {
+        self.json(self.http.get(self.at(path))).await
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     async fn json(&self, request: reqwest::RequestBuilder) -> Value {
         request
             .send()
@@ -68,24 +121,18 @@ impl SimClient {
 
     /// `GET /_sim/state`: the whole simulated state (the seed's shape, secrets redacted).
     pub async fn state(&self) -> Value {
-        self.json(self.http.get(format!("{}/_sim/state", self.base)))
-            .await
+        self.get("/_sim/state").await
     }
 
     /// `POST /_sim/seed`: replaces the whole state.
     pub async fn seed(&self, seed: &Value) -> StatusCode {
-        self.status(
-            self.http
-                .post(format!("{}/_sim/seed", self.base))
-                .json(seed),
-        )
-        .await
+        self.status(self.http.post(self.at("/_sim/seed")).json(seed))
+            .await
     }
 
     /// `GET /_sim/requests`: `counts` per operation, `rate_limited`, `rate_limited_by_tenant`.
     pub async fn requests(&self) -> Value {
-        self.json(self.http.get(format!("{}/_sim/requests", self.base)))
-            .await
+        self.get("/_sim/requests").await
     }
 
     /// How many requests for `operation` (e.g. "update call") st-sim has counted.
@@ -103,18 +150,13 @@ impl SimClient {
 
     /// `GET /_sim/faults`.
     pub async fn faults(&self) -> Value {
-        self.json(self.http.get(format!("{}/_sim/faults", self.base)))
-            .await
+        self.get("/_sim/faults").await
     }
 
     /// `POST /_sim/faults` (e.g. `{"force_status": 500, "force_count": 30}`).
     pub async fn set_faults(&self, faults: &Value) -> StatusCode {
-        self.status(
-            self.http
-                .post(format!("{}/_sim/faults", self.base))
-                .json(faults),
-        )
-        .await
+        self.status(self.http.post(self.at("/_sim/faults")).json(faults))
+            .await
     }
 
     /// `POST /_sim/tokens/expire`: every issued token expires now.
@@ -134,26 +176,20 @@ impl SimClient {
 
     /// `POST /_sim/tenants/{tenant}/calls`: the status (201 when created) and the call.
     pub async fn create_call(&self, tenant: u64, call: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}/_sim/tenants/{tenant}/calls", self.base))
-            .json(call)
-            .send()
-            .await
-            .expect("st-sim answers");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let path = format!("/_sim/tenants/{tenant}/calls");
+        self.answer(self.http.post(self.at(&path)).json(call)).await
     }
 
     /// `PATCH /_sim/tenants/{tenant}/calls/{id}`: the status and the call as it is now.
     pub async fn patch_call(&self, tenant: u64, id: i64, edit: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .patch(format!("{}/_sim/tenants/{tenant}/calls/{id}", self.base))
-            .json(edit)
-            .send()
+        let path = format!("/_sim/tenants/{tenant}/calls/{id}");
+        self.answer(self.http.patch(self.at(&path)).json(edit))
             .await
-            .expect("st-sim answers");
+    }
+
+    /// The status and the body (null when not JSON).
+    async fn answer(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.expect("st-sim answers");
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }

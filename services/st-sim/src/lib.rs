@@ -15,7 +15,7 @@ pub mod seed;
 mod state;
 mod webhooks;
 
-pub use client::{SimClient, demo_seed_path, spawn_demo};
+pub use client::{SimClient, demo, demo_seed_path, spawn_demo};
 pub use seed::Seed;
 pub use state::Sim;
 
@@ -56,16 +56,9 @@ fn toml_seed(text: &str) -> anyhow::Result<Seed> {
 }
 
 /// The HTTP server, bound but not yet serving.
+#[derive(Debug)]
 pub struct Application {
     server: switchboard_telemetry::HttpServer,
-}
-
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("local_addr", &self.server.local_addr())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Application {

@@ -109,6 +109,40 @@ pub struct ConsumerSpec {
 }
 
 impl ConsumerSpec {
+    /// A durable on EVENTS (created, with the DLQ, if missing) taking the events under
+    /// `filter_subject`, with the settings the services' consumers share: `batch` per pull
+    /// and as many handlers at once, up to four batches unacknowledged, 30 s long pulls
+    /// (a new event is delivered at once instead of waiting for a pull to be re-issued;
+    /// heartbeats still detect a dead server).
+    pub fn on_events(
+        nats: &switchboard_config::NatsConfig,
+        durable: String,
+        filter_subject: String,
+        ack_wait: Duration,
+        max_deliver: i64,
+        batch: usize,
+    ) -> Self {
+        Self {
+            stream: crate::EVENTS_STREAM.into(),
+            ensure_streams: vec![
+                crate::events_stream_config(nats),
+                crate::dlq::dlq_stream_config(nats),
+            ],
+            config: consumer::pull::Config {
+                durable_name: Some(durable),
+                filter_subject,
+                ack_wait,
+                max_deliver,
+                max_ack_pending: (batch * 4) as i64,
+                ..Default::default()
+            },
+            concurrency: batch,
+            batch,
+            expires: Duration::from_secs(30),
+            dead_letter_as: None,
+        }
+    }
+
     pub fn name(&self) -> &str {
         self.config.durable_name.as_deref().unwrap_or("-")
     }

@@ -82,17 +82,12 @@ impl DeadLetter {
 
 /// Stream config for DLQ.
 pub fn dlq_stream_config(config: &switchboard_config::NatsConfig) -> jetstream::stream::Config {
-    jetstream::stream::Config {
-        name: DLQ_STREAM.into(),
-        description: Some(
-            "Switchboard: messages a consumer could not process, with the reason".into(),
-        ),
-        subjects: vec!["dlq.>".into()],
-        storage: jetstream::stream::StorageType::File,
-        num_replicas: config.replicas,
-        duplicate_window: std::time::Duration::from_secs(config.duplicate_window_secs),
-        ..Default::default()
-    }
+    crate::file_stream(
+        config,
+        DLQ_STREAM,
+        "Switchboard: messages a consumer could not process, with the reason",
+        "dlq.>",
+    )
 }
 
 /// Records `letter` and waits for the PubAck.

@@ -10,6 +10,7 @@
 pub mod bucket;
 pub mod consumer;
 pub mod dlq;
+pub mod host;
 pub mod retry;
 
 use async_nats::jetstream::{self, stream};
@@ -18,6 +19,7 @@ use std::time::Duration;
 use switchboard_config::NatsConfig;
 
 pub use async_nats;
+pub use host::{Hosted, NatsService, service_main};
 
 /// Stream of every verified delivery, verbatim.
 pub const INBOUND_STREAM: &str = "INBOUND";
@@ -132,24 +134,37 @@ pub fn jetstream(client: async_nats::Client, timeout: Duration) -> jetstream::Co
 
 /// INBOUND: every verified delivery, file storage, deduplicated by `Nats-Msg-Id`.
 pub fn inbound_stream_config(config: &NatsConfig) -> stream::Config {
-    stream::Config {
-        name: INBOUND_STREAM.into(),
-        description: Some("Switchboard: every verified webhook delivery, verbatim".into()),
-        subjects: vec!["inbound.>".into()],
-        storage: stream::StorageType::File,
-        retention: stream::RetentionPolicy::Limits,
-        num_replicas: config.replicas,
-        duplicate_window: Duration::from_secs(config.duplicate_window_secs),
-        ..Default::default()
-    }
+    file_stream(
+        config,
+        INBOUND_STREAM,
+        "Switchboard: every verified webhook delivery, verbatim",
+        "inbound.>",
+    )
 }
 
 /// EVENTS: canonical events on `events.{tenant}.{type}`, deduplicated by event id.
 pub fn events_stream_config(config: &NatsConfig) -> stream::Config {
+    file_stream(
+        config,
+        EVENTS_STREAM,
+        "Switchboard: canonical domain events (CloudEvents 1.0 JSON)",
+        "events.>",
+    )
+}
+
+/// How every Switchboard stream is kept: on file, limits retention (the operator's limits,
+/// see [`ensure_stream`]), `nats.replicas` copies, deduplicated over
+/// `nats.duplicate_window_secs`.
+pub fn file_stream(
+    config: &NatsConfig,
+    name: &str,
+    description: &str,
+    subjects: &str,
+) -> stream::Config {
     stream::Config {
-        name: EVENTS_STREAM.into(),
-        description: Some("Switchboard: canonical domain events (CloudEvents 1.0 JSON)".into()),
-        subjects: vec!["events.>".into()],
+        name: name.into(),
+        description: Some(description.into()),
+        subjects: vec![subjects.into()],
         storage: stream::StorageType::File,
         retention: stream::RetentionPolicy::Limits,
         num_replicas: config.replicas,

@@ -149,10 +149,7 @@ async fn every_decision_is_acted_on_and_exhausted_retries_are_dead_lettered() {
             }
         }
     };
-    js.get_stream("WORK")
-        .await
-        .unwrap()
-        .delete_consumer("worker")
+    js.delete_consumer_from_stream("worker", "WORK")
         .await
         .unwrap();
     publish(&js, "ok-after-delete").await;

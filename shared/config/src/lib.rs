@@ -55,6 +55,16 @@ pub enum ConfigError {
     Invalid { key: String, message: String },
 }
 
+/// A config from TOML text alone, with no environment: a `${VAR}` reference is an error
+/// naming it, as an unset variable would be. For tools and tests that write the whole text.
+impl std::str::FromStr for Config {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        Self::from_toml_str(text, &|_: &str| None)
+    }
+}
+
 impl Config {
     /// Loads the file named by `--config` (if given) or `SWITCHBOARD_CONFIG`, using the
     /// process environment.
@@ -109,23 +119,33 @@ impl Config {
                 message: format!("`{replicas}` is not a number of stream replicas (1, 3 or 5)"),
             })?;
         }
-        if let Some(listen) = env.var(INGEST_LISTEN_ENV).filter(|v| !v.is_empty()) {
-            self.ingest.listen = listen.parse().map_err(|_| ConfigError::Invalid {
-                key: format!("ingest.listen (from {INGEST_LISTEN_ENV})"),
-                message: format!("`{listen}` is not a socket address like 0.0.0.0:8080"),
-            })?;
-        }
-        if let Some(listen) = env.var(ANALYTICS_LISTEN_ENV).filter(|v| !v.is_empty()) {
-            self.analytics.listen = listen.parse().map_err(|_| ConfigError::Invalid {
-                key: format!("analytics.listen (from {ANALYTICS_LISTEN_ENV})"),
-                message: format!("`{listen}` is not a socket address like 0.0.0.0:8083"),
-            })?;
-        }
-        if let Some(listen) = env.var(ROUTER_LISTEN_ENV).filter(|v| !v.is_empty()) {
-            self.router.listen = listen.parse().map_err(|_| ConfigError::Invalid {
-                key: format!("router.listen (from {ROUTER_LISTEN_ENV})"),
-                message: format!("`{listen}` is not a socket address like 0.0.0.0:8081"),
-            })?;
+        // Each service's listener, from its own variable (compose sets them per service).
+        for (var, key, example, listen) in [
+            (
+                INGEST_LISTEN_ENV,
+                "ingest.listen",
+                8080,
+                &mut self.ingest.listen,
+            ),
+            (
+                ANALYTICS_LISTEN_ENV,
+                "analytics.listen",
+                8083,
+                &mut self.analytics.listen,
+            ),
+            (
+                ROUTER_LISTEN_ENV,
+                "router.listen",
+                8081,
+                &mut self.router.listen,
+            ),
+        ] {
+            if let Some(value) = env.var(var).filter(|v| !v.is_empty()) {
+                *listen = value.parse().map_err(|_| ConfigError::Invalid {
+                    key: format!("{key} (from {var})"),
+                    message: format!("`{value}` is not a socket address like 0.0.0.0:{example}"),
+                })?;
+            }
         }
         Ok(())
     }

@@ -402,3 +402,14 @@ fn analytics_defaults_and_auto_reclassify_choices() {
         AutoReclassify::DryRun
     );
 }
+
+#[test]
+fn text_alone_parses_and_a_variable_reference_is_an_error_naming_it() {
+    let config: Config = "[ingest]\nlisten = \"127.0.0.1:0\"\n".parse().unwrap();
+    assert_eq!(config.ingest.listen.port(), 0);
+    let err = "[nats]\nurl = \"${NATS_URL}\"\n"
+        .parse::<Config>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("NATS_URL"), "{err}");
+}

@@ -112,6 +112,34 @@ pub struct CallData {
     pub recording_url: Option<String>,
 }
 
+impl CallData {
+    /// `provider`'s call `call_id` from `from` to `to` (numbers normalised to E.164),
+    /// inbound or not where the provider says; nothing else known yet.
+    pub fn between(
+        provider: &str,
+        call_id: &str,
+        from: Option<String>,
+        to: Option<String>,
+        inbound: Option<bool>,
+    ) -> Self {
+        let number = |n: Option<String>| n.map(|n| crate::e164::normalise(&n));
+        CallData {
+            provider: provider.into(),
+            provider_call_id: call_id.into(),
+            from: number(from),
+            to: number(to),
+            direction: inbound.map(|inbound| {
+                if inbound {
+                    Direction::Inbound
+                } else {
+                    Direction::Outbound
+                }
+            }),
+            ..CallData::default()
+        }
+    }
+}
+
 /// `call.recording.ready`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecordingData {
@@ -164,6 +192,29 @@ pub struct OutcomeData {
     /// The marketing campaign the call came in on (tracking number's campaign), by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign: Option<String>,
+}
+
+impl OutcomeData {
+    /// `provider`'s verdict `outcome` on its call `provider_call_id`, with nothing else
+    /// known yet: no reason, tags, ServiceTitan ids, numbers, times or breakdowns.
+    pub fn new(provider: String, provider_call_id: String, outcome: CallClass) -> Self {
+        Self {
+            provider,
+            provider_call_id,
+            outcome,
+            reason: None,
+            tags: Vec::new(),
+            servicetitan: StRefs::default(),
+            from: None,
+            to: None,
+            started_at: None,
+            ended_at: None,
+            summary: None,
+            agent: None,
+            business_unit: None,
+            campaign: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

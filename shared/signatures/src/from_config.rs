@@ -21,6 +21,26 @@ fn bytes(secrets: &[SecretString]) -> Vec<SecretSlice<u8>> {
         .collect()
 }
 
+/// Decodes every secret of `key` with `decode`; the first that does not decode is an error
+/// naming its index (`secrets[1]`) with `problem`, never the secret.
+fn decode_each<T>(
+    key: &str,
+    secrets: &[SecretString],
+    problem: &str,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, BuildError> {
+    secrets
+        .iter()
+        .enumerate()
+        .map(|(i, secret)| {
+            decode(secret.expose_secret()).ok_or_else(|| BuildError {
+                key: format!("{key}.secrets[{i}]"),
+                message: problem.to_owned(),
+            })
+        })
+        .collect()
+}
+
 fn header_name(key: &str, name: &str) -> Result<String, BuildError> {
     http::HeaderName::from_bytes(name.as_bytes())
         .map(|h| h.as_str().to_owned())
@@ -57,21 +77,9 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
             ))
         }
         SourceConfig::StandardWebhooks(s) => {
-            let keys = s
-                .secrets
-                .iter()
-                .enumerate()
-                .map(|(i, secret)| {
-                    crate::standard_webhooks::decode_secret(secret.expose_secret())
-                        .map(SecretSlice::from)
-                        .ok_or_else(|| {
-                            err(
-                                &format!("secrets[{i}]"),
-                                "is not a whsec_<base64> secret".into(),
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let keys = decode_each(key, &s.secrets, "is not a whsec_<base64> secret", |k| {
+                crate::standard_webhooks::decode_secret(k).map(SecretSlice::from)
+            })?;
             Box::new(crate::StandardWebhooks::new(
                 &keys,
                 tolerance(s.tolerance_secs),
@@ -79,19 +87,12 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
         }
         SourceConfig::Twilio(s) => Box::new(crate::Twilio::new(&bytes(&s.secrets))),
         SourceConfig::Telnyx(s) => {
-            let keys = s
-                .secrets
-                .iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    crate::telnyx::decode_public_key(k.expose_secret()).ok_or_else(|| {
-                        err(
-                            &format!("secrets[{i}]"),
-                            "is not a base64 Ed25519 public key (32 bytes)".into(),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let keys = decode_each(
+                key,
+                &s.secrets,
+                "is not a base64 Ed25519 public key (32 bytes)",
+                crate::telnyx::decode_public_key,
+            )?;
             Box::new(crate::Telnyx::new(keys, tolerance(s.tolerance_secs)))
         }
         SourceConfig::Retell(s) => Box::new(crate::Retell::new(

@@ -242,6 +242,16 @@ fn check(kind: Kind, secrets: &[String], s: &Signed, now_ms: i64) -> Result<Veri
     verifier(kind, secrets).verify(&s.delivery(), now_ms)
 }
 
+/// [`check`] with the one secret `s` was signed with.
+fn check_with(
+    kind: Kind,
+    secret: &[u8; 32],
+    s: &Signed,
+    now_ms: i64,
+) -> Result<Verified, Rejection> {
+    check(kind, &[config_secret(kind, secret)], s, now_ms)
+}
+
 #[test]
 fn every_scheme_accepts_its_own_signature_and_reports_ids() {
     let secret = [7u8; 32];
@@ -253,8 +263,7 @@ fn every_scheme_accepts_its_own_signature_and_reports_ids() {
             1_700_000_000,
             "msg_1",
         );
-        let v = check(kind, &[config_secret(kind, &secret)], &s, NOW_MS)
-            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let v = check_with(kind, &secret, &s, NOW_MS).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         let expected = match kind {
             Kind::StandardWebhooks | Kind::HmacFull => Some("msg_1"),
             Kind::TwilioForm | Kind::TwilioSha256 => Some("msg_1:completed:1"),
@@ -281,7 +290,7 @@ fn missing_signature_header_is_unauthorized() {
     for kind in ALL {
         let mut s = sign_for(kind, &secret, "body", 1_700_000_000, "id");
         s.headers.remove(signature_header(kind));
-        let err = check(kind, &[config_secret(kind, &secret)], &s, NOW_MS).unwrap_err();
+        let err = check_with(kind, &secret, &s, NOW_MS).unwrap_err();
         assert!(
             matches!(err, Rejection::Unauthorized(AuthFailure::MissingHeader(_))),
             "{kind:?}: {err:?}"
@@ -318,24 +327,12 @@ fn twilio_needs_a_form_or_a_body_hash() {
     let secret = [5u8; 32];
     let mut s = sign_for(Kind::TwilioForm, &secret, "x", 0, "CA1");
     s.set("Content-Type", "application/json");
-    let err = check(
-        Kind::TwilioForm,
-        &[config_secret(Kind::TwilioForm, &secret)],
-        &s,
-        NOW_MS,
-    )
-    .unwrap_err();
+    let err = check_with(Kind::TwilioForm, &secret, &s, NOW_MS).unwrap_err();
     assert!(matches!(err, Rejection::UnsupportedMediaType(_)), "{err:?}");
 
     let mut s = sign_for(Kind::TwilioJson, &secret, "{\"a\":1}", 0, "CA1");
     s.body = b"{\"a\":2}".to_vec();
-    let err = check(
-        Kind::TwilioJson,
-        &[config_secret(Kind::TwilioJson, &secret)],
-        &s,
-        NOW_MS,
-    )
-    .unwrap_err();
+    let err = check_with(Kind::TwilioJson, &secret, &s, NOW_MS).unwrap_err();
     assert_eq!(err, Rejection::Unauthorized(AuthFailure::BodyHashMismatch));
 }
 
@@ -371,15 +368,7 @@ fn a_signature_for_another_url_is_rejected() {
     let secret = [6u8; 32];
     let mut s = sign_for(Kind::TwilioForm, &secret, "x", 0, "CA1");
     s.url = "https://hooks.example.com/v1/hooks/other/src".into();
-    assert!(
-        check(
-            Kind::TwilioForm,
-            &[config_secret(Kind::TwilioForm, &secret)],
-            &s,
-            NOW_MS
-        )
-        .is_err()
-    );
+    assert!(check_with(Kind::TwilioForm, &secret, &s, NOW_MS).is_err());
 }
 
 #[test]
@@ -392,7 +381,7 @@ fn servicetitan_accepts_hex_base64_and_prefix_unless_encoding_is_pinned() {
         let toml = format!(
             "[tenants.a.sources.st]\nscheme = \"servicetitan\"\nsecrets = [\"st-secret\"]\n{encoding}"
         );
-        let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let c = toml.parse::<switchboard_config::Config>().unwrap();
         build_verifier("k", &c.tenants["a"].sources["st"]).unwrap()
     };
     let run = |v: &dyn Verifier, sig: &str| {
@@ -491,7 +480,7 @@ fn config_errors_name_the_key_and_never_the_secret() {
         let toml = format!(
             "[tenants.a.sources.s]\nscheme = \"{scheme}\"\nsecrets = [\"{valid}\", \"{secret}\"]"
         );
-        let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let c = toml.parse::<switchboard_config::Config>().unwrap();
         let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"])
             .unwrap_err()
             .to_string();
@@ -528,7 +517,7 @@ proptest! {
     fn valid_signatures_verify(kind in kind_strategy(), secret in any::<[u8; 32]>(), payload in "[ -~]{0,200}",
                                ts in 1_000_000_000i64..4_000_000_000, id in "[a-zA-Z0-9_]{1,32}") {
         let s = sign_for(kind, &secret, &payload, ts, &id);
-        prop_assert!(check(kind, &[config_secret(kind, &secret)], &s, now_for(ts)).is_ok());
+        prop_assert!(check_with(kind, &secret, &s, now_for(ts)).is_ok());
     }
 
     #[test]
@@ -545,7 +534,7 @@ proptest! {
             let i = at % s.body.len();
             s.body[i] ^= 0x01;
         }
-        prop_assert!(check(kind, &[config_secret(kind, &secret)], &s, now_for(ts)).is_err());
+        prop_assert!(check_with(kind, &secret, &s, now_for(ts)).is_err());
     }
 
     #[test]
@@ -563,7 +552,7 @@ proptest! {
         let changed = format!("{}{}{}", &value[..start], flip(sig, at % (sig.len() / 2)), &value[unpadded.len()..]);
         prop_assert_ne!(&changed, &value);
         s.set(name, &changed);
-        let err = check(kind, &[config_secret(kind, &secret)], &s, now_for(ts)).unwrap_err();
+        let err = check_with(kind, &secret, &s, now_for(ts)).unwrap_err();
         prop_assert_eq!(err, Rejection::Unauthorized(AuthFailure::BadSignature));
     }
 
@@ -587,7 +576,7 @@ proptest! {
             _ => unreachable!(),
         }
         // Even with the clock at the *new* time, the signature no longer matches.
-        prop_assert!(check(kind, &[config_secret(kind, &secret)], &s, now_for(new_ts)).is_err());
+        prop_assert!(check_with(kind, &secret, &s, now_for(new_ts)).is_err());
     }
 
     #[test]
@@ -596,7 +585,7 @@ proptest! {
         prop_assume!(kind.has_id() && id != other);
         let mut s = sign_for(kind, &secret, "body", ts, &id);
         s.set(if kind == Kind::StandardWebhooks { "webhook-id" } else { "X-Id" }, &other);
-        prop_assert!(check(kind, &[config_secret(kind, &secret)], &s, now_for(ts)).is_err());
+        prop_assert!(check_with(kind, &secret, &s, now_for(ts)).is_err());
     }
 
     #[test]
@@ -604,7 +593,7 @@ proptest! {
                                     payload in "[ -~]{0,100}", ts in 1_000_000_000i64..4_000_000_000) {
         prop_assume!(secret != wrong);
         let s = sign_for(kind, &secret, &payload, ts, "id");
-        let err = check(kind, &[config_secret(kind, &wrong)], &s, now_for(ts)).unwrap_err();
+        let err = check_with(kind, &wrong, &s, now_for(ts)).unwrap_err();
         prop_assert_eq!(err, Rejection::Unauthorized(AuthFailure::BadSignature));
     }
 
@@ -617,7 +606,7 @@ proptest! {
                 s.headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), v);
             }
         }
-        prop_assert!(check(kind, &[config_secret(kind, &[9; 32])], &s, NOW_MS).is_err());
+        prop_assert!(check_with(kind, &[9; 32], &s, NOW_MS).is_err());
     }
 }
 
@@ -625,7 +614,7 @@ proptest! {
 fn vapi_infers_hmac_mode_from_hmac_keys_and_rejects_contradictions() {
     let build = |extra: &str| {
         let toml = format!("[tenants.a.sources.v]\nscheme = \"vapi\"\nsecrets = [\"k\"]\n{extra}");
-        let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let c = toml.parse::<switchboard_config::Config>().unwrap();
         build_verifier("tenants.a.sources.v", &c.tenants["a"].sources["v"])
     };
     let mut h = HeaderMap::new();
@@ -671,7 +660,7 @@ fn unsigned_ids_and_timestamps_are_config_errors() {
         ("header = \"x\"\nid_header = \"x-id\"", "id_header"),
     ] {
         let toml = format!("[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\n{extra}");
-        let c = switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap();
+        let c = toml.parse::<switchboard_config::Config>().unwrap();
         let msg = build_verifier("tenants.a.sources.s", &c.tenants["a"].sources["s"])
             .unwrap_err()
             .to_string();

@@ -77,6 +77,11 @@ impl HttpServer {
         self.local_addr
     }
 
+    /// The service's name, as its logs give it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting connections and gives
     /// requests in flight up to `grace` to finish.
     pub async fn serve(

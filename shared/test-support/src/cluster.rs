@@ -102,21 +102,13 @@ impl NatsCluster {
     /// The index of the node leading `stream`'s replica group.
     /// Waits (30 s at most) for one to be elected.
     pub async fn stream_leader(&self, stream: &str) -> usize {
-        let js = async_nats::jetstream::new(self.client().await);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(mut s) = js.get_stream(stream).await
-                && let Ok(info) = s.info().await
-                && let Some(leader) = info.cluster.as_ref().and_then(|c| c.leader.clone())
-            {
-                return self.index_of(&leader);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{stream} has no leader after 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let info = self
+            .stream_info_when(stream, 30, "has no leader", |info| {
+                info.cluster.as_ref().is_some_and(|c| c.leader.is_some())
+            })
+            .await;
+        let leader = info.cluster.and_then(|c| c.leader).unwrap_or_default();
+        self.index_of(&leader)
     }
 
     /// The index of the JetStream meta leader (from a live node's `/jsz`).
@@ -146,22 +138,38 @@ impl NatsCluster {
     /// Waits (60 s at most) until every replica of `stream` is current (a restarted node
     /// has caught up); returns the leader's message count.
     pub async fn wait_until_current(&self, stream: &str) -> u64 {
+        let nodes = self.nodes.len();
+        let info = self
+            .stream_info_when(stream, 60, "a replica is still not current", |info| {
+                info.cluster.as_ref().is_some_and(|c| {
+                    c.replicas.len() + 1 == nodes
+                        && c.replicas.iter().all(|r| r.current && !r.offline)
+                })
+            })
+            .await;
+        info.state.messages
+    }
+
+    /// `stream`'s info once `wanted` holds for it, asked every 200 ms for `secs` seconds;
+    /// fails the test with `{stream}: {what}` otherwise.
+    async fn stream_info_when(
+        &self,
+        stream: &str,
+        secs: u64,
+        what: &str,
+        wanted: impl Fn(&async_nats::jetstream::stream::Info) -> bool,
+    ) -> async_nats::jetstream::stream::Info {
         let js = async_nats::jetstream::new(self.client().await);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if let Ok(mut s) = js.get_stream(stream).await
                 && let Ok(info) = s.info().await
-                && let Some(cluster) = &info.cluster
-                && cluster.replicas.len() + 1 == self.nodes.len()
-                && cluster.replicas.iter().all(|r| r.current && !r.offline)
+                && wanted(info)
             {
-                return info.state.messages;
+                return info.clone();
             }
-            assert!(
-                Instant::now() < deadline,
-                "{stream}: a replica is still not current after 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            assert!(Instant::now() < deadline, "{stream}: {what} after {secs} s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 

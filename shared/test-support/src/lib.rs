@@ -10,18 +10,23 @@
 //! - [`TestScheme`]: signed deliveries for every signature scheme, with the matching config.
 //! - [`stream_messages`], [`inbound_messages`]: read back everything a stream holds, to
 //!   assert on what was stored.
+//! - [`spawn_service`], [`start_service`]: any service (a [`NatsService`]) on port 0, in a
+//!   task a test can abort to play a crash.
 //! - [`eventually`], [`wait_ready`], [`http_client`], [`init_logs`]: polling and plumbing.
 
+pub mod bench;
 mod cluster;
+mod inbound;
 mod nats;
 mod schemes;
 
 pub use cluster::NatsCluster;
+pub use inbound::{event_fixture, inbound_headers, msg_id, publish_acked, publish_inbound};
 pub use nats::{NATS_SERVER_BIN_ENV, NatsServer};
 pub use schemes::{Hook, HookSpec, TestScheme, TestSecret, agent_report};
 
 use std::time::Duration;
-use switchboard_bus::async_nats;
+use switchboard_bus::{Hosted, NatsService, async_nats};
 
 /// Service logs on stderr when `SWITCHBOARD_TEST_LOG` is set (an env-filter, e.g.
 /// `info` or `switchboard_bus=debug`); silent otherwise. Safe to call from every test.
@@ -52,6 +57,40 @@ pub async fn wait_ready(http: &reqwest::Client, url: &str) {
     assert!(ready, "{url} never became ready");
 }
 
+/// A service running in a test: the task it runs in, which a test may abort to play a
+/// crash (dropping the service's future stops it at once, as SIGKILL would).
+pub type ServiceTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// Builds the service `S` from `config` and runs it in a task, without waiting for it to be
+/// ready; returns its base URL and the task. A service that cannot start fails the test
+/// with its error.
+pub async fn spawn_service<S: NatsService>(
+    config: switchboard_config::Config,
+) -> (String, ServiceTask) {
+    let app = Hosted::<S>::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("{} does not start: {e:#}", std::any::type_name::<S>()));
+    let url = format!("http://{}", app.local_addr());
+    (url, tokio::spawn(app.run_until(std::future::pending())))
+}
+
+/// [`spawn_service`], then waits for its `/readyz`.
+pub async fn start_service<S: NatsService>(
+    config: switchboard_config::Config,
+) -> (String, ServiceTask) {
+    let (url, task) = spawn_service::<S>(config).await;
+    wait_ready(&http_client(), &format!("{url}/readyz")).await;
+    (url, task)
+}
+
+/// The value of header `name` (any case) among `headers`.
+pub(crate) fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// One stored message, as read back from a stream.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
@@ -63,10 +102,7 @@ pub struct StoredMessage {
 
 impl StoredMessage {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_in(&self.headers, name)
     }
 }
 

@@ -116,6 +116,13 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// A Switchboard config on this server: `[nats] url`, then `rest` (TOML).
+    pub fn config(&self, rest: &str) -> switchboard_config::Config {
+        format!("[nats]\nurl = \"{}\"\n{rest}", self.url())
+            .parse()
+            .unwrap_or_else(|e| panic!("test config: {e}"))
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

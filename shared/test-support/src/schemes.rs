@@ -53,10 +53,7 @@ pub struct Hook {
 
 impl Hook {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::header_in(&self.headers, name)
     }
 
     pub fn set_header(&mut self, name: &str, value: &str) {

@@ -16,11 +16,8 @@ async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
                 "received_on": received_on, "customer_id": 101, "location_id": 201, "reason_id": 1}))
             .await;
     }
-    s.report(
-        "msg_ambiguous",
-        outcome("booked", "+15125550177", "2026-11-22T16:00:30Z", None),
-    )
-    .await;
+    let ambiguous = outcome("booked", "+15125550177", "2026-11-22T16:00:30Z", None);
+    s.report("msg_ambiguous", ambiguous).await;
     let dead = s.dead_letter(|v| v["reason"] == "ambiguous_call").await;
     assert!(dead, "no ambiguous_call dead letter");
 
@@ -35,12 +32,7 @@ async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
         outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None),
     )
     .await;
-    assert!(
-        eventually(Duration::from_secs(60), || async {
-            s.call(9006).await["call_type"] == "NotLead"
-        })
-        .await
-    );
+    assert!(s.call_becomes(9006, "NotLead", 60).await);
     assert_eq!(s.count("update call").await, 1);
 
     // Then a burst of 500s: "excused" for call 9010 (Unbooked, 2026-11-22T18:10Z) still lands,
@@ -54,10 +46,7 @@ async fn an_ambiguous_match_is_dead_lettered_and_a_429_storm_only_delays() {
     )
     .await;
     assert!(
-        eventually(Duration::from_secs(60), || async {
-            s.call(9010).await["call_type"] == "Excused"
-        })
-        .await,
+        s.call_becomes(9010, "Excused", 60).await,
         "{}",
         s.call(9010).await
     );
@@ -114,12 +103,7 @@ async fn a_reason_renamed_in_servicetitan_after_start_up_is_dead_lettered_as_a_b
 async fn a_403_is_dead_lettered_naming_the_permission_to_grant() {
     let s = Pipeline::start().await;
     // Wait for the mirror so the next requests are the outcome's own.
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.count("export location contacts").await >= 1
-        })
-        .await
-    );
+    s.wait_for_mirror().await;
     s.sim
         .set_faults(&serde_json::json!({"force_status": 403, "force_count": 50}))
         .await;
@@ -144,12 +128,7 @@ async fn an_outage_longer_than_max_deliver_ends_in_the_dlq_and_a_replay_applies_
     let s = Pipeline::start_with("max_deliver = 2\n").await;
     // The worker has mirrored the export (so the call is known and only ServiceTitan's
     // answers can fail it).
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.count("export location contacts").await >= 1
-        })
-        .await
-    );
+    s.wait_for_mirror().await;
     let set_faults = |faults: serde_json::Value| {
         let sim = s.sim.clone();
         async move {

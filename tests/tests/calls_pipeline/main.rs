@@ -7,8 +7,8 @@
 mod failures;
 
 use std::time::Duration;
-use switchboard_e2e::{Service, Stack};
-use switchboard_test_support::{TestScheme, eventually, stream_messages};
+use switchboard_e2e::{Service, Stack, spawn_service};
+use switchboard_test_support::{TestScheme, eventually, msg_id, publish_acked, stream_messages};
 
 const TENANT: u64 = 1234567;
 
@@ -38,18 +38,19 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
 /// [`config`] with `calls` appended to the `[calls]` section.
 fn config_with(nats: &str, sim: &str, calls: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
+    let services = switchboard_e2e::services_toml(
+        nats,
+        &format!("not_found_horizon_secs = 2\nlock_stale_secs = 15\n{calls}"),
+    );
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
-         [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
-         [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nnot_found_horizon_secs = 2\nack_wait_secs = 5\nlock_stale_secs = 15\n{calls}\
-         [tenants.demo.servicetitan]\nenvironment = \"integration\"\ntenant_id = 1234567\nclient_id = \"cid.demo-hvac\"\n\
-         client_secret = \"cs1.demo-hvac-client-secret\"\napp_key = \"ak1.demo-switchboard-app-key\"\napi_base = \"{sim}\"\nauth_base = \"{sim}\"\nrate_limit_per_sec = 30\n\
+        "{services}{st}rate_limit_per_sec = 30\n\
          [tenants.demo.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
          [tenants.demo.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\n\
          [tenants.demo.calls.outcomes.excused]\nreason = \"Service Call\"\nexcuse_memo = \"Agent: caller hung up\"\n\
          [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nsecrets = [\"{secret}\"]\n"
     );
-    switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).unwrap()
+    toml.parse::<switchboard_config::Config>().unwrap()
 }
 
 impl Pipeline {
@@ -76,7 +77,27 @@ impl Pipeline {
     }
 
     async fn call(&self, id: i64) -> serde_json::Value {
-        self.sim.call(1234567, id).await
+        self.sim.call(TENANT, id).await
+    }
+
+    /// Waits until the worker has mirrored the CRM location export, so that the next
+    /// requests ServiceTitan counts are the test's own.
+    async fn wait_for_mirror(&self) {
+        assert!(
+            eventually(Duration::from_secs(20), || async {
+                self.count("export location contacts").await >= 1
+            })
+            .await,
+            "the calls worker never read the location export"
+        );
+    }
+
+    /// Whether ServiceTitan's call `id` reaches `call_type` within `secs` seconds.
+    async fn call_becomes(&self, id: i64, call_type: &str, secs: u64) -> bool {
+        eventually(Duration::from_secs(secs), || async {
+            self.call(id).await["call_type"] == call_type
+        })
+        .await
     }
 
     async fn count(&self, op: &str) -> u64 {
@@ -104,20 +125,17 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
         .await;
     let job_id = job["id"].as_i64().unwrap();
 
-    s.report(
-        "msg_booked_1",
+    // The agent's verdict on call 9003, reported as often as a test needs.
+    let booked = || {
         outcome(
             "booked",
             "+15125550103",
             "2026-11-20T17:21:20Z",
             Some(job_id),
-        ),
-    )
-    .await;
-    let done = eventually(Duration::from_secs(20), || async {
-        s.call(9003).await["call_type"] == "Booked"
-    })
-    .await;
+        )
+    };
+    s.report("msg_booked_1", booked()).await;
+    let done = s.call_becomes(9003, "Booked", 20).await;
     assert!(
         done,
         "call 9003 was not reclassified: {}",
@@ -140,16 +158,7 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
     assert_eq!(reclassified[0]["data"]["after"]["call_type"], "Booked");
 
     // The same verdict again (a new report): ServiceTitan already matches — no write.
-    s.report(
-        "msg_booked_2",
-        outcome(
-            "booked",
-            "+15125550103",
-            "2026-11-20T17:21:20Z",
-            Some(job_id),
-        ),
-    )
-    .await;
+    s.report("msg_booked_2", booked()).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             !s.events_of("call.confirmed").await.is_empty()
@@ -167,13 +176,8 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
         .find(|m| m.subject == "events.demo.call.outcome")
         .unwrap();
     let js = switchboard_bus::async_nats::jetstream::new(client.clone());
-    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", "replayed-days-later");
-    js.publish_with_headers("events.demo.call.outcome", headers, first.payload.into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let subject = "events.demo.call.outcome".to_owned();
+    publish_acked(&js, subject, msg_id("replayed-days-later"), first.payload).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             s.metrics().await.contains(
@@ -190,20 +194,12 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
         outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None),
     )
     .await;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.call(9006).await["call_type"] == "NotLead"
-        })
-        .await
-    );
+    assert!(s.call_becomes(9006, "NotLead", 20).await);
     assert_eq!(s.call(9006).await["reason_id"], 6, "Wrong Number");
 
     // A call ServiceTitan never records ends in the DLQ once the horizon passes.
-    s.report(
-        "msg_ghost",
-        outcome("booked", "+15125559999", "2026-11-20T10:00:00Z", None),
-    )
-    .await;
+    let ghost = outcome("booked", "+15125559999", "2026-11-20T10:00:00Z", None);
+    s.report("msg_ghost", ghost).await;
     let dead = s.dead_letter(|v| v["reason"] == "call_not_found").await;
     assert!(dead, "no call_not_found dead letter");
 }
@@ -257,17 +253,9 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
             "inboundid": format!("demo:agent:bulk{i}"),
             "data": {"provider": "agent", "provider_call_id": format!("ag_bulk_{i}"), "outcome": "booked",
                      "servicetitan": {"call_id": call_id}}});
-        let mut headers = switchboard_bus::async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("evt_bulk_{i}").as_str());
-        js.publish_with_headers(
-            "events.demo.call.outcome",
-            headers,
-            serde_json::to_vec(&event).unwrap().into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        let headers = msg_id(&format!("evt_bulk_{i}"));
+        let payload = serde_json::to_vec(&event).unwrap();
+        publish_acked(&js, "events.demo.call.outcome".into(), headers, payload).await;
     }
     // A second replica joins; it is killed mid-stream; a third takes over.
     let sim = s.sim.url().to_owned();
@@ -283,20 +271,14 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
         }
         c
     };
-    let second = switchboard_calls::Application::build(replica_config())
-        .await
-        .unwrap();
-    let second = tokio::spawn(second.run_until(std::future::pending()));
+    let (_, second) = spawn_service(Service::Calls, replica_config()).await;
     let some = eventually(Duration::from_secs(30), || async {
         s.count("update call").await >= 10
     })
     .await;
     assert!(some);
     second.abort();
-    let third = switchboard_calls::Application::build(replica_config())
-        .await
-        .unwrap();
-    tokio::spawn(third.run_until(std::future::pending()));
+    let (_, _third) = spawn_service(Service::Calls, replica_config()).await;
 
     let all = eventually(Duration::from_secs(120), || async {
         let state = s.sim.state().await;
@@ -322,12 +304,7 @@ async fn two_replicas_and_a_crash_still_write_each_call_exactly_once() {
 async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_write() {
     let s = Pipeline::start().await;
     // The mirror of the CRM location exports is in place once the worker has followed them.
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.count("export location contacts").await >= 1
-        })
-        .await
-    );
+    s.wait_for_mirror().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let call = serde_json::json!({"id": "ag_9006", "from": "+15125550106", "to": "+15125550000",
         "started_at": "2026-11-21T14:42:10Z", "ended_at": "2026-11-21T14:45:10Z", "duration_secs": 180});
@@ -356,12 +333,7 @@ async fn a_completed_call_is_located_early_and_its_outcome_costs_a_read_and_a_wr
             "outcome": "not_lead"}),
     )
     .await;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.call(9006).await["call_type"] == "NotLead"
-        })
-        .await
-    );
+    assert!(s.call_becomes(9006, "NotLead", 20).await);
     for (op, n) in [
         ("list calls", 0),
         ("get call", 1),
@@ -397,14 +369,9 @@ async fn a_reclassify_request_is_applied_like_an_outcome_and_only_once() {
                      "requested_by": "analytics"}})
     };
     for id in ["req-1", "req-2"] {
-        js.publish(
-            "events.demo.call.reclassify.requested",
-            serde_json::to_vec(&request(id)).unwrap().into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        let subject = "events.demo.call.reclassify.requested".to_owned();
+        let payload = serde_json::to_vec(&request(id)).unwrap();
+        publish_acked(&js, subject, Default::default(), payload).await;
     }
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -439,12 +406,7 @@ async fn a_newer_outcome_wins_over_an_older_one_delivered_late() {
     let mut newer = outcome("not_lead", "+15125550106", "2026-11-21T14:42:10Z", None);
     newer["occurred_at"] = "2026-11-21T14:50:00Z".into();
     s.report("msg_newer", newer).await;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.call(9006).await["call_type"] == "NotLead"
-        })
-        .await
-    );
+    assert!(s.call_becomes(9006, "NotLead", 20).await);
     let mut older = outcome("booked", "+15125550106", "2026-11-21T14:42:10Z", None);
     older["occurred_at"] = "2026-11-21T14:45:00Z".into();
     s.report("msg_older", older).await;
@@ -516,12 +478,7 @@ async fn a_redial_is_not_matched_to_the_callers_previous_call() {
             "outcome": "not_lead"}),
     )
     .await;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            s.call(second).await["call_type"] == "NotLead"
-        })
-        .await
-    );
+    assert!(s.call_becomes(second, "NotLead", 20).await);
     assert_eq!(s.call(first).await["call_type"], "Unbooked");
 }
 

@@ -125,16 +125,16 @@ struct Service {
     changed: tokio::sync::Notify,
 }
 
-pub struct Application {
-    server: switchboard_telemetry::HttpServer,
-    service: Arc<Service>,
-}
+/// Analytics as its binary and the tests run it: `Application::build(config)`, then
+/// `run_until(shutdown)` (see [`switchboard_bus::host`]).
+pub type Application = switchboard_bus::Hosted<Analytics>;
 
-impl std::fmt::Debug for Application {
+/// Analytics' work: the EVENTS consumer, the projection, the publisher and the sweeps.
+pub struct Analytics(Arc<Service>);
+
+impl std::fmt::Debug for Analytics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("local_addr", &self.server.local_addr())
-            .finish_non_exhaustive()
+        f.debug_struct("Analytics").finish_non_exhaustive()
     }
 }
 

@@ -8,35 +8,26 @@ use super::metrics::Metrics;
 use super::streams::{
     FACTS_BUCKET, HISTORY_DAYS, SNAPSHOTS_BUCKET, STATE_BUCKET, analytics_stream_config,
 };
-use super::{Application, Service, Tenant, TenantState};
+use super::{Analytics, Application, Service, Tenant, TenantState};
 use crate::{Engine, TenantZone};
 use anyhow::Context as _;
-use async_nats::jetstream::consumer;
 use axum::routing::get;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_bus::async_nats;
 use switchboard_bus::bucket::Bucket;
 use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec};
+use switchboard_bus::{Hosted, NatsService};
 use switchboard_config::Config;
 use switchboard_servicetitan::ServiceTitan;
 use switchboard_telemetry::Registry;
 use tokio_util::sync::CancellationToken;
 
-impl Application {
+impl NatsService for Analytics {
     /// Validates every tenant's time zone (an unknown one is a start-up error naming its
     /// key), connects, creates the stream and buckets, and binds the HTTP listener.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        // Boxed: opening three buckets and the streams makes a ~18 KB future, too big to
-        // move around on the caller's stack.
-        Box::pin(Self::set_up(config)).await
-    }
-
-    async fn set_up(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
         let st = ServiceTitan::from_config(&config)?;
@@ -118,27 +109,16 @@ impl Application {
         )
         .await?;
         let a = &config.analytics;
-        let spec = ConsumerSpec {
-            stream: switchboard_bus::EVENTS_STREAM.into(),
-            ensure_streams: vec![
-                switchboard_bus::events_stream_config(&config.nats),
-                switchboard_bus::dlq::dlq_stream_config(&config.nats),
-            ],
-            config: consumer::pull::Config {
-                durable_name: Some(a.consumer.clone()),
-                filter_subject: "events.>".into(),
-                ack_wait: Duration::from_secs(a.ack_wait_secs),
-                max_deliver: a.max_deliver,
-                max_ack_pending: (a.batch * 4) as i64,
-                ..Default::default()
-            },
-            concurrency: 32,
-            batch: a.batch,
-            // Long pulls: a new event is delivered at once instead of waiting for a pull
-            // request to be re-issued (heartbeats still detect a dead server).
-            expires: Duration::from_secs(30),
-            dead_letter_as: None,
-        };
+        let mut spec = ConsumerSpec::on_events(
+            &config.nats,
+            a.consumer.clone(),
+            "events.>".into(),
+            Duration::from_secs(a.ack_wait_secs),
+            a.max_deliver,
+            a.batch,
+        );
+        // Handling an event is a few KV writes: more at once than a pull brings.
+        spec.concurrency = 32;
         let runtime = ConsumerRuntime::new(js.clone(), client.clone(), spec)
             .with_pending_gauge(metrics.pending.clone());
         let consuming = runtime.ready();
@@ -191,50 +171,25 @@ impl Application {
             "no such endpoint; analytics serves GET /, /v1/tenants/{tenant}/booking-rate and /v1/tenants/{tenant}/discrepancies",
         )
         .await?;
-        Ok(Self { server, service })
+        Ok(Hosted::new(server, client, Analytics(service)))
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Runs until `shutdown`. Dropping the future stops everything at once; unacked events
-    /// come back after `ack_wait_secs` and the sweep resumes from its saved cursor.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let s = self.service.clone();
-        let (stopped, stopping) = tokio::sync::oneshot::channel::<()>();
-        let serve = self.server.serve(
-            async move {
-                let _ = stopping.await;
-            },
-            Duration::from_secs(2),
-        );
-        tokio::pin!(serve);
+    /// Consumes EVENTS, projects, publishes and sweeps until `stop`. Unacked events come
+    /// back after `ack_wait_secs` and the sweep resumes from its saved cursor.
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let s = self.0;
         // Never ends (with no tenant to sweep it must not end the service either).
         let sweeps = async {
             futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t))).await;
             std::future::pending::<()>().await
         };
-        let stop = CancellationToken::new();
-        let consume = s.runtime.run(&*s, &stop);
-        tokio::pin!(consume);
+        // The consumer returns once `stop` is cancelled; the loops beside it keep
+        // projecting and publishing until then.
         tokio::select! {
-            () = shutdown => {}
-            r = &mut serve => r?,
-            r = s.project() => r?,
-            () = &mut consume => {}
-            r = s.publish_loop() => r?,
-            _ = sweeps => {}
+            r = s.project() => r,
+            () = s.runtime.run(&*s, &stop) => Ok(()),
+            r = s.publish_loop() => r,
+            _ = sweeps => Ok(()),
         }
-        // Let the events in hand settle.
-        stop.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(10), &mut consume).await;
-        let _ = stopped.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(3), &mut serve).await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), s.client.flush()).await;
-        Ok(())
     }
 }

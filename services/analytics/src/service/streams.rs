@@ -5,7 +5,6 @@ use crate::rates::Discrepancy;
 use async_nats::jetstream::stream;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use switchboard_bus::async_nats;
 
 /// ServiceTitan calls older than this many days are not kept from the export sweep (the
@@ -27,18 +26,14 @@ pub const ANALYTICS_STREAM: &str = "ANALYTICS";
 /// kept per subject, so a consumer can ask for the latest.
 pub fn analytics_stream_config(nats: &switchboard_config::NatsConfig) -> stream::Config {
     stream::Config {
-        name: ANALYTICS_STREAM.into(),
-        description: Some(
-            "Switchboard: booking-rate snapshots per tenant-day and discrepancies (latest per subject)"
-                .into(),
-        ),
-        subjects: vec!["analytics.>".into()],
-        storage: stream::StorageType::File,
-        num_replicas: nats.replicas,
         max_messages_per_subject: 1,
         allow_direct: true,
-        duplicate_window: Duration::from_secs(nats.duplicate_window_secs),
-        ..Default::default()
+        ..switchboard_bus::file_stream(
+            nats,
+            ANALYTICS_STREAM,
+            "Switchboard: booking-rate snapshots per tenant-day and discrepancies (latest per subject)",
+            "analytics.>",
+        )
     }
 }
 

@@ -177,17 +177,19 @@ impl Metrics {
     }
 }
 
-pub struct Application {
-    server: switchboard_telemetry::HttpServer,
+/// The calls worker as its binary and the tests run it: `Application::build(config)`, then
+/// `run_until(shutdown)` (see [`switchboard_bus::host`]).
+pub type Application = switchboard_bus::Hosted<CallsWorker>;
+
+/// The worker's work: one consumer per event kind, and the export followers beside them.
+pub struct CallsWorker {
     worker: Arc<Worker>,
     runtimes: Vec<(Kind, ConsumerRuntime)>,
 }
 
-impl std::fmt::Debug for Application {
+impl std::fmt::Debug for CallsWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("local_addr", &self.server.local_addr())
-            .finish_non_exhaustive()
+        f.debug_struct("CallsWorker").finish_non_exhaustive()
     }
 }
 

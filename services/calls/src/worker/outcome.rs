@@ -25,12 +25,10 @@ use switchboard_servicetitan::CurrentCall;
 
 /// A reclassification request is applied exactly like an agent outcome for that call id.
 fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
+    let provider_call_id = r
+        .provider_call_id
+        .unwrap_or_else(|| format!("st-{}", r.st_call_id));
     OutcomeData {
-        provider: r.requested_by.clone(),
-        provider_call_id: r
-            .provider_call_id
-            .unwrap_or_else(|| format!("st-{}", r.st_call_id)),
-        outcome: r.outcome,
         reason: r.reason,
         tags: r.tags,
         servicetitan: StRefs {
@@ -38,14 +36,7 @@ fn outcome_of_request(r: ReclassifyRequestData) -> OutcomeData {
             job_id: r.job_id,
             appointment_id: None,
         },
-        from: None,
-        to: None,
-        started_at: None,
-        ended_at: None,
-        summary: None,
-        agent: None,
-        business_unit: None,
-        campaign: None,
+        ..OutcomeData::new(r.requested_by, provider_call_id, r.outcome)
     }
 }
 
@@ -483,26 +474,6 @@ impl Worker {
         subject: Option<String>,
         data: &T,
     ) -> anyhow::Result<()> {
-        let subject = &subject;
-        (move || self.publish_once(cause, kind, subject.clone(), data))
-            .retry(retry::patience(
-                Duration::from_secs(10),
-                Duration::from_millis(100),
-                Duration::from_secs(2),
-            ))
-            .notify(
-                |e, _| tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again"),
-            )
-            .await
-    }
-
-    async fn publish_once<T: serde::Serialize>(
-        &self,
-        cause: &CloudEvent,
-        kind: EventType,
-        subject: Option<String>,
-        data: &T,
-    ) -> anyhow::Result<()> {
         let event = CloudEvent {
             specversion: "1.0".into(),
             id: switchboard_events::event_id(&format!("{}/calls", cause.id), 0),
@@ -515,17 +486,26 @@ impl Worker {
             inboundid: cause.inboundid.clone(),
             data: serde_json::to_value(data)?,
         };
-        let publish = jetstream::message::PublishMessage::build()
-            .payload(serde_json::to_vec(&event)?.into())
-            .message_id(event.id.clone())
-            .expected_stream(switchboard_bus::EVENTS_STREAM);
-        self.js
-            .send_publish(
-                switchboard_bus::events_subject(&cause.tenant, kind.as_str()),
-                publish,
-            )
-            .await?
-            .await?;
-        Ok(())
+        let payload = bytes::Bytes::from(serde_json::to_vec(&event)?);
+        let nats_subject = switchboard_bus::events_subject(&cause.tenant, kind.as_str());
+        let (event, payload, nats_subject) = (&event, &payload, &nats_subject);
+        (move || async move {
+            let publish = jetstream::message::PublishMessage::build()
+                .payload(payload.clone())
+                .message_id(event.id.clone())
+                .expected_stream(switchboard_bus::EVENTS_STREAM);
+            self.js
+                .send_publish(nats_subject.clone(), publish)
+                .await?
+                .await?;
+            Ok::<_, anyhow::Error>(())
+        })
+        .retry(retry::patience(
+            Duration::from_secs(10),
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+        ))
+        .notify(|e, _| tracing::debug!(error = %e, "EVENTS not accepting yet; publishing again"))
+        .await
     }
 }

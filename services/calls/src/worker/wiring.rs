@@ -3,36 +3,29 @@
 //! that runs them with the export followers and the ops endpoints until shutdown.
 //! Kept apart from the handlers so the event handling reads without the plumbing.
 
-use super::{Application, Handled, Kind, Metrics, TenantCtx, Worker};
+use super::{Application, CallsWorker, Handled, Kind, Metrics, TenantCtx, Worker};
 use crate::ledger::Ledger;
 use crate::mirror::ExportMirror;
 use crate::policy;
 use anyhow::Context as _;
-use async_nats::jetstream::{self, consumer};
+use async_nats::jetstream;
 use std::collections::HashMap;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::consumer::{ConsumerRuntime, ConsumerSpec, Handler, Settle, Settled};
 use switchboard_bus::retry::{self, Retryable as _};
+use switchboard_bus::{Hosted, NatsService};
 use switchboard_config::Config;
 use switchboard_servicetitan::{ServiceTitan, StError, all_pages};
 use switchboard_telemetry::{HttpServer, Registry};
 use tokio_util::sync::CancellationToken;
 
-impl Application {
+impl NatsService for CallsWorker {
     /// Connects, validates every tenant's policy against ServiceTitan (an unknown reason
     /// or tag is a start-up error naming it), and binds the ops listener.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        // Boxed: setting up three buckets, the ledger and every tenant's policy makes a
-        // ~20 KB future, too big to move around on the caller's stack.
-        Box::pin(Self::set_up(config)).await
-    }
-
-    async fn set_up(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = Registry::default();
         let client = switchboard_bus::connect(&config.nats, "switchboard-calls").await?;
         let js = switchboard_bus::jetstream(
@@ -125,28 +118,18 @@ impl Application {
             .into_iter()
             .map(|kind| {
                 let name = format!("{}-{}", c.consumer, kind.suffix());
-                let spec = ConsumerSpec {
-                    stream: switchboard_bus::EVENTS_STREAM.into(),
-                    ensure_streams: vec![
-                        switchboard_bus::events_stream_config(&config.nats),
-                        switchboard_bus::dlq::dlq_stream_config(&config.nats),
-                    ],
-                    config: consumer::pull::Config {
-                        durable_name: Some(name.clone()),
-                        filter_subject: kind.filter(),
-                        ack_wait: Duration::from_secs(c.ack_wait_secs),
-                        max_deliver: c.max_deliver,
-                        max_ack_pending: (c.batch * 4) as i64,
-                        ..Default::default()
-                    },
-                    // ServiceTitan's per-tenant pacing, not this bound, sets the pace; one
-                    // slow call does not hold up the others (the per-call lock serialises
-                    // events for the same call).
-                    concurrency: c.batch,
-                    batch: c.batch,
-                    expires: Duration::from_secs(30),
-                    dead_letter_as: Some(c.consumer.clone()),
-                };
+                // ServiceTitan's per-tenant pacing, not the batch, sets the pace; one slow
+                // call does not hold up the others (the per-call lock serialises events for
+                // the same call). The four durables' dead letters all say `calls`.
+                let mut spec = ConsumerSpec::on_events(
+                    &config.nats,
+                    name.clone(),
+                    kind.filter(),
+                    Duration::from_secs(c.ack_wait_secs),
+                    c.max_deliver,
+                    c.batch,
+                );
+                spec.dead_letter_as = Some(c.consumer.clone());
                 let gauge = worker.metrics.pending.with(&[&name]);
                 let runtime = ConsumerRuntime::new(worker.js.clone(), client.clone(), spec)
                     .with_pending_gauge(gauge);
@@ -172,33 +155,21 @@ impl Application {
             "no such endpoint; the calls worker serves GET /healthz, /readyz and /metrics",
         )
         .await?;
-        Ok(Self {
+        let client = worker.client.clone();
+        Ok(Hosted::new(
             server,
-            worker,
+            client,
+            CallsWorker { worker, runtimes },
+        ))
+    }
+
+    /// Consumes the four kinds of events and follows every tenant's export until `stop`;
+    /// the events in hand settle first (unacked ones come back after `ack_wait_secs`).
+    async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            worker: w,
             runtimes,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Runs until `shutdown`, then lets the events in hand settle (up to 10 s). Everything
-    /// runs in this future, so dropping it stops the worker at once (unacked events come
-    /// back after `ack_wait_secs`).
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let (stopped, stopping) = tokio::sync::oneshot::channel::<()>();
-        let serve = self.server.serve(
-            async move {
-                let _ = stopping.await;
-            },
-            Duration::from_secs(2),
-        );
-        tokio::pin!(serve);
-        let w = self.worker.clone();
+        } = self;
         // Never ends (with no tenant to follow it must not end the worker either).
         let followers = async {
             futures_util::future::join_all(
@@ -209,9 +180,7 @@ impl Application {
             .await;
             std::future::pending::<()>().await
         };
-        let stop = CancellationToken::new();
-        let handlers: Vec<KindHandler<'_>> = self
-            .runtimes
+        let handlers: Vec<KindHandler<'_>> = runtimes
             .iter()
             .map(|(kind, _)| KindHandler {
                 worker: &w,
@@ -219,24 +188,16 @@ impl Application {
             })
             .collect();
         let consumers = futures_util::future::join_all(
-            self.runtimes
+            runtimes
                 .iter()
                 .zip(&handlers)
                 .map(|((_, runtime), handler)| runtime.run(handler, &stop)),
         );
-        tokio::pin!(consumers);
+        // The consumers return once `stop` is cancelled.
         tokio::select! {
-            () = shutdown => {}
-            r = &mut serve => r?,
-            _ = &mut consumers => {}
-            _ = followers => {}
+            _ = consumers => Ok(()),
+            _ = followers => Ok(()),
         }
-        stop.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(10), &mut consumers).await;
-        let _ = stopped.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(3), &mut serve).await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), w.client.flush()).await;
-        Ok(())
     }
 }
 

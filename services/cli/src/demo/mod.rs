@@ -302,16 +302,7 @@ impl Demo {
             "received_on": call.started.to_string(), "customer_id": call.caller.customer_id,
             "location_id": call.caller.location_id, "campaign_id": call.campaign.0, "agent_id": AGENT_ID,
         });
-        let created = self
-            .sim(
-                reqwest::Method::POST,
-                &self.tenant_path("calls"),
-                Some(&body),
-            )
-            .await?;
-        created["id"]
-            .as_i64()
-            .context("st-sim's answer to a new call has no call id")
+        self.create("calls", &body).await
     }
 
     /// The agent books a job with one appointment in the coming days; returns the job id.
@@ -323,16 +314,21 @@ impl Demo {
             "campaign_id": call.campaign.0, "summary": "Booked by the AI agent (demo)",
             "appointment": {"start": start.to_string(), "end": (start + 2.hours()).to_string()},
         });
-        let job = self
+        self.create("jobs", &body).await
+    }
+
+    /// Creates one of the tenant's `records` (calls, jobs) in st-sim; returns its id.
+    async fn create(&self, records: &str, body: &serde_json::Value) -> anyhow::Result<i64> {
+        let created = self
             .sim(
                 reqwest::Method::POST,
-                &self.tenant_path("jobs"),
-                Some(&body),
+                &self.tenant_path(records),
+                Some(body),
             )
             .await?;
-        job["id"]
+        created["id"]
             .as_i64()
-            .context("st-sim's answer to a new job has no job id")
+            .with_context(|| format!("st-sim's answer to a new record in {records} has no id"))
     }
 
     /// Twilio's status callbacks for the call, each signed over the public URL.

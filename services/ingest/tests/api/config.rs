@@ -6,19 +6,26 @@ fn run_with_config(toml: &str, env: &[(&str, &str)]) -> (bool, String) {
     let dir = tempfile_dir();
     let path = dir.join("switchboard.toml");
     std::fs::write(&path, toml).unwrap();
+    let result = check_config(|cmd| {
+        cmd.arg("--config")
+            .arg(&path)
+            .env_remove("SWITCHBOARD_NATS_URL")
+            .env_remove("SWITCHBOARD_INGEST_LISTEN")
+            .envs(env.iter().copied());
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Runs `switchboard-ingest --check-config`, set up by `set_up`; whether it passed, and
+/// what it said on stderr.
+fn check_config(set_up: impl FnOnce(&mut Command)) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"));
-    cmd.arg("--config")
-        .arg(&path)
-        .env_remove("SWITCHBOARD_NATS_URL")
-        .env_remove("SWITCHBOARD_INGEST_LISTEN");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    set_up(&mut cmd);
     let out = cmd
         .arg("--check-config")
         .output()
         .expect("run switchboard-ingest");
-    let _ = std::fs::remove_dir_all(&dir);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -125,23 +132,15 @@ fn the_config_file_can_come_from_the_environment() {
     let dir = tempfile_dir();
     let path = dir.join("c.toml");
     std::fs::write(&path, "[ingest]\nlisten = \"127.0.0.1:0\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"))
-        .arg("--check-config")
-        .env("SWITCHBOARD_CONFIG", &path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"))
-        .arg("--check-config")
-        .env_remove("SWITCHBOARD_CONFIG")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SWITCHBOARD_CONFIG"));
+    let (ok, stderr) = check_config(|cmd| {
+        cmd.env("SWITCHBOARD_CONFIG", &path);
+    });
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = check_config(|cmd| {
+        cmd.env_remove("SWITCHBOARD_CONFIG");
+    });
+    assert!(!ok);
+    assert!(stderr.contains("SWITCHBOARD_CONFIG"));
 }
 
 #[test]
@@ -153,16 +152,10 @@ fn the_demo_config_used_by_docker_compose_is_valid() {
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| l.split_once('=').expect("demo.env lines are NAME=value"));
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-ingest"))
-        .arg("--config")
-        .arg(dir.join("switchboard.toml"))
-        .arg("--check-config")
-        .envs(vars)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, stderr) = check_config(|cmd| {
+        cmd.arg("--config")
+            .arg(dir.join("switchboard.toml"))
+            .envs(vars);
+    });
+    assert!(ok, "{stderr}");
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_ingest::{Application, Clock};
+use switchboard_ingest::Clock;
 use switchboard_test_support::{
     Hook, HookSpec, NatsServer, StoredMessage, TestScheme, TestSecret, eventually,
 };
@@ -65,7 +65,7 @@ pub async fn spawn_app_with(nats: NatsServer, ingest_extra: &str, clock: Option<
     let config =
         switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).expect("test config");
     let clock = clock.unwrap_or_else(|| Arc::new(switchboard_signatures::system_now_ms));
-    let app = Application::build_with_clock(config, clock)
+    let app = switchboard_ingest::build_with_clock(config, clock)
         .await
         .expect("build ingest");
     let address = format!("http://{}", app.local_addr());

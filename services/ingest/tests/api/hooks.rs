@@ -182,29 +182,20 @@ async fn routing_and_method_errors() {
     let app = spawn_app().await;
     let hook = app.signed("acme", TestScheme::Retell, b"{}", "x");
 
-    let mut unknown_tenant = hook.clone();
-    unknown_tenant.path_and_query = "/v1/hooks/nobody/retell".into();
-    let (status, reply) = json(app.send(&unknown_tenant).await).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (404, Some("unknown_tenant"))
-    );
-
-    let mut undecodable = hook.clone();
-    undecodable.path_and_query = "/v1/hooks/%FF%FE/retell".into();
-    let (status, reply) = json(app.send(&undecodable).await).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (404, Some("unknown_tenant"))
-    );
-
-    let mut unknown_source = hook.clone();
-    unknown_source.path_and_query = "/v1/hooks/acme/nothing".into();
-    let (status, reply) = json(app.send(&unknown_source).await).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (404, Some("unknown_source"))
-    );
+    for (path, code) in [
+        ("/v1/hooks/nobody/retell", "unknown_tenant"),
+        ("/v1/hooks/%FF%FE/retell", "unknown_tenant"),
+        ("/v1/hooks/acme/nothing", "unknown_source"),
+    ] {
+        let mut misrouted = hook.clone();
+        misrouted.path_and_query = path.into();
+        let (status, reply) = json(app.send(&misrouted).await).await;
+        assert_eq!(
+            (status, reply["error"].as_str()),
+            (404, Some(code)),
+            "{path}"
+        );
+    }
 
     for method in [
         reqwest::Method::GET,

@@ -2,44 +2,35 @@
 //! location-contact exports (version-ordered, whole locations per page, removed contacts
 //! reported as inactive) that Switchboard syncs from.
 
-use super::query::{Params, export_cursor, export_page_size, json, paginate, with_required};
+use super::Api;
+use super::query::{export_cursor, export_page_size, json, paginate, with_required};
 use super::views::crm_address;
-use crate::Shared;
 use crate::seed::{self, TenantData};
 use crate::state::problem;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use switchboard_servicetitan::models as st;
 
-pub(crate) async fn get_location(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-) -> Response {
-    let tid = admit!(s.sim, "get location", headers, tenant);
-    s.sim
-        .with_tenant(tid, |t, _| match t.locations.iter().find(|l| l.id == id) {
-            Some(l) => json(&with_required(&st::Location {
-                id: l.id,
-                customer_id: l.customer_id,
-                active: true,
-                name: l.name.clone(),
-                address: crm_address(&l.address),
-                created_on: String::new(),
-                modified_on: l.modified_on.clone(),
-            }, serde_json::json!({"customFields": [], "createdById": 0, "taxExempt": false, "tagTypeIds": [], "externalData": []}))),
-            None => problem(StatusCode::NOT_FOUND, "Location not found"),
-        })
+pub(crate) async fn get_location(api: Api) -> Response {
+    api.get_record("get location", "Location", |t, id| {
+        let l = t.locations.iter().find(|l| l.id == id)?;
+        Some(with_required(&st::Location {
+            id: l.id,
+            customer_id: l.customer_id,
+            active: true,
+            name: l.name.clone(),
+            address: crm_address(&l.address),
+            created_on: String::new(),
+            modified_on: l.modified_on.clone(),
+        }, serde_json::json!({"customFields": [], "createdById": 0, "taxExempt": false, "tagTypeIds": [], "externalData": []})))
+    })
+    .await
 }
 
-pub(crate) async fn location_contacts(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list location contacts", headers, tenant);
+pub(crate) async fn location_contacts(api: Api) -> Response {
+    let tid = admit!(api, "list location contacts");
+    let id = record_id!(api);
+    let Api { s, p, .. } = api;
     let items = s.sim.with_tenant(tid, |t, _| {
         t.locations.iter().find(|l| l.id == id).map(|l| {
             l.contacts
@@ -73,13 +64,9 @@ fn changed_locations(t: &TenantData, from: u64) -> Vec<&seed::Location> {
 }
 
 /// `GET /crm/v2/tenant/{t}/export/locations`: every location changed since `from`.
-pub(crate) async fn export_locations(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "export locations", headers, tenant);
+pub(crate) async fn export_locations(api: Api) -> Response {
+    let tid = admit!(api, "export locations");
+    let Api { s, p, .. } = api;
     let from = match export_cursor(&p) {
         Ok(f) => f,
         Err(r) => return r,
@@ -117,13 +104,9 @@ pub(crate) async fn export_locations(
 
 /// `GET /crm/v2/tenant/{t}/export/locations/contacts`: the contacts of every location
 /// changed since `from` (removed ones as `active: false`), whole locations per page.
-pub(crate) async fn export_location_contacts(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "export location contacts", headers, tenant);
+pub(crate) async fn export_location_contacts(api: Api) -> Response {
+    let tid = admit!(api, "export location contacts");
+    let Api { s, p, .. } = api;
     let from = match export_cursor(&p) {
         Ok(f) => f,
         Err(r) => return r,

@@ -1,14 +1,12 @@
 //! ServiceTitan's Dispatch module (`/dispatch/…`): booking capacity, computed from seeded
 //! technician shifts and appointments in two-hour slots, and the technician shifts list.
 
+use super::Api;
 use super::query::{
-    Params, format_time, int, json, paginate, parse_time, parse_time_in_offset, with_required,
+    format_time, int, json, paginate, parse_time, parse_time_in_offset, with_required,
 };
-use crate::Shared;
 use crate::clock::now;
 use crate::state::validation;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use switchboard_servicetitan::models as st;
@@ -16,13 +14,9 @@ use switchboard_servicetitan::models as st;
 /// `POST capacity`: two-hour slots from 08:00 to 18:00 UTC each day; total = technicians
 /// on a Normal shift covering the slot (all technicians when no shifts are seeded), open =
 /// total minus appointments overlapping it.
-pub(crate) async fn capacity(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let tid = admit!(s.sim, "query capacity", headers, tenant);
+pub(crate) async fn capacity(api: Api, body: axum::body::Bytes) -> Response {
+    let tid = admit!(api, "query capacity");
+    let s = api.s;
     let request: st::CapacityRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -107,13 +101,9 @@ pub(crate) async fn capacity(
     json(&response)
 }
 
-pub(crate) async fn technician_shifts(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list technician shifts", headers, tenant);
+pub(crate) async fn technician_shifts(api: Api) -> Response {
+    let tid = admit!(api, "list technician shifts");
+    let Api { s, p, .. } = api;
     let technician = match int(&p, "technicianId") {
         Ok(t) => t,
         Err(r) => return r,

@@ -2,23 +2,18 @@
 //! appointment confirmation (`PUT`/`DELETE …/confirmation`), which fires the
 //! `AppointmentConfirmed` / `AppointmentConfirmationRemoved` webhooks.
 
-use super::query::{Params, ids_filter, in_range, json, paginate, with_required};
+use super::Api;
+use super::query::{ids_filter, in_range, json, paginate, with_required};
 use super::views::job_json;
-use crate::Shared;
 use crate::clock::now;
 use crate::state::problem;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_servicetitan::models as st;
 
-pub(crate) async fn list_jobs(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list jobs", headers, tenant);
+pub(crate) async fn list_jobs(api: Api) -> Response {
+    let tid = admit!(api, "list jobs");
+    let Api { s, p, .. } = api;
     let ids = ids_filter(&p);
     let items = s.sim.with_tenant(tid, |t, _| {
         t.jobs
@@ -32,68 +27,50 @@ pub(crate) async fn list_jobs(
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))
 }
 
-pub(crate) async fn get_job(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-) -> Response {
-    let tid = admit!(s.sim, "get job", headers, tenant);
-    s.sim
-        .with_tenant(tid, |t, _| match t.jobs.iter().find(|j| j.id == id) {
-            Some(j) => json(&job_json(t, j)),
-            None => problem(StatusCode::NOT_FOUND, "Job not found"),
-        })
+pub(crate) async fn get_job(api: Api) -> Response {
+    api.get_record("get job", "Job", |t, id| {
+        t.jobs.iter().find(|j| j.id == id).map(|j| job_json(t, j))
+    })
+    .await
 }
 
 /// `GET /jpm/v2/tenant/{t}/appointments/{id}`.
-pub(crate) async fn get_appointment(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-) -> Response {
-    let tid = admit!(s.sim, "get appointment", headers, tenant);
-    s.sim.with_tenant(tid, |t, _| {
-        match t.appointments.iter().find(|a| a.id == id) {
-            Some(a) => {
-                let customer_id = t
-                    .jobs
-                    .iter()
-                    .find(|j| j.id == a.job_id)
-                    .map_or(0, |j| j.customer_id);
-                json(&with_required(
-                    &st::Appointment {
-                        id: a.id,
-                        job_id: a.job_id,
-                        start: a.start.clone(),
-                        end: a.end.clone(),
-                        status: "Scheduled".into(),
-                        is_confirmed: a.confirmed,
-                        active: true,
-                        modified_on: a.modified_on.clone(),
-                    },
-                    serde_json::json!({"appointmentNumber": format!("{}-1", a.job_id), "arrivalWindowStart": null,
-                        "arrivalWindowEnd": null, "specialInstructions": "", "createdOn": a.modified_on,
-                        "customerId": customer_id, "unused": false, "createdById": 0, "appointmentSummaries": null}),
-                ))
-            }
-            None => problem(StatusCode::NOT_FOUND, "Appointment not found"),
-        }
+pub(crate) async fn get_appointment(api: Api) -> Response {
+    api.get_record("get appointment", "Appointment", |t, id| {
+        let a = t.appointments.iter().find(|a| a.id == id)?;
+        let customer_id = t
+            .jobs
+            .iter()
+            .find(|j| j.id == a.job_id)
+            .map_or(0, |j| j.customer_id);
+        Some(with_required(
+            &st::Appointment {
+                id: a.id,
+                job_id: a.job_id,
+                start: a.start.clone(),
+                end: a.end.clone(),
+                status: "Scheduled".into(),
+                is_confirmed: a.confirmed,
+                active: true,
+                modified_on: a.modified_on.clone(),
+            },
+            serde_json::json!({"appointmentNumber": format!("{}-1", a.job_id), "arrivalWindowStart": null,
+                "arrivalWindowEnd": null, "specialInstructions": "", "createdOn": a.modified_on,
+                "customerId": customer_id, "unused": false, "createdById": 0, "appointmentSummaries": null}),
+        ))
     })
+    .await
 }
 
-async fn set_confirmation(
-    s: Shared,
-    headers: HeaderMap,
-    tenant: String,
-    id: i64,
-    confirmed: bool,
-) -> Response {
+async fn set_confirmation(api: Api, confirmed: bool) -> Response {
     let op = if confirmed {
         "confirm appointment"
     } else {
         "remove appointment confirmation"
     };
-    let tid = admit!(s.sim, op, headers, tenant);
+    let tid = admit!(api, op);
+    let id = record_id!(api);
+    let s = api.s;
     let result = s.sim.with_tenant(tid, |t, _| {
         let appointment = t.appointments.iter_mut().find(|a| a.id == id)?;
         appointment.confirmed = confirmed;
@@ -120,18 +97,10 @@ async fn set_confirmation(
     }
 }
 
-pub(crate) async fn confirm(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-) -> Response {
-    set_confirmation(s, headers, tenant, id, true).await
+pub(crate) async fn confirm(api: Api) -> Response {
+    set_confirmation(api, true).await
 }
 
-pub(crate) async fn unconfirm(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-) -> Response {
-    set_confirmation(s, headers, tenant, id, false).await
+pub(crate) async fn unconfirm(api: Api) -> Response {
+    set_confirmation(api, false).await
 }

@@ -4,16 +4,35 @@
 //! API docs. Shared plumbing sits beside them: `query` (paging, filters, exports, JSON
 //! answers) and `views` (seed data → wire models, also used by the admin endpoints).
 
-/// Runs `Sim::admit` (faults, app key, token, tenant, rate limit) and yields the tenant id,
-/// or returns the refusal from the calling handler.
+/// Runs [`Api::admit`] (faults, app key, token, tenant, rate limit) and yields the tenant
+/// id, or returns the refusal from the calling handler.
 macro_rules! admit {
-    ($sim:expr, $op:expr, $headers:expr, $tenant:expr) => {
-        match $sim.admit($op, &$headers, &$tenant).await {
+    ($api:expr, $op:expr) => {
+        match $api.admit($op).await {
             Ok(id) => id,
             Err(response) => return response,
         }
     };
 }
+
+/// The path's record id, or ServiceTitan's 404 from the calling handler.
+macro_rules! record_id {
+    ($api:expr) => {
+        match $api.id() {
+            Ok(id) => id,
+            Err(response) => return response,
+        }
+    };
+}
+
+use crate::Shared;
+use crate::seed::TenantData;
+use crate::state::problem;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
 
 mod crm;
 mod dispatch;
@@ -22,6 +41,73 @@ mod query;
 mod settings;
 mod telecom;
 mod views;
+
+/// A ServiceTitan API request as every handler takes it: the simulator, the caller's
+/// headers, the path's tenant (and record id, on routes with `{id}`) and the query string.
+/// One extractor, so a handler's signature says only what is particular to it.
+pub(crate) struct Api {
+    pub s: Shared,
+    headers: HeaderMap,
+    tenant: String,
+    id: Option<String>,
+    pub p: HashMap<String, String>,
+}
+
+impl FromRequestParts<Shared> for Api {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let Path(mut path) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(p) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Api {
+            s: state.clone(),
+            headers: parts.headers.clone(),
+            tenant: path.remove("tenant").unwrap_or_default(),
+            id: path.remove("id"),
+            p,
+        })
+    }
+}
+
+impl Api {
+    /// Admits the request as `operation` (counted under that name): the tenant's id, or
+    /// the answer to give instead.
+    pub async fn admit(&self, operation: &str) -> Result<u64, Response> {
+        self.s
+            .sim
+            .admit(operation, &self.headers, &self.tenant)
+            .await
+    }
+
+    /// `GET …/{id}`: admits the request as `operation`, then answers the record `find`
+    /// makes of the tenant's data and the path's id, or ServiceTitan's 404 naming `what`.
+    pub async fn get_record<T: serde::Serialize>(
+        self,
+        operation: &str,
+        what: &str,
+        find: impl FnOnce(&TenantData, i64) -> Option<T>,
+    ) -> Response {
+        let tid = admit!(self, operation);
+        let id = record_id!(self);
+        match self.s.sim.with_tenant(tid, |t, _| find(t, id)) {
+            Some(record) => query::json(&record),
+            None => problem(StatusCode::NOT_FOUND, &format!("{what} not found")),
+        }
+    }
+
+    /// The path's record id; a route whose id is not a number is not found, as in
+    /// ServiceTitan (its routes take numeric ids only).
+    pub fn id(&self) -> Result<i64, Response> {
+        self.id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| problem(StatusCode::NOT_FOUND, "Not Found"))
+    }
+}
 
 pub(crate) use crm::{export_location_contacts, export_locations, get_location, location_contacts};
 pub(crate) use dispatch::{capacity, technician_shifts};

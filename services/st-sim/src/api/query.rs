@@ -6,15 +6,12 @@
 use crate::Shared;
 use crate::state::validation;
 use axum::Json;
-use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::tz::Offset;
 use std::collections::HashMap;
 use switchboard_events::normalise::{format_rfc3339, parse_rfc3339};
 use switchboard_servicetitan::models as st;
-
-pub(super) type Params = Query<HashMap<String, String>>;
 
 /// An RFC 3339 time, read with the pipeline's one strict reader.
 pub(super) fn parse_time(s: &str) -> Option<Timestamp> {

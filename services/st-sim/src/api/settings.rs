@@ -2,20 +2,14 @@
 //! Settings module, `/settings/…`) and call reasons — served by ServiceTitan under `/jbce/…`,
 //! but grouped here because they are the same kind of read-only, paged lookup.
 
-use super::query::{Params, json, paginate};
-use crate::Shared;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use super::Api;
+use super::query::{json, paginate};
 use axum::response::Response;
 use switchboard_servicetitan::models as st;
 
-pub(crate) async fn call_reasons(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list call reasons", headers, tenant);
+pub(crate) async fn call_reasons(api: Api) -> Response {
+    let tid = admit!(api, "list call reasons");
+    let Api { s, p, .. } = api;
     let items = s.sim.with_tenant(tid, |t, _| {
         t.call_reasons
             .iter()
@@ -33,13 +27,9 @@ pub(crate) async fn call_reasons(
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))
 }
 
-pub(crate) async fn tag_types(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list tag types", headers, tenant);
+pub(crate) async fn tag_types(api: Api) -> Response {
+    let tid = admit!(api, "list tag types");
+    let Api { s, p, .. } = api;
     let items = s.sim.with_tenant(tid, |t, _| {
         t.tag_types
             .iter()
@@ -60,13 +50,9 @@ pub(crate) async fn tag_types(
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))
 }
 
-pub(crate) async fn business_units(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list business units", headers, tenant);
+pub(crate) async fn business_units(api: Api) -> Response {
+    let tid = admit!(api, "list business units");
+    let Api { s, p, .. } = api;
     let items = s.sim.with_tenant(tid, |t, _| {
         t.business_units
             .iter()

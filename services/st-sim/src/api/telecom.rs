@@ -2,25 +2,20 @@
 //! export. Updates are strict (`CallInUpdateModelV2`, read-modify-write), rewrite the
 //! customer and location they name, link booked calls to their job and fire `CallUpdated`.
 
-use super::query::{Params, ids_filter, in_range, json, paginate, parse_time};
+use super::Api;
+use super::query::{ids_filter, in_range, json, paginate, parse_time};
 use super::views::{call_list_item, call_record, detailed_call, export_call};
-use crate::Shared;
 use crate::clock::now;
 use crate::seed::{self, Address, Call};
 use crate::state::{problem, validation};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use switchboard_servicetitan::models as st;
 
-pub(crate) async fn list_calls(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "list calls", headers, tenant);
+pub(crate) async fn list_calls(api: Api) -> Response {
+    let tid = admit!(api, "list calls");
+    let Api { s, p, .. } = api;
     let ids = ids_filter(&p);
     let result = s.sim.with_tenant(tid, |t, _| {
         let items: Vec<_> = t
@@ -42,28 +37,22 @@ pub(crate) async fn list_calls(
     }
 }
 
-pub(crate) async fn get_call(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-) -> Response {
-    let tid = admit!(s.sim, "get call", headers, tenant);
-    s.sim
-        .with_tenant(tid, |t, _| match t.calls.iter().find(|c| c.id == id) {
-            Some(c) => json(&call_record(t, c)),
-            None => problem(StatusCode::NOT_FOUND, "Call not found"),
-        })
+pub(crate) async fn get_call(api: Api) -> Response {
+    api.get_record("get call", "Call", |t, id| {
+        t.calls
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| call_record(t, c))
+    })
+    .await
 }
 
 /// `PUT calls/{id}`: the body must be exactly `CallInUpdateModelV2`; every field replaces
 /// the stored one (that is why callers must read-modify-write).
-pub(crate) async fn update_call(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, i64)>,
-    body: axum::body::Bytes,
-) -> Response {
-    let tid = admit!(s.sim, "update call", headers, tenant);
+pub(crate) async fn update_call(api: Api, body: axum::body::Bytes) -> Response {
+    let tid = admit!(api, "update call");
+    let id = record_id!(api);
+    let s = api.s;
     let update: st::CallInUpdateModelV2 = match serde_json::from_slice(&body) {
         Ok(u) => u,
         Err(e) => {
@@ -219,13 +208,9 @@ fn apply_party(
 }
 
 /// `GET export/calls?from=…`: every call changed after the cursor, oldest change first.
-pub(crate) async fn export_calls(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-    Query(p): Params,
-) -> Response {
-    let tid = admit!(s.sim, "export calls", headers, tenant);
+pub(crate) async fn export_calls(api: Api) -> Response {
+    let tid = admit!(api, "export calls");
+    let Api { s, p, .. } = api;
     let from: u64 = match p.get("from").map(|f| f.parse::<u64>()) {
         None => 0,
         Some(Ok(v)) => v,

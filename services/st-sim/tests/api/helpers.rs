@@ -1,16 +1,12 @@
 //! `spawn_sim`: st-sim on a free port with the demo seed (adjusted per test), and a client
 //! for its demo tenant.
 
-use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_servicetitan::{ClientSettings, RetryPolicy, TenantClient};
 use switchboard_st_sim::{Application, Seed};
 
-pub const TENANT_ID: u64 = 1234567;
-pub const APP_KEY: &str = "ak1.demo-switchboard-app-key";
-pub const CLIENT_ID: &str = "cid.demo-hvac";
-pub const CLIENT_SECRET: &str = "cs1.demo-hvac-client-secret";
+pub use switchboard_st_sim::demo::{APP_KEY, CLIENT_ID, CLIENT_SECRET, TENANT_ID};
 
 pub fn demo_seed() -> Seed {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/demo.json");
@@ -20,6 +16,7 @@ pub fn demo_seed() -> Seed {
 pub struct TestSim {
     pub address: String,
     pub http: reqwest::Client,
+    pub admin: switchboard_st_sim::SimClient,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -40,6 +37,7 @@ pub async fn spawn_sim(adjust: impl FnOnce(&mut Seed)) -> TestSim {
         .build()
         .unwrap();
     TestSim {
+        admin: switchboard_st_sim::SimClient::new(&address),
         address,
         http,
         _shutdown: tx,
@@ -48,22 +46,15 @@ pub async fn spawn_sim(adjust: impl FnOnce(&mut Seed)) -> TestSim {
 
 impl TestSim {
     pub fn settings(&self, rate_limit_per_sec: u32) -> ClientSettings {
-        ClientSettings {
-            tenant: "demo".into(),
-            tenant_id: TENANT_ID,
-            api_base: self.address.clone(),
-            auth_base: self.address.clone(),
-            client_id: CLIENT_ID.into(),
-            client_secret: SecretString::from(CLIENT_SECRET),
-            app_key: SecretString::from(APP_KEY),
+        switchboard_st_sim::demo::client_settings(
+            &self.address,
             rate_limit_per_sec,
-            timeout: Duration::from_secs(10),
-            retry: RetryPolicy {
+            RetryPolicy {
                 max_attempts: 6,
                 base_delay: Duration::from_millis(50),
                 max_delay: Duration::from_secs(2),
             },
-        }
+        )
     }
 
     pub fn client(&self, rate_limit_per_sec: u32) -> Arc<TenantClient> {
@@ -80,24 +71,15 @@ impl TestSim {
     }
 
     pub async fn admin_get(&self, path: &str) -> serde_json::Value {
-        self.http
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.admin.get(path).await
     }
 
     pub async fn count(&self, operation: &str) -> u64 {
-        self.admin_get("/_sim/requests").await["counts"][operation]
-            .as_u64()
-            .unwrap_or(0)
+        self.admin.count(operation).await
     }
 
     pub async fn rate_limited(&self) -> u64 {
-        self.admin_get("/_sim/requests").await["rate_limited"]
+        self.admin.requests().await["rate_limited"]
             .as_u64()
             .unwrap()
     }

@@ -3,8 +3,7 @@
 //! <https://developers.telnyx.com/docs/voice/programmable-voice/receiving-webhooks>
 
 use super::{Delivery, Draft, Problem, json, parse_rfc3339, str_at, utc};
-use crate::e164;
-use crate::types::{CallData, Direction, EventType, RecordingData};
+use crate::types::{CallData, EventType, RecordingData};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let v = json(d)?;
@@ -44,20 +43,13 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             &data,
         )]);
     }
-    let mut data = CallData {
-        provider: "telnyx".into(),
-        provider_call_id: call_id.clone(),
-        from: str_at(p, "/from").map(|n| e164::normalise(&n)),
-        to: str_at(p, "/to").map(|n| e164::normalise(&n)),
-        direction: str_at(p, "/direction").map(|d| {
-            if d == "incoming" {
-                Direction::Inbound
-            } else {
-                Direction::Outbound
-            }
-        }),
-        ..CallData::default()
-    };
+    let mut data = CallData::between(
+        "telnyx",
+        &call_id,
+        str_at(p, "/from"),
+        str_at(p, "/to"),
+        str_at(p, "/direction").map(|d| d == "incoming"),
+    );
     let kind = match event.as_str() {
         "call.initiated" => {
             data.started_at = str_at(p, "/start_time")

@@ -27,6 +27,23 @@ fn kinds(events: &[CloudEvent]) -> Vec<&str> {
     events.iter().map(|e| e.kind.as_str()).collect()
 }
 
+/// A voice-AI platform's three webhooks for one call, which must give the four canonical
+/// events: started, answered, completed and the agent's verdict.
+fn voice_ai_call(format: Format, bodies: [&[u8]; 3]) -> Vec<CloudEvent> {
+    let events: Vec<CloudEvent> = bodies.iter().flat_map(|b| run(format, b)).collect();
+    assert_eq!(
+        kinds(&events),
+        [
+            "call.started",
+            "call.answered",
+            "call.completed",
+            "call.outcome"
+        ],
+        "{format:?}"
+    );
+    events
+}
+
 macro_rules! fixture {
     ($path:literal) => {
         include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/", $path)).as_slice()
@@ -114,22 +131,13 @@ fn telnyx_events() {
 
 #[test]
 fn retell_events_and_the_agents_verdict() {
-    let events: Vec<CloudEvent> = [
-        fixture!("retell/1-call_started.json"),
-        fixture!("retell/2-call_ended.json"),
-        fixture!("retell/3-call_analyzed.json"),
-    ]
-    .iter()
-    .flat_map(|b| run(Format::Retell, b))
-    .collect();
-    assert_eq!(
-        kinds(&events),
+    let events = voice_ai_call(
+        Format::Retell,
         [
-            "call.started",
-            "call.answered",
-            "call.completed",
-            "call.outcome"
-        ]
+            fixture!("retell/1-call_started.json"),
+            fixture!("retell/2-call_ended.json"),
+            fixture!("retell/3-call_analyzed.json"),
+        ],
     );
     let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
     assert_eq!(
@@ -145,22 +153,13 @@ fn retell_events_and_the_agents_verdict() {
 
 #[test]
 fn vapi_events_and_the_agents_verdict() {
-    let events: Vec<CloudEvent> = [
-        fixture!("vapi/1-status-ringing.json"),
-        fixture!("vapi/2-status-in-progress.json"),
-        fixture!("vapi/3-end-of-call-report.json"),
-    ]
-    .iter()
-    .flat_map(|b| run(Format::Vapi, b))
-    .collect();
-    assert_eq!(
-        kinds(&events),
+    let events = voice_ai_call(
+        Format::Vapi,
         [
-            "call.started",
-            "call.answered",
-            "call.completed",
-            "call.outcome"
-        ]
+            fixture!("vapi/1-status-ringing.json"),
+            fixture!("vapi/2-status-in-progress.json"),
+            fixture!("vapi/3-end-of-call-report.json"),
+        ],
     );
     let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
     assert_eq!(done.from.as_deref(), Some("+15125550101"));

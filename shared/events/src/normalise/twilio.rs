@@ -5,8 +5,7 @@
 //! <https://www.twilio.com/docs/voice/api/call-resource#statuscallback>
 
 use super::{Delivery, Draft, Problem, utc_from_rfc2822};
-use crate::e164;
-use crate::types::{CallData, Direction, EventType, RecordingData};
+use crate::types::{CallData, EventType, RecordingData};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let params = switchboard_signatures::parse_form(d.body).map_err(Problem::Malformed)?;
@@ -41,20 +40,13 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     }
 
     let status = get("CallStatus").ok_or_else(|| Problem::Malformed("no CallStatus".into()))?;
-    let mut data = CallData {
-        provider: "twilio".into(),
-        provider_call_id: call_sid.clone(),
-        from: get("From").map(|n| e164::normalise(&n)),
-        to: get("To").map(|n| e164::normalise(&n)),
-        direction: get("Direction").map(|v| {
-            if v == "inbound" {
-                Direction::Inbound
-            } else {
-                Direction::Outbound
-            }
-        }),
-        ..CallData::default()
-    };
+    let mut data = CallData::between(
+        "twilio",
+        &call_sid,
+        get("From"),
+        get("To"),
+        get("Direction").map(|v| v == "inbound"),
+    );
     let kind = match status.as_str() {
         "queued" | "ringing" => return Ok(Vec::new()),
         "initiated" => {

@@ -8,7 +8,7 @@
 
 use super::{Delivery, Draft, Problem, json, str_at, unrecognized, utc, utc_from_unix_ms};
 use crate::e164;
-use crate::types::{CallData, Direction, EventType, OutcomeData, StRefs};
+use crate::types::{CallData, EventType, OutcomeData, StRefs};
 use serde_json::Value;
 use switchboard_config::CallClass;
 
@@ -108,19 +108,14 @@ pub(crate) fn retell(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     };
     let inbound = str_at(call, "/direction").is_none_or(|d| d == "inbound");
     let base = CallData {
-        provider: "retell".into(),
-        provider_call_id: call_id.clone(),
-        from: str_at(call, "/from_number").map(|n| e164::normalise(&n)),
-        to: str_at(call, "/to_number").map(|n| e164::normalise(&n)),
-        direction: str_at(call, "/direction").map(|d| {
-            if d == "inbound" {
-                Direction::Inbound
-            } else {
-                Direction::Outbound
-            }
-        }),
         started_at: ms("start_timestamp"),
-        ..CallData::default()
+        ..CallData::between(
+            "retell",
+            &call_id,
+            str_at(call, "/from_number"),
+            str_at(call, "/to_number"),
+            str_at(call, "/direction").map(|d| d == "inbound"),
+        )
     };
     let subject = Some(call_id);
     Ok(match event.as_str() {
@@ -238,17 +233,8 @@ pub(crate) fn vapi(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         (line, customer)
     };
     let base = CallData {
-        provider: "vapi".into(),
-        provider_call_id: call_id.clone(),
-        from,
-        to,
-        direction: Some(if inbound {
-            Direction::Inbound
-        } else {
-            Direction::Outbound
-        }),
         started_at: str_at(call, "/startedAt").and_then(|t| utc(&t)),
-        ..CallData::default()
+        ..CallData::between("vapi", &call_id, from, to, Some(inbound))
     };
     let subject = Some(call_id);
     Ok(match kind.as_str() {

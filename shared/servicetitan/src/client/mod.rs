@@ -212,10 +212,14 @@ impl TenantClient {
         let span = tracing::debug_span!("servicetitan", op = operation, tenant = %self.settings.tenant,
             status = tracing::field::Empty, latency_ms = tracing::field::Empty, attempts = tracing::field::Empty);
         let started = Instant::now();
-        let (result, attempts, status) = self
-            .attempts(operation, method, url, query, body)
-            .instrument(span.clone())
-            .await;
+        let request = transport::ApiRequest {
+            operation,
+            method,
+            url,
+            query,
+            body,
+        };
+        let (result, attempts, status) = self.attempts(&request).instrument(span.clone()).await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         span.record("attempts", attempts);
         if let Some(status) = status {

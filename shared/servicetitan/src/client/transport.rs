@@ -28,6 +28,17 @@ struct Failed {
     retry_after: Option<Duration>,
 }
 
+/// One API request, as an operation of the client describes it.
+#[derive(Debug)]
+pub(super) struct ApiRequest<'a> {
+    /// The operation's name, for errors, logs and metrics ("update call").
+    pub operation: &'static str,
+    pub method: Method,
+    pub url: String,
+    pub query: &'a Query,
+    pub body: Option<serde_json::Value>,
+}
+
 impl From<StError> for Failed {
     fn from(error: StError) -> Self {
         Self {
@@ -90,19 +101,14 @@ impl TenantClient {
     /// status.
     pub(super) async fn attempts(
         &self,
-        operation: &'static str,
-        method: Method,
-        url: String,
-        query: &Query,
-        body: Option<serde_json::Value>,
+        request: &ApiRequest<'_>,
     ) -> (Result<String, StError>, u32, Option<u16>) {
         let made = AtomicU32::new(0);
         let call = CallState::default();
-        let (made_ref, call_ref, method, url, body) = (&made, &call, &method, &url, &body);
+        let (made_ref, call_ref) = (&made, &call);
         let result = (move || async move {
             made_ref.fetch_add(1, Ordering::Relaxed);
-            self.attempt(operation, method, url, query, body.as_ref(), call_ref)
-                .await
+            self.attempt(request, call_ref).await
         })
         .retry(self.settings.retry.pauses())
         .when(|failed: &Failed| failed.error.is_transient())
@@ -132,15 +138,15 @@ impl TenantClient {
     /// One attempt: token, pacing slot, request. A 401 is answered here with one token
     /// refresh and one more request (per call, not per attempt): the token may have been
     /// revoked or expired early.
-    async fn attempt(
-        &self,
-        operation: &'static str,
-        method: &Method,
-        url: &str,
-        query: &Query,
-        body: Option<&serde_json::Value>,
-        call: &CallState,
-    ) -> Result<String, Failed> {
+    async fn attempt(&self, request: &ApiRequest<'_>, call: &CallState) -> Result<String, Failed> {
+        let ApiRequest {
+            operation,
+            method,
+            url,
+            query,
+            body,
+        } = request;
+        let (operation, body) = (*operation, body.as_ref());
         let s = &self.settings;
         loop {
             // Token first, then the pacing slot: a slot taken while waiting for a token
