@@ -19,7 +19,7 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS build
 # The binaries the image ships; the same list for the dependency layer and the final build,
 # so both resolve the same features.
-ENV BINS="--bin switchboard-ingest --bin switchboard-router --bin switchboard-calls --bin switchboard-analytics --bin switchboard --bin st-sim"
+ENV BINS="--bin switchboard-ingest --bin switchboard-router --bin switchboard-calls --bin switchboard-analytics --bin switchboard-booking --bin switchboard --bin st-sim"
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json $BINS
 COPY Cargo.toml Cargo.lock ./
@@ -32,10 +32,10 @@ COPY tests ./tests
 # so each is compiled from its real source, then check that no binary is a stub (a stub's
 # main prints nothing; every real binary prints its usage).
 RUN cargo clean --release -p switchboard-ingest -p switchboard-router -p switchboard-calls \
-       -p switchboard-analytics -p switchboard-cli -p switchboard-st-sim \
+       -p switchboard-analytics -p switchboard-booking -p switchboard-cli -p switchboard-st-sim \
  && cargo build --release --locked $BINS \
  && mkdir -p /out \
- && for bin in switchboard-ingest switchboard-router switchboard-calls switchboard-analytics switchboard st-sim; do \
+ && for bin in switchboard-ingest switchboard-router switchboard-calls switchboard-analytics switchboard-booking switchboard st-sim; do \
       cp "target/release/$bin" /out/ \
       && { "/out/$bin" --help 2>&1 | grep -qi usage || { echo "$bin is a stub build" >&2; exit 1; }; }; \
     done
@@ -52,5 +52,5 @@ COPY --from=build /out/ /usr/local/bin/
 # demo's from ./config) or point SWITCHBOARD_CONFIG elsewhere.
 ENV SWITCHBOARD_CONFIG=/etc/switchboard/switchboard.toml
 USER 10001
-EXPOSE 8080 8081 8082 8083 8090
+EXPOSE 8080 8081 8082 8083 8084 8090
 CMD ["switchboard-ingest"]

@@ -31,6 +31,7 @@ pub enum Service {
     Router,
     Calls,
     Analytics,
+    Booking,
 }
 
 /// The services' sections of a test stack's config on `nats`: every listener on port 0,
@@ -55,6 +56,7 @@ pub async fn spawn_service(service: Service, config: Config) -> (String, Service
         Service::Router => spawn::<switchboard_router::Router>(config).await,
         Service::Calls => spawn::<switchboard_calls::CallsWorker>(config).await,
         Service::Analytics => spawn::<switchboard_analytics::Analytics>(config).await,
+        Service::Booking => spawn::<switchboard_booking::Booking>(config).await,
     }
 }
 
@@ -119,6 +121,10 @@ impl StackBuilder {
 
     pub fn analytics(self) -> Self {
         self.service(Service::Analytics)
+    }
+
+    pub fn booking(self) -> Self {
+        self.service(Service::Booking)
     }
 
     /// Starts nats-server and st-sim, then builds every service asked for (in the order

@@ -50,7 +50,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// Decrements the in-flight gauge however the request ends (including client disconnects).
-struct InFlight<'a>(&'a switchboard_telemetry::Gauge);
+pub(crate) struct InFlight<'a>(pub(crate) &'a switchboard_telemetry::Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -68,14 +68,67 @@ pub(crate) async fn receive(
 ) -> Response {
     state.metrics.in_flight.inc();
     let _in_flight = InFlight(&state.metrics.in_flight);
+    let admitted = match admit(&state, path, &method, &uri, &headers, body).await {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let route = admitted.route;
+    match store(
+        &state,
+        route,
+        &headers,
+        admitted.body,
+        &admitted.verified,
+        None,
+    )
+    .await
+    {
+        Ok((id, ack)) => {
+            let body = Accepted {
+                status: "accepted",
+                id: &id,
+                stream_seq: ack.sequence,
+                duplicate: ack.duplicate,
+            };
+            let json = serde_json::to_vec(&body).unwrap_or_default();
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                json,
+            )
+                .into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+/// A delivery that passed: its route, its raw body, what its verifier proved, and its
+/// place among the requests handled at once.
+pub(crate) struct Admitted<'s> {
+    pub route: &'s SourceRoute,
+    pub body: Bytes,
+    pub verified: Verified,
+    _permit: tokio::sync::SemaphorePermit<'s>,
+}
+
+/// Everything before storing: route (unknown names are 404), method, load shedding,
+/// bounded body read, and verification of the raw bytes (401/415/400).
+pub(crate) async fn admit<'s>(
+    state: &'s IngestState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Admitted<'s>, Response> {
     // A path axum cannot decode (e.g. invalid UTF-8 escapes) names no configured tenant.
     let Ok(Path((tenant, source))) = path else {
         state.metrics.unknown_tenant.inc();
-        return error(
+        return Err(error(
             StatusCode::NOT_FOUND,
             "unknown_tenant",
             "no such tenant is configured",
-        );
+        ));
     };
 
     let route = state
@@ -87,43 +140,43 @@ pub(crate) async fn receive(
         if let Some((_, Some(route))) = &route {
             route.metrics.method_not_allowed.inc();
         }
-        return error(
+        return Err(error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "use POST to deliver webhooks",
-        );
+        ));
     }
     let route = match route {
         None => {
             state.metrics.unknown_tenant.inc();
-            return error(
+            return Err(error(
                 StatusCode::NOT_FOUND,
                 "unknown_tenant",
                 "no such tenant is configured",
-            );
+            ));
         }
         Some((t, None)) => {
             t.metrics.unknown_source.inc();
-            return error(
+            return Err(error(
                 StatusCode::NOT_FOUND,
                 "unknown_source",
                 "no such source is configured for this tenant",
-            );
+            ));
         }
         Some((_, Some(route))) => route,
     };
 
     // Load shedding: a bounded number of requests hold bodies and wait for acks at once.
-    let Ok(_permit) = state.in_flight_limit.try_acquire() else {
+    let Ok(permit) = state.in_flight_limit.try_acquire() else {
         route.metrics.unavailable.inc();
-        return error(
+        return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "ingest is at capacity; retry later",
-        );
+        ));
     };
 
-    let body = match read_body(&headers, body, state.max_body_bytes, state.body_timeout).await {
+    let body = match read_body(headers, body, state.max_body_bytes, state.body_timeout).await {
         Ok(body) => body,
         Err(response) => {
             let counter = match response.status() {
@@ -132,7 +185,7 @@ pub(crate) async fn receive(
                 _ => &route.metrics.bad_request,
             };
             counter.inc();
-            return response;
+            return Err(response);
         }
     };
 
@@ -141,17 +194,21 @@ pub(crate) async fn receive(
         None => format!("{}{}", state.public_url, uri.path()),
     };
     let delivery = Delivery {
-        headers: &headers,
+        headers,
         body: &body,
         url: &url,
         query: uri.query(),
     };
     let verified = match route.verifier.verify(&delivery, (state.clock)()) {
         Ok(v) => v,
-        Err(rejection) => return reject(route, &rejection),
+        Err(rejection) => return Err(reject(route, &rejection)),
     };
-
-    publish(&state, route, &headers, body, &verified).await
+    Ok(Admitted {
+        route,
+        body,
+        verified,
+        _permit: permit,
+    })
 }
 
 /// Reads at most `limit` bytes within `timeout`. Declared and chunked bodies over the
@@ -233,13 +290,24 @@ pub fn dedup_id(tenant: &str, source: &str, provider_id: Option<&str>, body: &[u
     format!("{tenant}:{source}:{key}")
 }
 
-async fn publish(
+/// Stores a verified delivery on INBOUND and waits for JetStream's ack: its dedup id and
+/// the ack, or the answer to give (503 when it could not be stored, 413 when NATS refuses
+/// its size). `tool`: a tool call's tool names, in a `Switchboard-Tool` header, which
+/// tells the router the delivery is kept for audit only.
+pub(crate) async fn store(
     state: &IngestState,
     route: &SourceRoute,
     headers: &HeaderMap,
     body: Bytes,
     verified: &Verified,
-) -> Response {
+    tool: Option<&str>,
+) -> Result<
+    (
+        String,
+        switchboard_bus::async_nats::jetstream::publish::PublishAck,
+    ),
+    Response,
+> {
     let id = dedup_id(&route.tenant, &route.source, verified.provider_id(), &body);
     let received_at = switchboard_bus::rfc3339_millis(switchboard_signatures::system_now_ms());
     let content_type = headers
@@ -255,6 +323,9 @@ async fn publish(
         nats_headers.insert(h::RECEIVED_AT, received_at.as_str());
         if let Some(ct) = content_type {
             nats_headers.insert(h::CONTENT_TYPE, ct);
+        }
+        if let Some(tool) = tool {
+            nats_headers.insert(h::TOOL, tool);
         }
         switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
             .payload(body.clone())
@@ -315,39 +386,27 @@ async fn publish(
             counter.inc();
             tracing::debug!(tenant = %route.tenant, source = %route.source, id = %id, seq = ack.sequence,
                 duplicate = ack.duplicate, "webhook accepted");
-            let body = Accepted {
-                status: "accepted",
-                id: &id,
-                stream_seq: ack.sequence,
-                duplicate: ack.duplicate,
-            };
-            let json = serde_json::to_vec(&body).unwrap_or_default();
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                json,
-            )
-                .into_response()
+            Ok((id, ack))
         }
         Err(PublishFailure::TooLarge(reason)) => {
             route.metrics.payload_too_large.inc();
             tracing::error!(tenant = %route.tenant, source = %route.source, %reason,
                 "body fits ingest.max_body_bytes but not NATS max_payload: lower one or raise the other");
-            error(
+            Err(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "body exceeds the message bus's maximum payload",
-            )
+            ))
         }
         Err(failure) => {
             route.metrics.unavailable.inc();
             let reason = failure.to_string();
             tracing::warn!(tenant = %route.tenant, source = %route.source, %reason, "publish not acknowledged; answering 503");
-            error(
+            Err(error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "the delivery could not be stored durably; retry later",
-            )
+            ))
         }
     }
 }

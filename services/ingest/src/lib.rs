@@ -15,6 +15,7 @@ mod hooks;
 mod metrics;
 mod routes;
 mod streams;
+mod tools;
 
 pub use hooks::dedup_id;
 
@@ -35,6 +36,10 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub(crate) struct IngestState {
     routes: routes::RouteTable,
     jetstream: async_nats::jetstream::Context,
+    /// For tool calls: NATS request-reply with the booking service.
+    client: async_nats::Client,
+    /// How long a tool call waits for the booking service's answer.
+    tools_timeout: Duration,
     public_url: String,
     max_body_bytes: usize,
     body_timeout: Duration,
@@ -98,6 +103,8 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
     let state = Arc::new(IngestState {
         routes,
         jetstream: jetstream.clone(),
+        client: client.clone(),
+        tools_timeout: Duration::from_millis(config.ingest.tools_timeout_ms),
         public_url: config
             .ingest
             .public_url
@@ -118,6 +125,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
     let ready = readiness(client.clone(), jetstream, keeper);
     let router = Router::new()
         .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
+        .route("/v1/tools/{tenant}/{source}", any(tools::receive))
         .with_state(state)
         .merge(switchboard_telemetry::ops_router(registry, ready));
     let server = HttpServer::bind(
@@ -125,7 +133,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
         "ingest.listen",
         config.ingest.listen,
         router,
-        "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}",
+        "no such endpoint; webhooks go to POST /v1/hooks/{tenant}/{source}, tool calls to POST /v1/tools/{tenant}/{source}",
     )
     .await?;
     let grace = Duration::from_secs(config.ingest.shutdown_timeout_secs);

@@ -14,6 +14,8 @@ pub(crate) struct SourceRoute {
     pub verifier: Box<dyn Verifier>,
     pub subject: String,
     pub metrics: SourceMetrics,
+    /// How this source's tool calls are written (`POST /v1/tools/…`).
+    pub tools: crate::tools::ToolFormat,
 }
 
 #[derive(Debug)]
@@ -42,6 +44,7 @@ impl RouteTable {
                         source: source.to_string(),
                         subject: switchboard_bus::inbound_subject(tenant.as_str(), source.as_str()),
                         metrics: metrics.source(tenant.as_str(), source.as_str()),
+                        tools: crate::tools::ToolFormat::of(source_config),
                         verifier,
                     },
                 );

@@ -237,6 +237,10 @@ impl Worker {
                 .and_then(|hs| hs.get(name))
                 .map(|v| v.as_str().to_owned())
         };
+        // A tool call kept for audit: the booking service already answered it.
+        if header(h::TOOL).is_some() {
+            return Plan::Publish(Vec::new());
+        }
         let info = message.info().ok();
         let stream_seq = info.as_ref().map_or(0, |i| i.stream_sequence);
         let tenant = header(h::TENANT).unwrap_or_default();

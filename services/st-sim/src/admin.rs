@@ -260,6 +260,9 @@ pub(crate) async fn add_job(
             summary: new.summary.clone(),
             created_on: stamp.clone(),
             modified_on: stamp.clone(),
+            priority: "Normal".into(),
+            application_guid: None,
+            external_data: Vec::new(),
         };
         t.jobs.push(job.clone());
         if let Some(a) = &new.appointment {

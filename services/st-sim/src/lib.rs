@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -95,8 +95,28 @@ impl Application {
     }
 }
 
+/// The `lose_answers` fault: a write is carried out, then its answer is lost (504).
+async fn lose_answers(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path().to_owned();
+    let write = matches!(
+        *request.method(),
+        axum::http::Method::POST | axum::http::Method::PUT | axum::http::Method::PATCH
+    ) && path.contains("/tenant/")
+        && !path.ends_with("/capacity");
+    let response = next.run(request).await;
+    if write && response.status().is_success() && s.sim.take_lost_answer() {
+        return state::problem(axum::http::StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout");
+    }
+    response
+}
+
 fn router(shared: Shared) -> Router {
     let t = "/tenant/{tenant}";
+    let lost = axum::middleware::from_fn_with_state(shared.clone(), lose_answers);
     Router::new()
         .route("/connect/token", post(token))
         .route(&format!("/telecom/v3{t}/calls"), get(api::list_calls))
@@ -114,8 +134,35 @@ fn router(shared: Shared) -> Router {
             &format!("/settings/v2{t}/business-units"),
             get(api::business_units),
         )
-        .route(&format!("/jpm/v2{t}/jobs"), get(api::list_jobs))
+        .route(
+            &format!("/jpm/v2{t}/jobs"),
+            get(api::list_jobs).post(api::create_job),
+        )
         .route(&format!("/jpm/v2{t}/jobs/{{id}}"), get(api::get_job))
+        .route(&format!("/jpm/v2{t}/jobs/{{id}}/cancel"), put(api::cancel))
+        .route(&format!("/jpm/v2{t}/job-types"), get(api::job_types))
+        .route(
+            &format!("/jpm/v2{t}/job-cancel-reasons"),
+            get(api::job_cancel_reasons),
+        )
+        .route(
+            &format!("/jpm/v2{t}/appointments/{{id}}/reschedule"),
+            patch(api::reschedule),
+        )
+        .route(
+            &format!("/dispatch/v2{t}/arrival-windows"),
+            get(api::arrival_windows),
+        )
+        .route(
+            &format!("/dispatch/v2{t}/business-hours"),
+            get(api::business_hours),
+        )
+        .route(
+            &format!("/crm/v2{t}/customers"),
+            get(api::customers).post(api::create_customer),
+        )
+        .route(&format!("/crm/v2{t}/locations"), get(api::locations))
+        .route(&format!("/marketing/v2{t}/campaigns"), get(api::campaigns))
         .route(
             &format!("/jpm/v2{t}/appointments/{{id}}"),
             get(api::get_appointment),
@@ -173,6 +220,7 @@ fn router(shared: Shared) -> Router {
             get(|| async { axum::Json(serde_json::json!({"status": "ready"})) }),
         )
         .fallback(|| async { state::problem(StatusCode::NOT_FOUND, "Not found") })
+        .layer(lost)
         .with_state(shared)
 }
 

@@ -69,7 +69,7 @@ pub fn validation(title: &str, field: &str, message: String) -> Response {
 
 impl Sim {
     pub fn new(mut seed: Seed) -> Self {
-        let version = number_locations(&mut seed);
+        let version = prepare(&mut seed);
         Self {
             inner: Mutex::new(Inner {
                 seed,
@@ -92,7 +92,7 @@ impl Sim {
     /// Replaces all data and settings; issued tokens stay valid.
     pub fn reseed(&self, mut seed: Seed) {
         let mut inner = self.lock();
-        inner.version = number_locations(&mut seed);
+        inner.version = prepare(&mut seed);
         inner.seed = seed;
         inner.windows.clear();
     }
@@ -122,6 +122,24 @@ impl Sim {
             },
         );
         Some((token, ttl))
+    }
+
+    /// Spends one `csr_races` fault, if any is left.
+    pub(crate) fn take_csr_race(&self) -> bool {
+        let mut inner = self.lock();
+        let left = &mut inner.seed.faults.csr_races;
+        let take = *left > 0;
+        *left = left.saturating_sub(1);
+        take
+    }
+
+    /// Spends one `lose_answers` fault, if any is left.
+    pub(crate) fn take_lost_answer(&self) -> bool {
+        let mut inner = self.lock();
+        let left = &mut inner.seed.faults.lose_answers;
+        let take = *left > 0;
+        *left = left.saturating_sub(1);
+        take
     }
 
     /// Every API request starts here. `Ok` means: serve it.
@@ -304,4 +322,14 @@ fn number_locations(seed: &mut Seed) -> u64 {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Makes a loaded seed the simulator's state: daily shifts from today, locations numbered
+/// for the export; returns the export version reached.
+fn prepare(seed: &mut Seed) -> u64 {
+    let now = jiff::Timestamp::now();
+    for tenant in &mut seed.tenants {
+        tenant.expand_daily_shifts(now);
+    }
+    number_locations(seed)
 }

@@ -37,6 +37,10 @@ pub mod headers {
     /// On a message replayed from the DLQ: the original's `Nats-Msg-Id`, which consumers
     /// use in place of the replay's own (so a replay yields the same event ids).
     pub const ORIGINAL_MSG_ID: &str = "Switchboard-Original-Msg-Id";
+    /// On a tool call kept for audit (`POST /v1/tools/…`): the tools it asked for. The
+    /// router acknowledges such a delivery without normalising it: the booking service
+    /// answered it synchronously and published what it did.
+    pub const TOOL: &str = "Switchboard-Tool";
 }
 
 /// `inbound.{tenant}.{source}`. Names are validated `[a-z0-9_-]+` tokens.

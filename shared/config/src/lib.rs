@@ -10,10 +10,12 @@
 //! Secrets are [`secrecy::SecretString`]: their `Debug` is redacted and they are never part
 //! of an error message.
 
+mod booking;
 mod class;
 pub mod expand;
 mod model;
 
+pub use booking::{BookingConfig, TenantBooking};
 pub use class::CallClass;
 pub use expand::{Env, ProcessEnv};
 pub use model::*;

@@ -23,6 +23,8 @@ pub struct Config {
     #[serde(default)]
     pub analytics: AnalyticsConfig,
     #[serde(default)]
+    pub booking: crate::BookingConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
 }
 
@@ -128,6 +130,9 @@ pub struct IngestConfig {
     /// On SIGTERM: how long in-flight requests get to finish.
     #[serde(default = "default_shutdown_timeout_secs")]
     pub shutdown_timeout_secs: u64,
+    /// How long `POST /v1/tools/…` waits for the booking service's answer.
+    #[serde(default = "default_tools_timeout_ms")]
+    pub tools_timeout_ms: u64,
 }
 
 impl Default for IngestConfig {
@@ -140,6 +145,7 @@ impl Default for IngestConfig {
             publish_timeout_ms: default_publish_timeout_ms(),
             max_in_flight: default_max_in_flight(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
+            tools_timeout_ms: default_tools_timeout_ms(),
         }
     }
 }
@@ -296,6 +302,9 @@ pub struct TenantConfig {
     /// Booking-rate reconciliation settings.
     #[serde(default)]
     pub analytics: TenantAnalytics,
+    /// How the booking service books this business's jobs.
+    #[serde(default)]
+    pub booking: crate::TenantBooking,
     #[serde(default)]
     pub sources: BTreeMap<Name, SourceConfig>,
 }
@@ -590,6 +599,10 @@ fn default_publish_timeout_ms() -> u64 {
 fn default_max_in_flight() -> usize {
     4096
 }
+fn default_tools_timeout_ms() -> u64 {
+    8000
+}
+
 fn default_shutdown_timeout_secs() -> u64 {
     10
 }

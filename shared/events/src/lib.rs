@@ -12,6 +12,7 @@ mod cloudevent;
 pub mod e164;
 pub mod normalise;
 pub mod schema;
+pub mod tools;
 pub mod types;
 
 pub use cloudevent::{CloudEvent, event_id};

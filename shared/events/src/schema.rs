@@ -23,6 +23,10 @@ pub fn data_schema(kind: EventType) -> serde_json::Value {
         EventType::WebhookUnrecognized => schema_for!(UnrecognizedData),
         EventType::CallConfirmed | EventType::CallReclassified => schema_for!(CallSyncData),
         EventType::CallReclassifyRequested => schema_for!(ReclassifyRequestData),
+        EventType::JobBooked
+        | EventType::AppointmentRescheduled
+        | EventType::JobCanceled
+        | EventType::BookingOverbooked => schema_for!(BookingData),
     };
     let mut value = serde_json::to_value(schema).expect("schema serializes");
     if let Some(obj) = value.as_object_mut() {

@@ -38,10 +38,18 @@ pub enum EventType {
     CallReclassified,
     #[serde(rename = "call.reclassify.requested")]
     CallReclassifyRequested,
+    #[serde(rename = "job.booked")]
+    JobBooked,
+    #[serde(rename = "appointment.rescheduled")]
+    AppointmentRescheduled,
+    #[serde(rename = "job.canceled")]
+    JobCanceled,
+    #[serde(rename = "booking.overbooked")]
+    BookingOverbooked,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 17] = [
         Self::CallStarted,
         Self::CallAnswered,
         Self::CallCompleted,
@@ -55,6 +63,10 @@ impl EventType {
         Self::CallConfirmed,
         Self::CallReclassified,
         Self::CallReclassifyRequested,
+        Self::JobBooked,
+        Self::AppointmentRescheduled,
+        Self::JobCanceled,
+        Self::BookingOverbooked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +84,10 @@ impl EventType {
             Self::CallConfirmed => "call.confirmed",
             Self::CallReclassified => "call.reclassified",
             Self::CallReclassifyRequested => "call.reclassify.requested",
+            Self::JobBooked => "job.booked",
+            Self::AppointmentRescheduled => "appointment.rescheduled",
+            Self::JobCanceled => "job.canceled",
+            Self::BookingOverbooked => "booking.overbooked",
         }
     }
 }
@@ -323,4 +339,39 @@ pub struct ReclassifyRequestData {
     pub observed_call_type: Option<String>,
     /// Who asked, e.g. `analytics`.
     pub requested_by: String,
+}
+
+/// `job.booked`, `appointment.rescheduled`, `job.canceled`, `booking.overbooked`: what the
+/// booking service did in ServiceTitan for the agent, and on which call. `booking.overbooked`
+/// says a window ended over capacity after a booking (a CSR booked into it at the same
+/// moment): the job stands, a person decides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BookingData {
+    /// The agent's tool-call request id (the idempotency key).
+    pub request_id: String,
+    /// The agent's (provider's) call id, when the agent sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_call_id: Option<String>,
+    /// The caller's number (E.164), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub job_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_unit_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_type_id: Option<i64>,
+    /// The window booked (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// With `booking.overbooked`: the window's open hours after the booking (negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_hours: Option<f64>,
 }

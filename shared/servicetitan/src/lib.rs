@@ -8,9 +8,10 @@
 //!   with jittered exponential backoff and a bounded number of attempts.
 //! - **Errors** say transient or permanent, carry status, ServiceTitan's problem details
 //!   and the operation — never a secret.
-//! - **Writes are limited by construction**: the only mutating methods are the call update
-//!   (`PUT calls/{id}`) and appointment confirmation (`PUT`/`DELETE`); everything else —
-//!   settings, capacity (a POST query), shifts, CRM — is read-only. See
+//! - **Writes are limited by construction**: the only mutating methods are in
+//!   `client/writes.rs` and listed in [`WRITES`]: the call update, appointment confirmation,
+//!   and booking's job create, reschedule, cancel and customer create; settings, capacity (a
+//!   POST query), shifts, business hours and arrival windows are read-only. See
 //!   `docs/servicetitan.md`.
 
 mod auth;
@@ -23,7 +24,7 @@ pub mod models;
 mod update;
 
 pub use client::{
-    ClientSettings, Observer, Query, RetryPolicy, ServiceTitan, TenantClient, all_pages,
+    ClientSettings, Observer, Query, RetryPolicy, ServiceTitan, TenantClient, WRITES, all_pages,
     export_all, export_all_calls,
 };
 pub use error::{ErrorKind, StError};

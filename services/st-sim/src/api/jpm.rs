@@ -15,13 +15,15 @@ pub(crate) async fn list_jobs(api: Api) -> Response {
     let tid = admit!(api, "list jobs");
     let Api { s, p, .. } = api;
     let ids = ids_filter(&p);
+    let ours = super::jobs::external_data_filter(&p);
     let items = s.sim.with_tenant(tid, |t, _| {
         t.jobs
             .iter()
             .filter(|j| ids.as_ref().is_none_or(|ids| ids.contains(&j.id)))
             .filter(|j| in_range(&j.created_on, &j.modified_on, &p))
             .filter(|j| p.get("jobStatus").is_none_or(|v| &j.job_status == v))
-            .map(|j| job_json(t, j))
+            .filter(|j| ours(j))
+            .map(|j| super::jobs::job_for_app(t, j, &p))
             .collect()
     });
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))

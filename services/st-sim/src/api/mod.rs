@@ -35,7 +35,9 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 mod crm;
+mod customers;
 mod dispatch;
+mod jobs;
 mod jpm;
 mod query;
 mod settings;
@@ -110,8 +112,10 @@ impl Api {
 }
 
 pub(crate) use crm::{export_location_contacts, export_locations, get_location, location_contacts};
-pub(crate) use dispatch::{capacity, technician_shifts};
+pub(crate) use customers::{create_customer, customers, locations};
+pub(crate) use dispatch::{arrival_windows, business_hours, capacity, technician_shifts};
+pub(crate) use jobs::{cancel, create_job, job_cancel_reasons, job_types, reschedule};
 pub(crate) use jpm::{confirm, get_appointment, get_job, list_jobs, unconfirm};
-pub(crate) use settings::{business_units, call_reasons, tag_types};
+pub(crate) use settings::{business_units, call_reasons, campaigns, tag_types};
 pub(crate) use telecom::{export_calls, get_call, list_calls, update_call};
 pub(crate) use views::{export_call, job_json};

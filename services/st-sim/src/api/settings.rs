@@ -69,3 +69,24 @@ pub(crate) async fn business_units(api: Api) -> Response {
     });
     paginate(items, &p).map_or_else(|r| r, |page| json(&page))
 }
+
+/// `GET /marketing/v2/tenant/{t}/campaigns`.
+pub(crate) async fn campaigns(api: Api) -> Response {
+    let tid = admit!(api, "list campaigns");
+    let Api { s, p, .. } = api;
+    let items = s.sim.with_tenant(tid, |t, _| {
+        t.campaigns
+            .iter()
+            .filter(|c| {
+                p.get("name")
+                    .is_none_or(|n| n.eq_ignore_ascii_case(&c.name))
+            })
+            .map(|c| st::Campaign {
+                id: c.id,
+                name: c.name.clone(),
+                active: c.active,
+            })
+            .collect()
+    });
+    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+}

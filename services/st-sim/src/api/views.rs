@@ -239,7 +239,7 @@ pub(super) fn crm_address(a: &Address) -> st::CrmAddress {
     }
 }
 
-fn job_response(t: &TenantData, j: &seed::Job) -> st::Job {
+fn job_response(t: &TenantData, j: &seed::Job, guid: Option<&str>) -> st::Job {
     let appointments: Vec<&seed::Appointment> =
         t.appointments.iter().filter(|a| a.job_id == j.id).collect();
     st::Job {
@@ -252,7 +252,7 @@ fn job_response(t: &TenantData, j: &seed::Job) -> st::Job {
         completed_on: None,
         business_unit_id: j.business_unit_id,
         job_type_id: j.job_type_id,
-        priority: "Normal".into(),
+        priority: j.priority.clone(),
         campaign_id: j.campaign_id,
         appointment_count: appointments.len() as i64,
         first_appointment_id: appointments.first().map_or(0, |a| a.id),
@@ -264,12 +264,29 @@ fn job_response(t: &TenantData, j: &seed::Job) -> st::Job {
         partner_lead_call_id: j.partner_lead_call_id,
         booking_id: j.booking_id,
         summary: j.summary.clone(),
+        // Only the application that wrote them reads them back, as in ServiceTitan.
+        external_data: match (guid, &j.application_guid) {
+            (Some(asked), Some(own)) if asked.eq_ignore_ascii_case(own) => j
+                .external_data
+                .iter()
+                .map(|kv| st::KeyValue {
+                    key: kv.key.clone(),
+                    value: kv.value.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
     }
 }
 
 pub(crate) fn job_json(t: &TenantData, j: &seed::Job) -> serde_json::Value {
+    job_json_for(t, j, None)
+}
+
+/// A job as the application with `guid` reads it (its own external data included).
+pub(crate) fn job_json_for(t: &TenantData, j: &seed::Job, guid: Option<&str>) -> serde_json::Value {
     with_required(
-        &job_response(t, j),
+        &job_response(t, j, guid),
         serde_json::json!({"noCharge": false, "notificationsEnabled": true, "createdById": 0, "customerPo": "",
             "invoiceId": 0, "estimateIds": [], "equipmentIds": [], "customFields": [], "externalData": []}),
     )

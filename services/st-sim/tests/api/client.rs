@@ -314,8 +314,14 @@ async fn the_read_endpoints_and_appointment_confirmation() {
         .await
         .unwrap();
     assert_eq!(capacity.availabilities.len(), 5);
+    // The seed's own shifts for technician 51 (the demo also generates daily shifts from
+    // the day st-sim starts, outside this week).
     let shifts = client
-        .technician_shifts(vec![("technicianId", "51".into())])
+        .technician_shifts(vec![
+            ("technicianId", "51".into()),
+            ("startsOnOrAfter", "2026-11-23T00:00:00Z".into()),
+            ("endsOnOrBefore", "2026-11-28T00:00:00Z".into()),
+        ])
         .await
         .unwrap();
     assert_eq!(shifts.data.len(), 5);

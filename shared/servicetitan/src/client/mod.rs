@@ -30,6 +30,8 @@ mod reads;
 mod transport;
 mod writes;
 
+pub use writes::WRITES;
+
 pub use policy::RetryPolicy;
 
 /// Everything one tenant's client needs.
@@ -209,16 +211,24 @@ impl TenantClient {
         query: &Query,
         body: Option<serde_json::Value>,
     ) -> Result<String, StError> {
-        let span = tracing::debug_span!("servicetitan", op = operation, tenant = %self.settings.tenant,
-            status = tracing::field::Empty, latency_ms = tracing::field::Empty, attempts = tracing::field::Empty);
-        let started = Instant::now();
-        let request = transport::ApiRequest {
+        self.send(transport::ApiRequest {
             operation,
             method,
             url,
             query,
             body,
-        };
+            repeatable: true,
+        })
+        .await
+    }
+
+    /// [`Self::execute`] for a request built by the caller (a create, which must not be
+    /// sent twice blindly: see [`transport::ApiRequest::repeatable`]).
+    async fn send(&self, request: transport::ApiRequest<'_>) -> Result<String, StError> {
+        let operation = request.operation;
+        let span = tracing::debug_span!("servicetitan", op = operation, tenant = %self.settings.tenant,
+            status = tracing::field::Empty, latency_ms = tracing::field::Empty, attempts = tracing::field::Empty);
+        let started = Instant::now();
         let (result, attempts, status) = self.attempts(&request).instrument(span.clone()).await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         span.record("attempts", attempts);

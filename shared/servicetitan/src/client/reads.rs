@@ -220,4 +220,66 @@ impl TenantClient {
         )
         .await
     }
+
+    // ---- booking (read-only) ----
+
+    /// `GET /jpm/v2/tenant/{t}/job-types` (active ones by default).
+    pub async fn job_types(&self, query: Query) -> Result<Page<JobType>, StError> {
+        self.get("list job types", self.path("jpm", "v2", "job-types"), query)
+            .await
+    }
+
+    /// `GET /jpm/v2/tenant/{t}/job-cancel-reasons`.
+    pub async fn job_cancel_reasons(&self, query: Query) -> Result<Page<JobCancelReason>, StError> {
+        self.get(
+            "list job cancel reasons",
+            self.path("jpm", "v2", "job-cancel-reasons"),
+            query,
+        )
+        .await
+    }
+
+    /// `GET /dispatch/v2/tenant/{t}/arrival-windows` (active ones by default).
+    pub async fn arrival_windows(&self, query: Query) -> Result<Page<ArrivalWindow>, StError> {
+        self.get(
+            "list arrival windows",
+            self.path("dispatch", "v2", "arrival-windows"),
+            query,
+        )
+        .await
+    }
+
+    /// `GET /dispatch/v2/tenant/{t}/business-hours`.
+    pub async fn business_hours(&self) -> Result<BusinessHours, StError> {
+        self.get(
+            "get business hours",
+            self.path("dispatch", "v2", "business-hours"),
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// `GET /crm/v2/tenant/{t}/customers` with filters (`phone`, `ids`, …).
+    pub async fn customers(&self, query: Query) -> Result<Page<Customer>, StError> {
+        self.get("list customers", self.path("crm", "v2", "customers"), query)
+            .await
+    }
+
+    /// `GET /crm/v2/tenant/{t}/locations` with filters (`customerId`, …).
+    pub async fn locations(&self, query: Query) -> Result<Page<Location>, StError> {
+        self.get("list locations", self.path("crm", "v2", "locations"), query)
+            .await
+    }
+
+    /// `GET /marketing/v2/tenant/{t}/campaigns` (ServiceTitan's Marketing API, whose
+    /// OpenAPI document is not among those in `shared/servicetitan/openapi/`): the
+    /// campaigns a job is booked under, by name.
+    pub async fn campaigns(&self, query: Query) -> Result<Page<Campaign>, StError> {
+        self.get(
+            "list campaigns",
+            self.path("marketing", "v2", "campaigns"),
+            query,
+        )
+        .await
+    }
 }

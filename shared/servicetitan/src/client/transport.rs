@@ -37,6 +37,11 @@ pub(super) struct ApiRequest<'a> {
     pub url: String,
     pub query: &'a Query,
     pub body: Option<serde_json::Value>,
+    /// Whether a request whose answer was lost (a timeout, a 5xx, a broken connection) may
+    /// simply be sent again. Not for a create: ServiceTitan has no idempotency key, so
+    /// the caller looks the record up first. A 429 or a 401 is always tried again: the
+    /// request was refused before ServiceTitan did anything.
+    pub repeatable: bool,
 }
 
 impl From<StError> for Failed {
@@ -111,7 +116,9 @@ impl TenantClient {
             self.attempt(request, call_ref).await
         })
         .retry(self.settings.retry.pauses())
-        .when(|failed: &Failed| failed.error.is_transient())
+        .when(|failed: &Failed| {
+            failed.error.is_transient() && (request.repeatable || failed.error.status == Some(429))
+        })
         .adjust(|failed, pause| pause.map(|p| p.max(failed.retry_after.unwrap_or_default())))
         .notify(|failed, pause| {
             tracing::debug!(status = ?failed.error.status, retry_in_ms = pause.as_millis() as u64, error = %failed.error, "transient failure");
@@ -145,6 +152,7 @@ impl TenantClient {
             url,
             query,
             body,
+            ..
         } = request;
         let (operation, body) = (*operation, body.as_ref());
         let s = &self.settings;

@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod booking;
+pub use booking::*;
+
 /// `{page, pageSize, totalCount?, hasMore, data}` (`PaginatedResponse_Of_*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -468,6 +471,9 @@ pub struct Job {
     pub booking_id: Option<i64>,
     #[serde(default)]
     pub summary: Option<String>,
+    /// Our own key/values on the job (only those of the application GUID asked with).
+    #[serde(default)]
+    pub external_data: Vec<KeyValue>,
 }
 
 /// `Dispatch.V2.CapacityRequestArgs` (`POST /dispatch/v2/tenant/{t}/capacity`, a read).
@@ -508,6 +514,8 @@ pub struct CapacityAvailability {
     pub is_available: bool,
     #[serde(default)]
     pub is_exceeding_ideal_booking_percentage: bool,
+    #[serde(default)]
+    pub technicians: Vec<CapacityTechnician>,
 }
 
 /// `Dispatch.V2.TechnicianShiftResponse`.

@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use switchboard_servicetitan::models::{CallDirection, CallStatus, CallType};
 
+mod booking;
+pub use booking::{ArrivalWindow, BusinessHours, DailyShifts, JobType, KeyValue};
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
@@ -54,6 +57,13 @@ pub struct Faults {
     pub force_count: u64,
     /// `Retry-After` sent with forced 429s.
     pub retry_after_secs: Option<u64>,
+    /// The next this many writes (POST, PUT, PATCH) are carried out and then answered 504,
+    /// as when a gateway loses ServiceTitan's answer.
+    pub lose_answers: u64,
+    /// The next this many job creates find a CSR booking the same window at the same
+    /// moment: st-sim books one of the same job type there first (no hold, as ServiceTitan's
+    /// UI does).
+    pub csr_races: u64,
 }
 
 /// Where st-sim sends signed ServiceTitan-style webhooks for this tenant.
@@ -99,6 +109,44 @@ pub struct TenantData {
     pub technicians: Vec<Named>,
     #[serde(default)]
     pub technician_shifts: Vec<Shift>,
+    #[serde(default)]
+    pub job_types: Vec<JobType>,
+    #[serde(default)]
+    pub arrival_windows: Vec<ArrivalWindow>,
+    #[serde(default)]
+    pub business_hours: BusinessHours,
+    #[serde(default)]
+    pub job_cancel_reasons: Vec<Named>,
+    /// Capacity flags a window `isExceedingIdealBookingPercentage` past this share of its
+    /// hours (ServiceTitan sets it per business unit; st-sim per tenant).
+    #[serde(default = "ideal_booking_percentage")]
+    pub ideal_booking_percentage: u32,
+    /// Generated into `technician_shifts` when the seed is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_shifts: Option<DailyShifts>,
+}
+
+fn ideal_booking_percentage() -> u32 {
+    80
+}
+
+impl TenantData {
+    /// Turns `daily_shifts` into shifts from the day of `now` (once: the field is then
+    /// cleared).
+    pub fn expand_daily_shifts(&mut self, now: jiff::Timestamp) {
+        if let Some(daily) = self.daily_shifts.take() {
+            let technicians: Vec<i64> = self.technicians.iter().map(|t| t.id).collect();
+            let first = self
+                .technician_shifts
+                .iter()
+                .map(|s| s.id)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let shifts = daily.expand(&technicians, first, now);
+            self.technician_shifts.extend(shifts);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -265,6 +313,13 @@ pub struct Job {
     pub created_on: String,
     #[serde(default)]
     pub modified_on: String,
+    #[serde(default = "booking::normal_priority")]
+    pub priority: String,
+    /// The application whose `external_data` this is (only it reads them back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_guid: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_data: Vec<KeyValue>,
 }
 
 fn scheduled() -> String {

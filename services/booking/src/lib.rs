@@ -1,0 +1,24 @@
+//! The booking service: the voice agent's availability and booking tools, answered over
+//! NATS request-reply on `tools.{tenant}.{tool}` (ingest's `POST /v1/tools/{tenant}/{source}`
+//! is the public door), booking into ServiceTitan the way its CSRs do, within Adjustable
+//! Capacity Planning and never overbooked by Switchboard itself.
+//!
+//! - [`capacity`]: the pure arithmetic of which windows may be offered;
+//! - `tenant`: a business's catalog and capacity cache;
+//! - `holds`: windows held (compare-and-set in a KV bucket) while a booking is checked
+//!   and created, so concurrent bookings of one window take turns across replicas;
+//! - `tools`: the tools themselves;
+//! - `service`: the NATS service, the idempotency of request ids, and events.
+//!
+//! See docs/booking.md.
+
+pub mod capacity;
+mod holds;
+mod metrics;
+mod service;
+mod tenant;
+mod tools;
+
+pub use holds::HOLDS_BUCKET;
+pub use service::{ANSWERS_BUCKET, Application, Booking};
+pub use tools::REQUEST_ID_KEY;

@@ -1,0 +1,331 @@
+//! ServiceTitan's JPM endpoints that book (`/jpm/…`): job types, job-cancel reasons, job
+//! create (strict `JobCreateRequest`, as the call update is strict), the jobs list's
+//! external-data filters, appointment reschedule and job cancel. Apart from `jpm.rs`, which
+//! holds the reads and confirmations the calls worker uses.
+
+use super::Api;
+use super::dispatch::active_filter;
+use super::query::{json, paginate};
+use super::views::{job_json, job_json_for};
+use crate::clock::now;
+use crate::seed::{self, KeyValue, TenantData};
+use crate::state::{problem, validation};
+use axum::http::StatusCode;
+use axum::response::Response;
+use switchboard_servicetitan::models as st;
+
+const INVALID: &str = "One or more validation errors occurred.";
+
+/// `GET job-types` (active ones unless `active` says otherwise).
+pub(crate) async fn job_types(api: Api) -> Response {
+    let tid = admit!(api, "list job types");
+    let Api { s, p, .. } = api;
+    let items = s.sim.with_tenant(tid, |t, _| {
+        t.job_types
+            .iter()
+            .filter(|j| active_filter(&p, j.active))
+            .filter(|j| {
+                p.get("name")
+                    .is_none_or(|n| n.eq_ignore_ascii_case(&j.name))
+            })
+            .map(|j| st::JobType {
+                id: j.id,
+                name: j.name.clone(),
+                business_unit_ids: j.business_unit_ids.clone(),
+                skills: j.skills.clone(),
+                duration: j.duration_secs,
+                priority: j.priority.clone(),
+                active: j.active,
+            })
+            .collect()
+    });
+    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+}
+
+/// `GET job-cancel-reasons` (every reason unless `active` says otherwise).
+pub(crate) async fn job_cancel_reasons(api: Api) -> Response {
+    let tid = admit!(api, "list job cancel reasons");
+    let Api { s, p, .. } = api;
+    let items = s.sim.with_tenant(tid, |t, _| {
+        t.job_cancel_reasons
+            .iter()
+            .filter(|r| !p.contains_key("active") || active_filter(&p, r.active))
+            .map(|r| st::JobCancelReason {
+                id: r.id,
+                name: r.name.clone(),
+                active: r.active,
+            })
+            .collect()
+    });
+    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+}
+
+/// The jobs list's external-data filters: only the jobs whose external data, written by
+/// the application `externalDataApplicationGuid`, has `externalDataKey` with one of
+/// `externalDataValues` (comma-separated).
+pub(crate) fn external_data_filter(
+    p: &std::collections::HashMap<String, String>,
+) -> impl Fn(&seed::Job) -> bool + '_ {
+    move |j| match (p.get("externalDataKey"), p.get("externalDataValues")) {
+        (Some(key), Some(values)) => {
+            let guid = p.get("externalDataApplicationGuid");
+            guid.is_some_and(|g| {
+                j.application_guid
+                    .as_deref()
+                    .is_some_and(|own| own.eq_ignore_ascii_case(g))
+            }) && j
+                .external_data
+                .iter()
+                .any(|kv| &kv.key == key && values.split(',').any(|v| v.trim() == kv.value))
+        }
+        _ => true,
+    }
+}
+
+/// `POST jobs`: the body must be exactly `JobCreateRequest` and name records that exist;
+/// the job gets one appointment per `appointments` item. Answers the job (200, as
+/// ServiceTitan does).
+pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
+    let tid = admit!(api, "create job");
+    let s = api.s;
+    let request: st::CreateJob = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return validation(INVALID, "request", e.to_string()),
+    };
+    let stamp = now();
+    let race = s.sim.take_csr_race();
+    s.sim.with_tenant(tid, |t, version| {
+        if let Err((field, message)) = check_job(t, &request) {
+            return validation(INVALID, field, message);
+        }
+        *version += 1;
+        if race {
+            csr_books_first(t, &request, &stamp);
+        }
+        let id = t.jobs.iter().map(|j| j.id).max().unwrap_or(1000) + 1;
+        let (application_guid, external_data) = match &request.external_data {
+            Some(e) => (
+                Some(e.application_guid.clone()),
+                e.external_data
+                    .iter()
+                    .map(|kv| KeyValue {
+                        key: kv.key.clone(),
+                        value: kv.value.clone(),
+                    })
+                    .collect(),
+            ),
+            None => (None, Vec::new()),
+        };
+        let job = seed::Job {
+            id,
+            job_number: id.to_string(),
+            customer_id: request.customer_id,
+            location_id: request.location_id,
+            job_status: "Scheduled".into(),
+            business_unit_id: request.business_unit_id,
+            job_type_id: request.job_type_id,
+            campaign_id: request.campaign_id,
+            lead_call_id: None,
+            partner_lead_call_id: request.partner_lead_call_id,
+            booking_id: None,
+            summary: request.summary.clone(),
+            created_on: stamp.clone(),
+            modified_on: stamp.clone(),
+            priority: request.priority.clone(),
+            application_guid,
+            external_data,
+        };
+        for a in &request.appointments {
+            let appointment_id = t.appointments.iter().map(|a| a.id).max().unwrap_or(5000) + 1;
+            t.appointments.push(seed::Appointment {
+                id: appointment_id,
+                job_id: id,
+                start: a.start.clone(),
+                end: a.end.clone(),
+                confirmed: false,
+                modified_on: stamp.clone(),
+            });
+        }
+        let guid = job.application_guid.clone();
+        t.jobs.push(job);
+        let job = t.jobs.last().expect("just pushed");
+        json(&job_json_for(t, job, guid.as_deref()))
+    })
+}
+
+/// A CSR books the same window with the same job type a moment before (the `csr_races`
+/// fault): no hold, no capacity check, as ServiceTitan's booking screen allows.
+fn csr_books_first(t: &mut TenantData, r: &st::CreateJob, stamp: &str) {
+    let id = t.jobs.iter().map(|j| j.id).max().unwrap_or(1000) + 1;
+    let job = seed::Job {
+        id,
+        job_number: id.to_string(),
+        customer_id: r.customer_id,
+        location_id: r.location_id,
+        job_status: "Scheduled".into(),
+        business_unit_id: r.business_unit_id,
+        job_type_id: r.job_type_id,
+        campaign_id: r.campaign_id,
+        lead_call_id: None,
+        partner_lead_call_id: None,
+        booking_id: None,
+        summary: Some("Booked by a CSR in ServiceTitan".into()),
+        created_on: stamp.to_owned(),
+        modified_on: stamp.to_owned(),
+        priority: "Normal".into(),
+        application_guid: None,
+        external_data: Vec::new(),
+    };
+    t.jobs.push(job);
+    for a in &r.appointments {
+        let appointment_id = t.appointments.iter().map(|a| a.id).max().unwrap_or(5000) + 1;
+        t.appointments.push(seed::Appointment {
+            id: appointment_id,
+            job_id: id,
+            start: a.start.clone(),
+            end: a.end.clone(),
+            confirmed: false,
+            modified_on: stamp.to_owned(),
+        });
+    }
+}
+
+/// What ServiceTitan checks of a new job: every id names a record, and its appointments
+/// are well-formed. The field and message of the first problem.
+fn check_job(t: &TenantData, r: &st::CreateJob) -> Result<(), (&'static str, String)> {
+    let missing =
+        |field: &'static str, id: i64| Err((field, format!("{field} {id} does not exist")));
+    if !t.customers.iter().any(|c| c.id == r.customer_id) {
+        return missing("customerId", r.customer_id);
+    }
+    if !t
+        .locations
+        .iter()
+        .any(|l| l.id == r.location_id && l.customer_id == r.customer_id)
+    {
+        return missing("locationId", r.location_id);
+    }
+    if !t.business_units.iter().any(|b| b.id == r.business_unit_id) {
+        return missing("businessUnitId", r.business_unit_id);
+    }
+    if !t.job_types.iter().any(|j| j.id == r.job_type_id) {
+        return missing("jobTypeId", r.job_type_id);
+    }
+    if !t.campaigns.iter().any(|c| c.id == r.campaign_id) {
+        return missing("campaignId", r.campaign_id);
+    }
+    if !matches!(r.priority.as_str(), "Low" | "Normal" | "High" | "Urgent") {
+        return Err((
+            "priority",
+            format!("`{}` is not Low, Normal, High or Urgent", r.priority),
+        ));
+    }
+    if r.appointments.is_empty() {
+        return Err((
+            "appointments",
+            "at least one appointment is required".into(),
+        ));
+    }
+    for a in &r.appointments {
+        match (
+            super::query::parse_time(&a.start),
+            super::query::parse_time(&a.end),
+        ) {
+            (Some(start), Some(end)) if start < end => {}
+            _ => {
+                return Err((
+                    "appointments",
+                    "start and end must be date-times, start first".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `PATCH appointments/{id}/reschedule`.
+pub(crate) async fn reschedule(api: Api, body: axum::body::Bytes) -> Response {
+    let tid = admit!(api, "reschedule appointment");
+    let id = record_id!(api);
+    let s = api.s;
+    let request: st::RescheduleAppointment = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return validation(INVALID, "request", e.to_string()),
+    };
+    let (Some(start), Some(end)) = (
+        super::query::parse_time(&request.start),
+        super::query::parse_time(&request.end),
+    ) else {
+        return validation(INVALID, "start", "use RFC 3339 date-times".into());
+    };
+    if start >= end {
+        return validation(INVALID, "end", "must be after start".into());
+    }
+    let stamp = now();
+    s.sim.with_tenant(tid, |t, version| {
+        let Some(a) = t.appointments.iter_mut().find(|a| a.id == id) else {
+            return problem(StatusCode::NOT_FOUND, "Job appointment was not found");
+        };
+        a.start.clone_from(&request.start);
+        a.end.clone_from(&request.end);
+        a.modified_on.clone_from(&stamp);
+        *version += 1;
+        let a = a.clone();
+        json(&st::Appointment {
+            id: a.id,
+            job_id: a.job_id,
+            start: a.start,
+            end: a.end,
+            status: "Scheduled".into(),
+            is_confirmed: a.confirmed,
+            active: true,
+            modified_on: a.modified_on,
+        })
+    })
+}
+
+/// `PUT jobs/{id}/cancel`: `reasonId` must be a job-cancel reason; 200 with no body.
+pub(crate) async fn cancel(api: Api, body: axum::body::Bytes) -> Response {
+    let tid = admit!(api, "cancel job");
+    let id = record_id!(api);
+    let s = api.s;
+    let request: st::CancelJob = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return validation(INVALID, "request", e.to_string()),
+    };
+    let stamp = now();
+    s.sim.with_tenant(tid, |t, version| {
+        if !t
+            .job_cancel_reasons
+            .iter()
+            .any(|r| r.id == request.reason_id)
+        {
+            return validation(
+                INVALID,
+                "reasonId",
+                format!("reasonId {} does not exist", request.reason_id),
+            );
+        }
+        let Some(job) = t.jobs.iter_mut().find(|j| j.id == id) else {
+            return problem(StatusCode::NOT_FOUND, "Job not found");
+        };
+        job.job_status = "Canceled".into();
+        job.modified_on = stamp;
+        *version += 1;
+        StatusCode::OK.into_response()
+    })
+}
+
+/// A job by id, as the application with the request's guid reads it.
+pub(crate) fn job_for_app(
+    t: &TenantData,
+    j: &seed::Job,
+    p: &std::collections::HashMap<String, String>,
+) -> serde_json::Value {
+    match p.get("externalDataApplicationGuid") {
+        Some(guid) => job_json_for(t, j, Some(guid)),
+        None => job_json(t, j),
+    }
+}
+
+use axum::response::IntoResponse as _;

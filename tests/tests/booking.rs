@@ -1,0 +1,458 @@
+//! End to end: signed tool calls → ingest → NATS request-reply → the booking service →
+//! st-sim (ServiceTitan), with a real nats-server. The new-caller and existing-customer
+//! paths, window_full with alternatives, the ideal booking percentage, replayed and reused
+//! request ids, a lost create answer, a zero-duration job type, reschedule and cancel, a
+//! CSR race, bad deliveries, and no booking service at all.
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_e2e::{Service, Stack};
+use switchboard_test_support::{TestScheme, agent_report, eventually};
+
+const TENANT: u64 = switchboard_st_sim::demo::TENANT_ID;
+
+/// Each test here runs a whole stack on a 2-core machine: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn config(nats: &str, sim: &str, respect_ideal: bool) -> switchboard_config::Config {
+    let secret = TestScheme::StandardWebhooks.secret(1).config;
+    let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
+    format!(
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\ntools_timeout_ms = 5000\n\
+         [router]\nlisten = \"127.0.0.1:0\"\n[booking]\nlisten = \"127.0.0.1:0\"\n\
+         [tenants.demo]\ntimezone = \"America/Chicago\"\n{st}\
+         [tenants.demo.booking]\ndefault_campaign = \"Google Local Services\"\nrespect_ideal_booking_percentage = {respect_ideal}\n\
+         [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nformat = \"agent\"\nsecrets = [\"{secret}\"]\n"
+    )
+    .parse()
+    .unwrap()
+}
+
+struct Booking {
+    stack: Stack,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Booking {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
+}
+
+impl Booking {
+    async fn start(respect_ideal: bool, services: &[Service]) -> Booking {
+        let serial = ONE_AT_A_TIME.lock().await;
+        let mut builder = Stack::builder(move |nats, sim| config(nats, sim, respect_ideal));
+        for s in services {
+            builder = builder.service(*s);
+        }
+        Booking {
+            stack: builder.start().await,
+            _serial: serial,
+        }
+    }
+
+    /// Posts a signed agent tool call; the HTTP status and the JSON answer.
+    async fn tool(&self, tool: &str, request_id: &str, arguments: Value) -> (u16, Value) {
+        let body = json!({"tool": tool, "request_id": request_id,
+            "call": {"id": "ag_call_1", "from": "+15125559876", "to": "+15125550000"}, "arguments": arguments});
+        let mut hook = agent_report(
+            "demo",
+            "agent",
+            request_id,
+            &serde_json::to_vec(&body).unwrap(),
+        );
+        hook.path_and_query = "/v1/tools/demo/agent".into();
+        let response = hook.send(&self.http, self.ingest_url()).await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `tool`, which must succeed: its result.
+    async fn ok(&self, tool: &str, request_id: &str, arguments: Value) -> Value {
+        let (status, answer) = self.tool(tool, request_id, arguments).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer["error"].is_null(), "{tool} failed: {answer}");
+        assert_eq!(answer["request_id"], request_id);
+        answer["result"].clone()
+    }
+
+    /// `tool`, which must fail with `code`: the error.
+    async fn refused(&self, tool: &str, request_id: &str, arguments: Value, code: &str) -> Value {
+        let (status, answer) = self.tool(tool, request_id, arguments).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["error"]["code"], code, "{answer}");
+        answer["error"].clone()
+    }
+}
+
+/// Tomorrow and the day after, tenant-local (Chicago), as the agent would ask.
+fn next_days() -> (String, String) {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("America/Chicago").unwrap())
+        .date();
+    let day = |n: i64| {
+        today
+            .checked_add(jiff::Span::new().days(n))
+            .unwrap()
+            .to_string()
+    };
+    (day(1), day(2))
+}
+
+fn availability(job_type: &str) -> Value {
+    let (from, to) = next_days();
+    json!({"job_type": job_type, "from": from, "to": to})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_caller_is_found_nowhere_created_offered_windows_and_booked_once() {
+    let b = Booking::start(true, &[Service::Ingest, Service::Booking]).await;
+    let found = b
+        .ok(
+            "find_customer",
+            "req_find",
+            json!({"phone": "+15125559876"}),
+        )
+        .await;
+    assert_eq!(found["customers"], json!([]));
+    let created = b
+        .ok(
+            "create_customer",
+            "req_create",
+            json!({"name": "Dana Whitfield", "phone": "+15125559876",
+            "address": {"street": "77 Elm St", "city": "Austin", "state": "TX", "zip": "78701"}}),
+        )
+        .await;
+    let (customer, location) = (
+        created["customer_id"].clone(),
+        created["location_id"].clone(),
+    );
+    assert!(
+        customer.as_i64().is_some() && location.as_i64().is_some(),
+        "{created}"
+    );
+    // Found now, with the location.
+    let again = b
+        .ok(
+            "find_customer",
+            "req_find_2",
+            json!({"phone": "(512) 555-9876"}),
+        )
+        .await;
+    assert_eq!(again["customers"][0]["id"], customer);
+    assert_eq!(again["customers"][0]["locations"][0]["id"], location);
+
+    let offered = b
+        .ok("find_availability", "req_avail", availability("AC Repair"))
+        .await;
+    let windows = offered["windows"].as_array().unwrap();
+    assert!(!windows.is_empty(), "{offered}");
+    assert_eq!(offered["job_type"]["duration_minutes"], 120);
+    let first = &windows[0];
+    assert!(
+        first["start"].as_str().unwrap().ends_with("-06:00"),
+        "tenant offset: {first}"
+    );
+    assert_eq!(first["business_unit_id"], 21);
+
+    let book = json!({"customer_id": customer, "location_id": location, "job_type": "AC Repair",
+        "start": first["start"], "end": first["end"], "summary": "AC blowing warm air"});
+    let booked = b.ok("book_appointment", "req_book", book.clone()).await;
+    let job_id = booked["job_id"].as_i64().unwrap();
+    assert!(booked["appointment_id"].as_i64().is_some(), "{booked}");
+    assert_eq!(booked["start"], first["start"]);
+
+    // The same request again (a retried tool call): the first answer, no second job.
+    let replayed = b.ok("book_appointment", "req_book", book.clone()).await;
+    assert_eq!(replayed, booked);
+    assert_eq!(b.sim.count("create job").await, 1);
+    // The same request id for something else is refused, and books nothing.
+    let mut other = book.clone();
+    other["summary"] = "something else".into();
+    b.refused("book_appointment", "req_book", other, "invalid_arguments")
+        .await;
+    assert_eq!(b.sim.count("create job").await, 1);
+
+    // In ServiceTitan: the job, in the window, under the default campaign, carrying the
+    // request id in its external data.
+    let state = b.sim.state().await;
+    let job = state["tenants"][0]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == job_id)
+        .cloned()
+        .unwrap();
+    assert_eq!(job["campaign_id"], 31);
+    assert_eq!(job["job_type_id"], 301);
+    assert_eq!(job["external_data"][0]["value"], "req_book");
+    // And on EVENTS, once.
+    let booked_events = b.events_of("job.booked").await;
+    assert_eq!(booked_events.len(), 1);
+    assert_eq!(booked_events[0]["data"]["job_id"], job_id);
+    assert_eq!(booked_events[0]["data"]["provider_call_id"], "ag_call_1");
+    assert_eq!(booked_events[0]["data"]["request_id"], "req_book");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_window_is_refused_with_alternatives_and_the_ideal_percentage_is_kept() {
+    let b = Booking::start(true, &[Service::Ingest, Service::Booking]).await;
+    let offered = b
+        .ok("find_availability", "req_a", availability("AC Repair"))
+        .await;
+    let first = offered["windows"][0].clone();
+    // Three technicians for two hours: 6 h. Each AC Repair takes 2 h, and the ideal
+    // booking percentage (80 %) stops the window at two.
+    let book = |n: u32| {
+        json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
+            "start": first["start"], "end": first["end"], "summary": format!("job {n}")})
+    };
+    b.ok("book_appointment", "req_b1", book(1)).await;
+    b.ok("book_appointment", "req_b2", book(2)).await;
+    let full = b
+        .refused("book_appointment", "req_b3", book(3), "window_full")
+        .await;
+    let alternatives = full["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty(), "{full}");
+    assert!(
+        alternatives.iter().all(|w| w["start"] != first["start"]),
+        "{full}"
+    );
+    assert_eq!(b.sim.count("create job").await, 2);
+    // The full window is no longer offered.
+    let after = b
+        .ok("find_availability", "req_a2", availability("AC Repair"))
+        .await;
+    assert!(
+        after["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["start"] != first["start"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_ideal_percentage_a_window_fills_to_capacity_and_no_further() {
+    let b = Booking::start(false, &[Service::Ingest, Service::Booking]).await;
+    let offered = b
+        .ok("find_availability", "req_a", availability("AC Repair"))
+        .await;
+    let first = offered["windows"][0].clone();
+    let book = |n: u32| {
+        json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
+            "start": first["start"], "end": first["end"], "summary": format!("job {n}")})
+    };
+    for n in 1..=3 {
+        b.ok("book_appointment", &format!("req_{n}"), book(n)).await;
+    }
+    b.refused("book_appointment", "req_4", book(4), "window_full")
+        .await;
+    assert_eq!(b.sim.count("create job").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_are_explained_and_book_nothing() {
+    let b = Booking::start(true, &[Service::Ingest, Service::Booking]).await;
+    let zero = b
+        .refused(
+            "find_availability",
+            "req_z",
+            availability("Panel Inspection"),
+            "invalid_arguments",
+        )
+        .await;
+    assert!(
+        zero["message"].as_str().unwrap().contains("no duration"),
+        "{zero}"
+    );
+    let (from, _) = next_days();
+    let long = json!({"job_type": "AC Repair", "from": from, "to": "2099-01-01"});
+    b.refused("find_availability", "req_long", long, "invalid_arguments")
+        .await;
+    b.refused(
+        "find_availability",
+        "req_jt",
+        availability("Roof Repair"),
+        "not_found",
+    )
+    .await;
+    b.refused(
+        "find_customer",
+        "req_ph",
+        json!({"phone": "call me"}),
+        "invalid_arguments",
+    )
+    .await;
+    b.refused("frobnicate", "req_u", json!({}), "unknown_tool")
+        .await;
+    let not_a_window = json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
+        "start": format!("{from}T09:17:00-06:00"), "end": format!("{from}T11:17:00-06:00")});
+    b.refused(
+        "book_appointment",
+        "req_w",
+        not_a_window,
+        "invalid_arguments",
+    )
+    .await;
+    assert_eq!(b.sim.count("create job").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_is_found_again_not_repeated() {
+    let b = Booking::start(true, &[Service::Ingest, Service::Booking]).await;
+    let offered = b
+        .ok(
+            "find_availability",
+            "req_a",
+            availability("Furnace Tune-Up"),
+        )
+        .await;
+    let first = offered["windows"][0].clone();
+    b.sim.set_faults(&json!({"lose_answers": 1})).await;
+    let book = json!({"customer_id": 102, "location_id": 202, "job_type": "Furnace Tune-Up",
+        "start": first["start"], "end": first["end"]});
+    let booked = b.ok("book_appointment", "req_lost", book).await;
+    assert_eq!(b.sim.count("create job").await, 1, "sent once");
+    let jobs = b.sim.state().await["tenants"][0]["jobs"].clone();
+    let ours: Vec<&Value> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["external_data"][0]["value"] == "req_lost")
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0]["id"], booked["job_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reschedule_and_cancel_go_through_servicetitan_and_events() {
+    let b = Booking::start(true, &[Service::Ingest, Service::Booking]).await;
+    let offered = b
+        .ok("find_availability", "req_a", availability("AC Repair"))
+        .await;
+    let windows = offered["windows"].as_array().unwrap().clone();
+    let booked = b
+        .ok(
+            "book_appointment",
+            "req_b",
+            json!({"customer_id": 101, "location_id": 201,
+            "job_type": "AC Repair", "start": windows[0]["start"], "end": windows[0]["end"]}),
+        )
+        .await;
+    let moved = b
+        .ok(
+            "reschedule_appointment",
+            "req_r",
+            json!({"appointment_id": booked["appointment_id"],
+            "start": windows[1]["start"], "end": windows[1]["end"]}),
+        )
+        .await;
+    assert_eq!(moved["start"], windows[1]["start"]);
+    let canceled = b
+        .ok(
+            "cancel_appointment",
+            "req_c",
+            json!({"job_id": booked["job_id"], "reason": "Customer canceled"}),
+        )
+        .await;
+    assert_eq!(canceled["status"], "Canceled");
+    b.refused(
+        "cancel_appointment",
+        "req_c2",
+        json!({"job_id": booked["job_id"], "reason": "Bored"}),
+        "invalid_arguments",
+    )
+    .await;
+    let state = b.sim.state().await;
+    let job = state["tenants"][0]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == booked["job_id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(job["job_status"], "Canceled");
+    assert_eq!(b.events_of("appointment.rescheduled").await.len(), 1);
+    assert_eq!(b.events_of("job.canceled").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csr_booking_the_same_moment_is_reported_as_overbooked_and_left_alone() {
+    let b = Booking::start(false, &[Service::Ingest, Service::Booking]).await;
+    let offered = b
+        .ok("find_availability", "req_a", availability("AC Repair"))
+        .await;
+    let first = offered["windows"][0].clone();
+    let book = |n: u32| {
+        json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
+            "start": first["start"], "end": first["end"], "summary": format!("job {n}")})
+    };
+    b.ok("book_appointment", "req_1", book(1)).await;
+    b.ok("book_appointment", "req_2", book(2)).await;
+    // The window has 2 h left; a CSR takes them at the moment Switchboard creates its job.
+    b.sim.set_faults(&json!({"csr_races": 1})).await;
+    let booked = b.ok("book_appointment", "req_3", book(3)).await;
+    let overbooked = b.events_of("booking.overbooked").await;
+    assert_eq!(overbooked.len(), 1);
+    assert_eq!(overbooked[0]["data"]["job_id"], booked["job_id"]);
+    assert!(overbooked[0]["data"]["open_hours"].as_f64().unwrap() < 0.0);
+    let metrics = b.metrics(Service::Booking).await;
+    assert!(
+        metrics.contains("switchboard_booking_overbooked_total 1"),
+        "{metrics}"
+    );
+    // Switchboard does not cancel anything on its own.
+    let canceled = b.sim.state().await["tenants"][0]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["job_status"] == "Canceled")
+        .count();
+    assert_eq!(canceled, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_deliveries_are_refused_and_no_booking_service_is_a_503() {
+    // Ingest alone: no booking service answers tools.*.*.
+    let b = Booking::start(true, &[Service::Ingest]).await;
+    let (status, answer) = b
+        .tool("find_customer", "req_1", json!({"phone": "+15125550101"}))
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["error"], "unavailable");
+
+    let body = br#"{"tool":"find_customer","request_id":"r","arguments":{}}"#;
+    let mut unsigned = agent_report("demo", "agent", "r", body);
+    unsigned.path_and_query = "/v1/tools/demo/agent".into();
+    unsigned.body = br#"{"tool":"find_customer","request_id":"r","arguments":{"x":1}}"#.to_vec();
+    let response = unsigned.send(&b.http, b.ingest_url()).await.unwrap();
+    assert_eq!(response.status(), 401, "tampered body");
+
+    let mut nowhere = agent_report("demo", "nobody", "r", body);
+    nowhere.path_and_query = "/v1/tools/demo/nobody".into();
+    assert_eq!(
+        nowhere
+            .send(&b.http, b.ingest_url())
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let mut malformed = agent_report("demo", "agent", "m", b"{\"not\": \"a tool call\"}");
+    malformed.path_and_query = "/v1/tools/demo/agent".into();
+    let response = malformed.send(&b.http, b.ingest_url()).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("tool"), "{text}");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            b.sim.count("create job").await == 0
+        })
+        .await
+    );
+    let _ = TENANT;
+}
