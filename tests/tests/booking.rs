@@ -456,3 +456,99 @@ async fn bad_deliveries_are_refused_and_no_booking_service_is_a_503() {
     );
     let _ = TENANT;
 }
+
+/// Two booking replicas, 100 bookings at once for windows with room for three jobs each:
+/// exactly as many jobs as capacity allows, and no window over capacity in ServiceTitan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_bookings_on_two_replicas_never_overbook() {
+    let mut b = Booking::start(false, &[Service::Ingest, Service::Booking]).await;
+    let config = b.stack.config();
+    b.stack.start_service(Service::Booking, config).await;
+    let offered = b
+        .ok("find_availability", "req_a", availability("AC Repair"))
+        .await;
+    // Windows of 6 h (three technicians): three 2-hour jobs each.
+    let windows: Vec<Value> = offered["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["open_hours"].as_f64() == Some(6.0))
+        .take(4)
+        .cloned()
+        .collect();
+    assert_eq!(windows.len(), 4, "{offered}");
+    let b = &b;
+    let answers = futures_util::future::join_all((0..100).map(|n| {
+        let w = windows[n % windows.len()].clone();
+        async move {
+            b.tool(
+                "book_appointment",
+                &format!("req_c{n}"),
+                json!({"customer_id": 101,
+                "location_id": 201, "job_type": "AC Repair", "start": w["start"], "end": w["end"]}),
+            )
+            .await
+        }
+    }))
+    .await;
+    let booked = answers
+        .iter()
+        .filter(|(s, a)| *s == 200 && a["result"]["job_id"].is_i64())
+        .count();
+    let full = answers
+        .iter()
+        .filter(|(_, a)| a["error"]["code"] == "window_full")
+        .count();
+    assert_eq!(
+        booked,
+        4 * 3,
+        "exactly capacity: {booked} booked, {full} full"
+    );
+    assert_eq!(booked + full, 100, "every request answered booked or full");
+    assert_eq!(b.sim.count("create job").await, 12);
+    // ServiceTitan's own view: no window over capacity.
+    let (from, to) = next_days();
+    let (first, _) = (from.clone(), to.clone());
+    let capacity: Value = b
+        .http
+        .post(format!(
+            "{}/dispatch/v2/tenant/{TENANT}/capacity",
+            b.sim.url()
+        ))
+        .bearer_auth(token(b).await)
+        .header("ST-App-Key", switchboard_st_sim::demo::APP_KEY)
+        .json(
+            &json!({"startsOnOrAfter": format!("{first}T00:00:00-06:00"),
+            "endsOnOrBefore": format!("{to}T23:59:00-06:00"), "skillBasedAvailability": false}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for slot in capacity["availabilities"].as_array().unwrap() {
+        assert!(
+            slot["openAvailability"].as_f64().unwrap() >= 0.0,
+            "over capacity: {slot}"
+        );
+    }
+}
+
+async fn token(b: &Booking) -> String {
+    let answer: Value = b
+        .http
+        .post(format!("{}/connect/token", b.sim.url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", switchboard_st_sim::demo::CLIENT_ID),
+            ("client_secret", switchboard_st_sim::demo::CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
+}

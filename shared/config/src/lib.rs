@@ -231,7 +231,30 @@ impl Config {
                 "max_deliver, batch, ack_wait_secs and sweep_secs must be > 0; consumer: letters, digits, - and _".into(),
             ));
         }
+        let b = &self.booking;
+        if b.capacity_ttl_secs == 0
+            || b.hold_ttl_secs == 0
+            || b.answers_ttl_days == 0
+            || b.queue_group.is_empty()
+        {
+            return Err(invalid(
+                "booking",
+                "capacity_ttl_secs, hold_ttl_secs and answers_ttl_days must be > 0, and queue_group set".into(),
+            ));
+        }
+        if self.ingest.tools_timeout_ms == 0 {
+            return Err(invalid("ingest.tools_timeout_ms", "must be > 0".into()));
+        }
         for (tenant, t) in &self.tenants {
+            let priority = t.booking.default_priority.as_str();
+            if !matches!(priority, "Low" | "Normal" | "High" | "Urgent") {
+                return Err(invalid(
+                    &format!("tenants.{tenant}.booking.default_priority"),
+                    format!(
+                        "`{priority}` is not one of ServiceTitan's priorities: Low, Normal, High, Urgent"
+                    ),
+                ));
+            }
             if t.analytics.auto_reclassify != AutoReclassify::Off && t.servicetitan.is_none() {
                 return Err(invalid(
                     &format!("tenants.{tenant}.analytics.auto_reclassify"),

@@ -413,3 +413,27 @@ fn text_alone_parses_and_a_variable_reference_is_an_error_naming_it() {
         .to_string();
     assert!(err.contains("NATS_URL"), "{err}");
 }
+
+#[test]
+fn booking_settings_default_and_a_wrong_priority_names_its_key() {
+    let config: Config = "[tenants.acme]\n".parse().unwrap();
+    assert_eq!(config.booking.capacity_ttl_secs, 30);
+    assert_eq!(config.booking.hold_ttl_secs, 120);
+    assert_eq!(config.ingest.tools_timeout_ms, 8000);
+    let acme = &config.tenants["acme"].booking;
+    assert!(acme.respect_ideal_booking_percentage);
+    assert_eq!(acme.default_priority, "Normal");
+    let err = "[tenants.acme.booking]\ndefault_priority = \"ASAP\"\n"
+        .parse::<Config>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tenants.acme.booking.default_priority") && err.contains("ASAP"),
+        "{err}"
+    );
+    let err = "[booking]\nhold_ttl_secs = 0\n"
+        .parse::<Config>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("booking"), "{err}");
+}
