@@ -99,8 +99,13 @@ fn main() {
         // 3. book_appointment with ServiceTitan 150 ms away.
         stack.sim.set_faults(&json!({"latency_ms": 150})).await;
         let mut latencies = Vec::new();
-        for n in 0..bookings.min(windows.len() * 3) {
-            let w = &windows[n % windows.len()];
+        // Windows with room for three jobs (three technicians, two hours).
+        let roomy: Vec<&Value> = windows
+            .iter()
+            .filter(|w| w["open_hours"].as_f64() == Some(6.0))
+            .collect();
+        for n in 0..bookings.min(roomy.len() * 3) {
+            let w = roomy[n % roomy.len()];
             let body = json!({"tool": "book_appointment", "request_id": format!("bench_b{n}"),
                 "arguments": {"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
                     "start": w["start"], "end": w["end"]}});

@@ -311,6 +311,20 @@ async fn windows(
     Ok((slots, offered))
 }
 
+/// Only windows that have not started yet.
+fn upcoming(offered: Vec<Value>) -> Vec<Value> {
+    let now = Timestamp::now();
+    offered
+        .into_iter()
+        .filter(|v| {
+            v["start"]
+                .as_str()
+                .and_then(|s| s.parse::<Timestamp>().ok())
+                .is_some_and(|s| s > now)
+        })
+        .collect()
+}
+
 async fn find_availability(inner: &Inner, tenant: &Tenant, args: &Value) -> ToolResult {
     let date = |name: &str| -> Result<Date, ToolError> {
         let raw = text(args, name)?;
@@ -337,17 +351,8 @@ async fn find_availability(inner: &Inner, tenant: &Tenant, args: &Value) -> Tool
         .series(jiff::Span::new().days(1))
         .take_while(|d| *d <= to)
         .collect();
-    let now = Timestamp::now();
     let (_, offered) = windows(inner, tenant, &catalog, &w, &days, false, None).await?;
-    let offered: Vec<Value> = offered
-        .into_iter()
-        .filter(|v| {
-            v["start"]
-                .as_str()
-                .and_then(|s| s.parse::<Timestamp>().ok())
-                .is_some_and(|s| s > now)
-        })
-        .collect();
+    let offered = upcoming(offered);
     Ok(
         json!({"windows": offered, "job_type": {"id": w.job_type.id, "name": w.job_type.name,
         "duration_minutes": (w.need.hours * 60.0).round() as i64}}),
@@ -369,8 +374,30 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ToolResult>,
 {
+    if start <= Timestamp::now() {
+        return Err(invalid(format!(
+            "{} has already begun; offer a window that find_availability gives",
+            tenant.rfc3339(start)
+        )));
+    }
     let day = tenant.day_of(start);
     let key = Holds::key(&tenant.name, w.business_unit, start);
+    // A window the latest capacity and the holds in flight already fill is refused at once,
+    // not queued for: under a rush on one window only those that may fit wait their turn.
+    let (known, _) = windows(inner, tenant, catalog, w, &[day], false, Some(request_id)).await?;
+    if let Some(slot) = known.iter().find(|s| s.start == start && s.end == end)
+        && !capacity::fits(slot, w.need, inner.holds.held(&key, Some(request_id)))
+    {
+        return Err(full(
+            inner,
+            tenant,
+            catalog,
+            w,
+            day,
+            "this window has no room left",
+        )
+        .await);
+    }
     let held = inner
         .holds
         .take(&key, request_id, w.need.hours, HOLD_WAIT)
@@ -419,7 +446,7 @@ async fn full(
 ) -> ToolError {
     let days: Vec<Date> = day.series(jiff::Span::new().days(1)).take(3).collect();
     let alternatives = match windows(inner, tenant, catalog, w, &days, false, None).await {
-        Ok((_, offered)) => offered.into_iter().take(6).collect(),
+        Ok((_, offered)) => upcoming(offered).into_iter().take(6).collect(),
         Err(_) => Vec::new(),
     };
     ToolError {
