@@ -9,8 +9,6 @@ use std::time::Duration;
 use switchboard_e2e::{Service, Stack};
 use switchboard_test_support::{TestScheme, agent_report, eventually};
 
-const TENANT: u64 = switchboard_st_sim::demo::TENANT_ID;
-
 /// Each test here runs a whole stack on a 2-core machine: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -69,6 +67,26 @@ impl Booking {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The first window `find_availability` offers for `job_type` over the next two days.
+    async fn first_window(&self, job_type: &str) -> Value {
+        let offered = self
+            .ok("find_availability", "req_a", availability(job_type))
+            .await;
+        offered["windows"][0].clone()
+    }
+
+    /// Job `id` as st-sim holds it.
+    async fn job(&self, id: &Value) -> Value {
+        let state = self.sim.state().await;
+        state["tenants"][0]["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| &j["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("st-sim has no job {id}"))
+    }
+
     /// `tool`, which must succeed: its result.
     async fn ok(&self, tool: &str, request_id: &str, arguments: Value) -> Value {
         let (status, answer) = self.tool(tool, request_id, arguments).await;
@@ -85,6 +103,12 @@ impl Booking {
         assert_eq!(answer["error"]["code"], code, "{answer}");
         answer["error"].clone()
     }
+}
+
+/// A booking of AC Repair for customer 101 at location 201 in `window`, the `n`th.
+fn booking_in(window: &Value, n: u32) -> Value {
+    json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
+        "start": window["start"], "end": window["end"], "summary": format!("job {n}")})
 }
 
 /// Tomorrow and the day after, tenant-local (Chicago), as the agent would ask.
@@ -177,14 +201,7 @@ async fn a_new_caller_is_found_nowhere_created_offered_windows_and_booked_once()
 
     // In ServiceTitan: the job, in the window, under the default campaign, carrying the
     // request id in its external data.
-    let state = b.sim.state().await;
-    let job = state["tenants"][0]["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["id"] == job_id)
-        .cloned()
-        .unwrap();
+    let job = b.job(&job_id.into()).await;
     assert_eq!(job["campaign_id"], 31);
     assert_eq!(job["job_type_id"], 301);
     assert_eq!(job["external_data"][0]["value"], "req_book");
@@ -199,16 +216,10 @@ async fn a_new_caller_is_found_nowhere_created_offered_windows_and_booked_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_window_is_refused_with_alternatives_and_the_ideal_percentage_is_kept() {
     let b = Booking::start(true, &[Service::Ingest, Service::Booking]).await;
-    let offered = b
-        .ok("find_availability", "req_a", availability("AC Repair"))
-        .await;
-    let first = offered["windows"][0].clone();
+    let first = b.first_window("AC Repair").await;
     // Three technicians for two hours: 6 h. Each AC Repair takes 2 h, and the ideal
     // booking percentage (80 %) stops the window at two.
-    let book = |n: u32| {
-        json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
-            "start": first["start"], "end": first["end"], "summary": format!("job {n}")})
-    };
+    let book = |n: u32| booking_in(&first, n);
     b.ok("book_appointment", "req_b1", book(1)).await;
     b.ok("book_appointment", "req_b2", book(2)).await;
     let full = b
@@ -237,14 +248,8 @@ async fn a_full_window_is_refused_with_alternatives_and_the_ideal_percentage_is_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_ideal_percentage_a_window_fills_to_capacity_and_no_further() {
     let b = Booking::start(false, &[Service::Ingest, Service::Booking]).await;
-    let offered = b
-        .ok("find_availability", "req_a", availability("AC Repair"))
-        .await;
-    let first = offered["windows"][0].clone();
-    let book = |n: u32| {
-        json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
-            "start": first["start"], "end": first["end"], "summary": format!("job {n}")})
-    };
+    let first = b.first_window("AC Repair").await;
+    let book = |n: u32| booking_in(&first, n);
     for n in 1..=3 {
         b.ok("book_appointment", &format!("req_{n}"), book(n)).await;
     }
@@ -375,14 +380,7 @@ async fn reschedule_and_cancel_go_through_servicetitan_and_events() {
         "invalid_arguments",
     )
     .await;
-    let state = b.sim.state().await;
-    let job = state["tenants"][0]["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["id"] == booked["job_id"])
-        .cloned()
-        .unwrap();
+    let job = b.job(&booked["job_id"]).await;
     assert_eq!(job["job_status"], "Canceled");
     assert_eq!(b.events_of("appointment.rescheduled").await.len(), 1);
     assert_eq!(b.events_of("job.canceled").await.len(), 1);
@@ -391,14 +389,8 @@ async fn reschedule_and_cancel_go_through_servicetitan_and_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_csr_booking_the_same_moment_is_reported_as_overbooked_and_left_alone() {
     let b = Booking::start(false, &[Service::Ingest, Service::Booking]).await;
-    let offered = b
-        .ok("find_availability", "req_a", availability("AC Repair"))
-        .await;
-    let first = offered["windows"][0].clone();
-    let book = |n: u32| {
-        json!({"customer_id": 101, "location_id": 201, "job_type": "AC Repair",
-            "start": first["start"], "end": first["end"], "summary": format!("job {n}")})
-    };
+    let first = b.first_window("AC Repair").await;
+    let book = |n: u32| booking_in(&first, n);
     b.ok("book_appointment", "req_1", book(1)).await;
     b.ok("book_appointment", "req_2", book(2)).await;
     // The window has 2 h left; a CSR takes them at the moment Switchboard creates its job.
@@ -463,7 +455,6 @@ async fn bad_deliveries_are_refused_and_no_booking_service_is_a_503() {
         })
         .await
     );
-    let _ = TENANT;
 }
 
 /// Two booking replicas, 100 bookings at once for windows with room for three jobs each:
@@ -550,47 +541,24 @@ async fn a_hundred_concurrent_bookings_on_two_replicas_never_overbook() {
     assert_eq!(created, 12);
     // ServiceTitan's own view: no window over capacity.
     let (from, to) = next_days();
-    let (first, _) = (from.clone(), to.clone());
-    let capacity: Value = b
-        .http
-        .post(format!(
-            "{}/dispatch/v2/tenant/{TENANT}/capacity",
-            b.sim.url()
+    let client =
+        switchboard_servicetitan::TenantClient::new(switchboard_st_sim::demo::client_settings(
+            b.sim.url(),
+            60,
+            switchboard_servicetitan::RetryPolicy::default(),
         ))
-        .bearer_auth(token(b).await)
-        .header("ST-App-Key", switchboard_st_sim::demo::APP_KEY)
-        .json(
-            &json!({"startsOnOrAfter": format!("{first}T00:00:00-06:00"),
-            "endsOnOrBefore": format!("{to}T23:59:00-06:00"), "skillBasedAvailability": false}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
+        .unwrap();
+    let capacity = client
+        .capacity(&switchboard_servicetitan::models::CapacityRequest {
+            starts_on_or_after: format!("{from}T00:00:00-06:00"),
+            ends_on_or_before: format!("{to}T23:59:00-06:00"),
+            business_unit_ids: None,
+            job_type_id: None,
+            skill_based_availability: false,
+        })
         .await
         .unwrap();
-    for slot in capacity["availabilities"].as_array().unwrap() {
-        assert!(
-            slot["openAvailability"].as_f64().unwrap() >= 0.0,
-            "over capacity: {slot}"
-        );
+    for slot in &capacity.availabilities {
+        assert!(slot.open_availability >= 0.0, "over capacity: {slot:?}");
     }
-}
-
-async fn token(b: &Booking) -> String {
-    let answer: Value = b
-        .http
-        .post(format!("{}/connect/token", b.sim.url()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", switchboard_st_sim::demo::CLIENT_ID),
-            ("client_secret", switchboard_st_sim::demo::CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
 }

@@ -38,32 +38,33 @@ pub(crate) struct Catalog {
 impl Catalog {
     /// A job type by id or (case-insensitive) name, active ones only.
     pub fn job_type(&self, wanted: &str) -> Option<&JobType> {
-        self.job_types
-            .iter()
-            .filter(|j| j.active)
-            .find(|j| j.id.to_string() == wanted || j.name.eq_ignore_ascii_case(wanted))
+        named(&self.job_types, wanted, |j| (j.id, &j.name, j.active))
     }
 
     pub fn business_unit(&self, wanted: &str) -> Option<&BusinessUnit> {
-        self.business_units
-            .iter()
-            .filter(|b| b.active)
-            .find(|b| b.id.to_string() == wanted || b.name.eq_ignore_ascii_case(wanted))
+        named(&self.business_units, wanted, |b| (b.id, &b.name, b.active))
     }
 
     pub fn campaign(&self, wanted: &str) -> Option<&Campaign> {
-        self.campaigns
-            .iter()
-            .filter(|c| c.active)
-            .find(|c| c.id.to_string() == wanted || c.name.eq_ignore_ascii_case(wanted))
+        named(&self.campaigns, wanted, |c| (c.id, &c.name, c.active))
     }
 
+    /// A cancel reason by name (the agent says what the caller said).
     pub fn cancel_reason(&self, wanted: &str) -> Option<&JobCancelReason> {
-        self.cancel_reasons
-            .iter()
-            .filter(|r| r.active)
-            .find(|r| r.name.eq_ignore_ascii_case(wanted))
+        named(&self.cancel_reasons, wanted, |r| (-1, &r.name, r.active))
     }
+}
+
+/// The active item whose id is `wanted`, or whose name is (any case).
+fn named<'a, T>(
+    items: &'a [T],
+    wanted: &str,
+    fields: impl Fn(&T) -> (i64, &String, bool),
+) -> Option<&'a T> {
+    items.iter().find(|item| {
+        let (id, name, active) = fields(item);
+        active && (id.to_string() == wanted || name.eq_ignore_ascii_case(wanted))
+    })
 }
 
 type CapacityKey = (i64, i64, Date);

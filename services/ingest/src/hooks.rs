@@ -8,9 +8,8 @@
 use crate::IngestState;
 use crate::routes::SourceRoute;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequestParts as _, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -58,25 +57,15 @@ impl Drop for InFlight<'_> {
     }
 }
 
-pub(crate) async fn receive(
-    State(state): State<Arc<IngestState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    state.metrics.in_flight.inc();
-    let _in_flight = InFlight(&state.metrics.in_flight);
-    let admitted = match admit(&state, path, &method, &uri, &headers, body).await {
+pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Request) -> Response {
+    let admitted = match admit(&state, request).await {
         Ok(a) => a,
         Err(response) => return response,
     };
-    let route = admitted.route;
     match store(
         &state,
-        route,
-        &headers,
+        admitted.route,
+        &admitted.headers,
         admitted.body,
         &admitted.verified,
         None,
@@ -102,25 +91,26 @@ pub(crate) async fn receive(
     }
 }
 
-/// A delivery that passed: its route, its raw body, what its verifier proved, and its
-/// place among the requests handled at once.
+/// A delivery that passed: its route, its headers and raw body, what its verifier proved,
+/// its place among the requests handled at once, and its count in the in-flight gauge
+/// (dropped however the request ends, client disconnects included).
 pub(crate) struct Admitted<'s> {
     pub route: &'s SourceRoute,
+    pub headers: HeaderMap,
     pub body: Bytes,
     pub verified: Verified,
     _permit: tokio::sync::SemaphorePermit<'s>,
+    _in_flight: InFlight<'s>,
 }
 
 /// Everything before storing: route (unknown names are 404), method, load shedding,
 /// bounded body read, and verification of the raw bytes (401/415/400).
-pub(crate) async fn admit<'s>(
-    state: &'s IngestState,
-    path: Result<Path<(String, String)>, PathRejection>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Admitted<'s>, Response> {
+pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admitted<'_>, Response> {
+    state.metrics.in_flight.inc();
+    let in_flight = InFlight(&state.metrics.in_flight);
+    let (mut parts, body) = request.into_parts();
+    let path = Path::<(String, String)>::from_request_parts(&mut parts, &()).await;
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     // A path axum cannot decode (e.g. invalid UTF-8 escapes) names no configured tenant.
     let Ok(Path((tenant, source))) = path else {
         state.metrics.unknown_tenant.inc();
@@ -136,7 +126,7 @@ pub(crate) async fn admit<'s>(
         .tenants
         .get(&tenant)
         .map(|t| (t, t.sources.get(&source)));
-    if method != Method::POST {
+    if *method != Method::POST {
         if let Some((_, Some(route))) = &route {
             route.metrics.method_not_allowed.inc();
         }
@@ -205,9 +195,11 @@ pub(crate) async fn admit<'s>(
     };
     Ok(Admitted {
         route,
+        headers: parts.headers,
         body,
         verified,
         _permit: permit,
+        _in_flight: in_flight,
     })
 }
 

@@ -16,11 +16,9 @@
 //!   a JSON message the agent reads as a graceful failure.
 
 use crate::IngestState;
-use crate::hooks::{InFlight, admit, error, store};
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use crate::hooks::{admit, error, store};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -49,17 +47,8 @@ impl ToolFormat {
     }
 }
 
-pub(crate) async fn receive(
-    State(state): State<Arc<IngestState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    state.metrics.in_flight.inc();
-    let _in_flight = InFlight(&state.metrics.in_flight);
-    let admitted = match admit(&state, path, &method, &uri, &headers, body).await {
+pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Request) -> Response {
+    let admitted = match admit(&state, request).await {
         Ok(a) => a,
         Err(response) => return response,
     };
@@ -76,7 +65,7 @@ pub(crate) async fn receive(
     if let Err(response) = store(
         &state,
         route,
-        &headers,
+        &admitted.headers,
         admitted.body.clone(),
         &admitted.verified,
         Some(&names),

@@ -4,7 +4,7 @@
 use crate::Shared;
 use crate::api::{export_call, job_json};
 use crate::clock::now;
-use crate::seed::{Appointment, Call, Faults, Job, Seed, Settings};
+use crate::seed::{Call, Faults, Job, Seed, Settings};
 use crate::state::problem;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -244,38 +244,31 @@ pub(crate) async fn add_job(
 ) -> Response {
     let stamp = now();
     let result = s.sim.try_with_tenant(tenant_id, |t, version| {
-        let id = t.jobs.iter().map(|j| j.id).max().unwrap_or(1000) + 1;
         let job = Job {
-            id,
-            job_number: id.to_string(),
-            customer_id: new.customer_id,
-            location_id: new.location_id,
-            job_status: "Scheduled".into(),
-            business_unit_id: new.business_unit_id,
-            job_type_id: new.job_type_id,
-            campaign_id: new.campaign_id,
             lead_call_id: new.lead_call_id,
             partner_lead_call_id: new.partner_lead_call_id,
-            booking_id: None,
             summary: new.summary.clone(),
-            created_on: stamp.clone(),
-            modified_on: stamp.clone(),
-            priority: "Normal".into(),
-            application_guid: None,
-            external_data: Vec::new(),
+            ..Job::scheduled(
+                new.customer_id,
+                new.location_id,
+                new.business_unit_id,
+                new.job_type_id,
+                new.campaign_id,
+                &stamp,
+            )
         };
-        t.jobs.push(job.clone());
-        if let Some(a) = &new.appointment {
-            let appointment_id = t.appointments.iter().map(|a| a.id).max().unwrap_or(5000) + 1;
-            t.appointments.push(Appointment {
-                id: appointment_id,
-                job_id: id,
-                start: a.start.clone(),
-                end: a.end.clone(),
-                confirmed: false,
-                modified_on: stamp.clone(),
-            });
-        }
+        let window: Vec<(String, String)> = new
+            .appointment
+            .iter()
+            .map(|a| (a.start.clone(), a.end.clone()))
+            .collect();
+        let id = t.book(job, &window, &stamp);
+        let job = t
+            .jobs
+            .iter()
+            .find(|j| j.id == id)
+            .cloned()
+            .expect("just booked");
         // The booking call becomes Booked and points at the job.
         for call_id in [new.lead_call_id, new.partner_lead_call_id]
             .into_iter()

@@ -4,7 +4,7 @@
 
 use super::Api;
 use super::query::{export_cursor, export_page_size, json, paginate, with_required};
-use super::views::crm_address;
+use super::views::location_json;
 use crate::seed::{self, TenantData};
 use crate::state::problem;
 use axum::http::StatusCode;
@@ -14,15 +14,7 @@ use switchboard_servicetitan::models as st;
 pub(crate) async fn get_location(api: Api) -> Response {
     api.get_record("get location", "Location", |t, id| {
         let l = t.locations.iter().find(|l| l.id == id)?;
-        Some(with_required(&st::Location {
-            id: l.id,
-            customer_id: l.customer_id,
-            active: true,
-            name: l.name.clone(),
-            address: crm_address(&l.address),
-            created_on: String::new(),
-            modified_on: l.modified_on.clone(),
-        }, serde_json::json!({"customFields": [], "createdById": 0, "taxExempt": false, "tagTypeIds": [], "externalData": []})))
+        Some(location_json(l))
     })
     .await
 }
@@ -42,7 +34,7 @@ pub(crate) async fn location_contacts(api: Api) -> Response {
                         value: c.value.clone(),
                         memo: (!c.memo.is_empty()).then(|| c.memo.clone()),
                         modified_on: l.modified_on.clone(),
-                        created_on: String::new(),
+                        created_on: l.modified_on.clone(),
                     };
                     with_required(&contact, serde_json::json!({"phoneSettings": {"phoneNumber": c.value, "doNotText": false}}))
                 })
@@ -77,23 +69,7 @@ pub(crate) async fn export_locations(api: Api) -> Response {
         let has_more = changed.len() > page_size;
         changed.truncate(page_size);
         let continue_from = changed.last().map_or(from, |l| l.version).to_string();
-        let data: Vec<_> = changed
-            .into_iter()
-            .map(|l| {
-                with_required(
-                    &st::Location {
-                        id: l.id,
-                        customer_id: l.customer_id,
-                        active: true,
-                        name: l.name.clone(),
-                        address: crm_address(&l.address),
-                        created_on: String::new(),
-                        modified_on: l.modified_on.clone(),
-                    },
-                    serde_json::json!({"taxZoneId": null, "customFields": [], "createdById": 0, "mergedToId": null, "zoneId": null, "taxExempt": false, "tagTypeIds": [], "externalData": []}),
-                )
-            })
-            .collect();
+        let data: Vec<_> = changed.into_iter().map(location_json).collect();
         json(&st::ExportPage {
             has_more,
             continue_from,
@@ -130,11 +106,11 @@ pub(crate) async fn export_location_contacts(api: Api) -> Response {
                         value: value.to_owned(),
                         memo: (!memo.is_empty()).then(|| memo.to_owned()),
                         modified_on: l.modified_on.clone(),
-                        created_on: String::new(),
+                        created_on: l.modified_on.clone(),
                         location_id: l.id,
                         active,
                     },
-                    serde_json::json!({"phoneSettings": null, "preferences": null}),
+                    serde_json::json!({"phoneSettings": {"phoneNumber": value, "doNotText": false}, "preferences": null}),
                 )
             };
             for c in &l.contacts {

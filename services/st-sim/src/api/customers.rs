@@ -3,8 +3,8 @@
 //! (strict `CreateCustomerRequest`, whose bill-to address ServiceTitan requires).
 
 use super::Api;
-use super::query::{ids_filter, json, paginate, with_required};
-use super::views::crm_address;
+use super::query::{ids_filter, json, with_required};
+use super::views::{crm_address, location_json};
 use crate::clock::now;
 use crate::seed::{self, Address, Contact, TenantData};
 use crate::state::validation;
@@ -37,10 +37,8 @@ fn has_phone(t: &TenantData, c: &seed::Customer, phone: &str) -> bool {
 /// `GET customers` with `phone` and `ids` filters. Items carry no contacts or locations, as
 /// in ServiceTitan.
 pub(crate) async fn customers(api: Api) -> Response {
-    let tid = admit!(api, "list customers");
-    let Api { s, p, .. } = api;
-    let ids = ids_filter(&p);
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list customers", |t, p| {
+        let ids = ids_filter(p);
         t.customers
             .iter()
             .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
@@ -59,38 +57,23 @@ pub(crate) async fn customers(api: Api) -> Response {
                 )
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 /// `GET locations` with `customerId` and `ids` filters.
 pub(crate) async fn locations(api: Api) -> Response {
-    let tid = admit!(api, "list locations");
-    let Api { s, p, .. } = api;
-    let ids = ids_filter(&p);
-    let customer: Option<i64> = p.get("customerId").and_then(|v| v.parse().ok());
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list locations", |t, p| {
+        let ids = ids_filter(p);
+        let customer: Option<i64> = p.get("customerId").and_then(|v| v.parse().ok());
         t.locations
             .iter()
             .filter(|l| ids.as_ref().is_none_or(|ids| ids.contains(&l.id)))
             .filter(|l| customer.is_none_or(|c| l.customer_id == c))
-            .map(|l| {
-                with_required(
-                    &st::Location {
-                        id: l.id,
-                        customer_id: l.customer_id,
-                        active: true,
-                        name: l.name.clone(),
-                        address: crm_address(&l.address),
-                        created_on: l.modified_on.clone(),
-                        modified_on: l.modified_on.clone(),
-                    },
-                    serde_json::json!({"customFields": [], "createdById": 0, "taxExempt": false, "tagTypeIds": [], "externalData": []}),
-                )
-            })
+            .map(location_json)
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 fn address(a: &st::NewAddress) -> Address {

@@ -3,7 +3,8 @@
 //! technician shifts, arrival windows and business hours (all read-only).
 
 use super::Api;
-use super::query::{format_time, int, json, paginate, parse_time, parse_time_in_offset};
+use super::query::{format_time, int, json, parse_time, parse_time_in_offset};
+use crate::clock::SEEDED_AT;
 use crate::clock::now;
 use crate::seed::TenantData;
 use crate::state::validation;
@@ -219,12 +220,10 @@ impl SlotLoad {
 
 /// `GET arrival-windows` (active ones unless `active` says otherwise).
 pub(crate) async fn arrival_windows(api: Api) -> Response {
-    let tid = admit!(api, "list arrival windows");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list arrival windows", |t, p| {
         t.arrival_windows
             .iter()
-            .filter(|w| active_filter(&p, w.active))
+            .filter(|w| active_filter(p, w.active))
             .map(|w| st::ArrivalWindow {
                 id: w.id,
                 start: w.start.clone(),
@@ -233,8 +232,8 @@ pub(crate) async fn arrival_windows(api: Api) -> Response {
                 active: w.active,
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 /// `GET business-hours`: not paged.
@@ -268,15 +267,15 @@ pub(super) fn active_filter(p: &std::collections::HashMap<String, String>, activ
 }
 
 pub(crate) async fn technician_shifts(api: Api) -> Response {
+    // Authenticated first, as every endpoint; then a bad technicianId is a 400.
     let tid = admit!(api, "list technician shifts");
-    let Api { s, p, .. } = api;
-    let technician = match int(&p, "technicianId") {
+    let technician = match int(&api.p, "technicianId") {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let starts_after = p.get("startsOnOrAfter").and_then(|v| parse_time(v));
-    let ends_before = p.get("endsOnOrBefore").and_then(|v| parse_time(v));
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list_admitted(tid, |t, p| {
+        let starts_after = p.get("startsOnOrAfter").and_then(|v| parse_time(v));
+        let ends_before = p.get("endsOnOrBefore").and_then(|v| parse_time(v));
         t.technician_shifts
             .iter()
             .filter(|sh| technician.is_none_or(|id| sh.technician_id == id))
@@ -291,10 +290,9 @@ pub(crate) async fn technician_shifts(api: Api) -> Response {
                 technician_id: sh.technician_id,
                 start: sh.start.clone(),
                 end: sh.end.clone(),
-                created_on: String::new(),
-                modified_on: String::new(),
+                created_on: SEEDED_AT.into(),
+                modified_on: SEEDED_AT.into(),
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
 }

@@ -5,7 +5,7 @@
 
 use super::Api;
 use super::dispatch::active_filter;
-use super::query::{json, paginate};
+use super::query::json;
 use super::views::{job_json, job_json_for};
 use crate::clock::now;
 use crate::seed::{self, KeyValue, TenantData};
@@ -18,12 +18,10 @@ const INVALID: &str = "One or more validation errors occurred.";
 
 /// `GET job-types` (active ones unless `active` says otherwise).
 pub(crate) async fn job_types(api: Api) -> Response {
-    let tid = admit!(api, "list job types");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list job types", |t, p| {
         t.job_types
             .iter()
-            .filter(|j| active_filter(&p, j.active))
+            .filter(|j| active_filter(p, j.active))
             .filter(|j| {
                 p.get("name")
                     .is_none_or(|n| n.eq_ignore_ascii_case(&j.name))
@@ -38,26 +36,24 @@ pub(crate) async fn job_types(api: Api) -> Response {
                 active: j.active,
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 /// `GET job-cancel-reasons` (every reason unless `active` says otherwise).
 pub(crate) async fn job_cancel_reasons(api: Api) -> Response {
-    let tid = admit!(api, "list job cancel reasons");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list job cancel reasons", |t, p| {
         t.job_cancel_reasons
             .iter()
-            .filter(|r| !p.contains_key("active") || active_filter(&p, r.active))
+            .filter(|r| !p.contains_key("active") || active_filter(p, r.active))
             .map(|r| st::JobCancelReason {
                 id: r.id,
                 name: r.name.clone(),
                 active: r.active,
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 /// The jobs list's external-data filters: only the jobs whose external data, written by
@@ -102,7 +98,6 @@ pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
         if race {
             csr_books_first(t, &request, &stamp);
         }
-        let id = t.jobs.iter().map(|j| j.id).max().unwrap_or(1000) + 1;
         let (application_guid, external_data) = match &request.external_data {
             Some(e) => (
                 Some(e.application_guid.clone()),
@@ -116,39 +111,25 @@ pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
             ),
             None => (None, Vec::new()),
         };
+        let r = &request;
         let job = seed::Job {
-            id,
-            job_number: id.to_string(),
-            customer_id: request.customer_id,
-            location_id: request.location_id,
-            job_status: "Scheduled".into(),
-            business_unit_id: request.business_unit_id,
-            job_type_id: request.job_type_id,
-            campaign_id: request.campaign_id,
-            lead_call_id: None,
-            partner_lead_call_id: request.partner_lead_call_id,
-            booking_id: None,
-            summary: request.summary.clone(),
-            created_on: stamp.clone(),
-            modified_on: stamp.clone(),
-            priority: request.priority.clone(),
+            partner_lead_call_id: r.partner_lead_call_id,
+            summary: r.summary.clone(),
+            priority: r.priority.clone(),
             application_guid,
             external_data,
+            ..seed::Job::scheduled(
+                r.customer_id,
+                r.location_id,
+                r.business_unit_id,
+                r.job_type_id,
+                r.campaign_id,
+                &stamp,
+            )
         };
-        for a in &request.appointments {
-            let appointment_id = t.appointments.iter().map(|a| a.id).max().unwrap_or(5000) + 1;
-            t.appointments.push(seed::Appointment {
-                id: appointment_id,
-                job_id: id,
-                start: a.start.clone(),
-                end: a.end.clone(),
-                confirmed: false,
-                modified_on: stamp.clone(),
-            });
-        }
         let guid = job.application_guid.clone();
-        t.jobs.push(job);
-        let job = t.jobs.last().expect("just pushed");
+        let id = t.book(job, &appointments(r), &stamp);
+        let job = t.jobs.iter().find(|j| j.id == id).expect("just booked");
         json(&job_json_for(t, job, guid.as_deref()))
     })
 }
@@ -156,38 +137,25 @@ pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
 /// A CSR books the same window with the same job type a moment before (the `csr_races`
 /// fault): no hold, no capacity check, as ServiceTitan's booking screen allows.
 fn csr_books_first(t: &mut TenantData, r: &st::CreateJob, stamp: &str) {
-    let id = t.jobs.iter().map(|j| j.id).max().unwrap_or(1000) + 1;
     let job = seed::Job {
-        id,
-        job_number: id.to_string(),
-        customer_id: r.customer_id,
-        location_id: r.location_id,
-        job_status: "Scheduled".into(),
-        business_unit_id: r.business_unit_id,
-        job_type_id: r.job_type_id,
-        campaign_id: r.campaign_id,
-        lead_call_id: None,
-        partner_lead_call_id: None,
-        booking_id: None,
         summary: Some("Booked by a CSR in ServiceTitan".into()),
-        created_on: stamp.to_owned(),
-        modified_on: stamp.to_owned(),
-        priority: "Normal".into(),
-        application_guid: None,
-        external_data: Vec::new(),
+        ..seed::Job::scheduled(
+            r.customer_id,
+            r.location_id,
+            r.business_unit_id,
+            r.job_type_id,
+            r.campaign_id,
+            stamp,
+        )
     };
-    t.jobs.push(job);
-    for a in &r.appointments {
-        let appointment_id = t.appointments.iter().map(|a| a.id).max().unwrap_or(5000) + 1;
-        t.appointments.push(seed::Appointment {
-            id: appointment_id,
-            job_id: id,
-            start: a.start.clone(),
-            end: a.end.clone(),
-            confirmed: false,
-            modified_on: stamp.to_owned(),
-        });
-    }
+    t.book(job, &appointments(r), stamp);
+}
+
+fn appointments(r: &st::CreateJob) -> Vec<(String, String)> {
+    r.appointments
+        .iter()
+        .map(|a| (a.start.clone(), a.end.clone()))
+        .collect()
 }
 
 /// What ServiceTitan checks of a new job: every id names a record, and its appointments

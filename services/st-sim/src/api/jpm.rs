@@ -3,7 +3,7 @@
 //! `AppointmentConfirmed` / `AppointmentConfirmationRemoved` webhooks.
 
 use super::Api;
-use super::query::{ids_filter, in_range, json, paginate, with_required};
+use super::query::{ids_filter, in_range, with_required};
 use super::views::job_json;
 use crate::clock::now;
 use crate::state::problem;
@@ -12,21 +12,19 @@ use axum::response::{IntoResponse, Response};
 use switchboard_servicetitan::models as st;
 
 pub(crate) async fn list_jobs(api: Api) -> Response {
-    let tid = admit!(api, "list jobs");
-    let Api { s, p, .. } = api;
-    let ids = ids_filter(&p);
-    let ours = super::jobs::external_data_filter(&p);
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list jobs", |t, p| {
+        let ids = ids_filter(p);
+        let ours = super::jobs::external_data_filter(p);
         t.jobs
             .iter()
             .filter(|j| ids.as_ref().is_none_or(|ids| ids.contains(&j.id)))
-            .filter(|j| in_range(&j.created_on, &j.modified_on, &p))
+            .filter(|j| in_range(&j.created_on, &j.modified_on, p))
             .filter(|j| p.get("jobStatus").is_none_or(|v| &j.job_status == v))
             .filter(|j| ours(j))
-            .map(|j| super::jobs::job_for_app(t, j, &p))
+            .map(|j| super::jobs::job_for_app(t, j, p))
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 pub(crate) async fn get_job(api: Api) -> Response {

@@ -101,6 +101,27 @@ impl Api {
         }
     }
 
+    /// `GET …` of a paged list: admits the request as `operation`, then answers the page
+    /// the query asks for of the items `items` makes of the tenant's data and the query.
+    pub async fn list<T: serde::Serialize + Clone>(
+        self,
+        operation: &str,
+        items: impl FnOnce(&TenantData, &HashMap<String, String>) -> Vec<T>,
+    ) -> Response {
+        let tid = admit!(self, operation);
+        self.list_admitted(tid, items)
+    }
+
+    /// [`Self::list`] for a request already admitted (tenant `tid`).
+    pub fn list_admitted<T: serde::Serialize + Clone>(
+        self,
+        tid: u64,
+        items: impl FnOnce(&TenantData, &HashMap<String, String>) -> Vec<T>,
+    ) -> Response {
+        let items = self.s.sim.with_tenant(tid, |t, _| items(t, &self.p));
+        query::paginate(items, &self.p).map_or_else(|r| r, |page| query::json(&page))
+    }
+
     /// The path's record id; a route whose id is not a number is not found, as in
     /// ServiceTitan (its routes take numeric ids only).
     pub fn id(&self) -> Result<i64, Response> {

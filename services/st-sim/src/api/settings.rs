@@ -3,14 +3,12 @@
 //! but grouped here because they are the same kind of read-only, paged lookup.
 
 use super::Api;
-use super::query::{json, paginate};
+use crate::clock::SEEDED_AT;
 use axum::response::Response;
 use switchboard_servicetitan::models as st;
 
 pub(crate) async fn call_reasons(api: Api) -> Response {
-    let tid = admit!(api, "list call reasons");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list call reasons", |t, p| {
         t.call_reasons
             .iter()
             .filter(|r| p.get("active").is_none_or(|v| (v == "true") == r.active))
@@ -19,18 +17,16 @@ pub(crate) async fn call_reasons(api: Api) -> Response {
                 name: r.name.clone(),
                 is_lead: r.is_lead,
                 active: r.active,
-                created_on: String::new(),
-                modified_on: String::new(),
+                created_on: SEEDED_AT.into(),
+                modified_on: SEEDED_AT.into(),
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 pub(crate) async fn tag_types(api: Api) -> Response {
-    let tid = admit!(api, "list tag types");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list tag types", |t, _p| {
         t.tag_types
             .iter()
             .map(|x| st::TagType {
@@ -42,18 +38,16 @@ pub(crate) async fn tag_types(api: Api) -> Response {
                 allow_to_use_on_timesheet_activity: false,
                 is_visible_on_dispatch_board: true,
                 active: x.active,
-                created_on: String::new(),
-                modified_on: String::new(),
+                created_on: SEEDED_AT.into(),
+                modified_on: SEEDED_AT.into(),
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 pub(crate) async fn business_units(api: Api) -> Response {
-    let tid = admit!(api, "list business units");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list business units", |t, _p| {
         t.business_units
             .iter()
             .map(|x| st::BusinessUnit {
@@ -62,19 +56,17 @@ pub(crate) async fn business_units(api: Api) -> Response {
                 name: x.name.clone(),
                 official_name: Some(x.name.clone()),
                 phone_number: None,
-                created_on: String::new(),
-                modified_on: String::new(),
+                created_on: SEEDED_AT.into(),
+                modified_on: SEEDED_AT.into(),
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }
 
 /// `GET /marketing/v2/tenant/{t}/campaigns`.
 pub(crate) async fn campaigns(api: Api) -> Response {
-    let tid = admit!(api, "list campaigns");
-    let Api { s, p, .. } = api;
-    let items = s.sim.with_tenant(tid, |t, _| {
+    api.list("list campaigns", |t, p| {
         t.campaigns
             .iter()
             .filter(|c| {
@@ -87,6 +79,6 @@ pub(crate) async fn campaigns(api: Api) -> Response {
                 active: c.active,
             })
             .collect()
-    });
-    paginate(items, &p).map_or_else(|r| r, |page| json(&page))
+    })
+    .await
 }

@@ -226,6 +226,24 @@ pub(crate) fn export_call(t: &TenantData, c: &Call) -> st::ExportCall {
     }
 }
 
+/// A location as CRM answers it (`Crm.V2.Locations.LocationResponse`), the schema's
+/// required fields included; st-sim keeps no creation time, so `createdOn` is its last change.
+pub(super) fn location_json(l: &seed::Location) -> serde_json::Value {
+    with_required(
+        &st::Location {
+            id: l.id,
+            customer_id: l.customer_id,
+            active: true,
+            name: l.name.clone(),
+            address: crm_address(&l.address),
+            created_on: l.modified_on.clone(),
+            modified_on: l.modified_on.clone(),
+        },
+        serde_json::json!({"taxZoneId": null, "customFields": [], "createdById": 0, "mergedToId": null,
+            "zoneId": null, "taxExempt": false, "tagTypeIds": [], "externalData": []}),
+    )
+}
+
 pub(super) fn crm_address(a: &Address) -> st::CrmAddress {
     st::CrmAddress {
         street: a.street.clone(),

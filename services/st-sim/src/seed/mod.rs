@@ -131,6 +131,27 @@ fn ideal_booking_percentage() -> u32 {
 }
 
 impl TenantData {
+    /// Adds `job` as the next job (its id is assigned), with one appointment per (start,
+    /// end); returns the job's id.
+    pub fn book(&mut self, mut job: Job, appointments: &[(String, String)], stamp: &str) -> i64 {
+        let id = self.jobs.iter().map(|j| j.id).max().unwrap_or(1000) + 1;
+        job.id = id;
+        job.job_number = id.to_string();
+        self.jobs.push(job);
+        for (start, end) in appointments {
+            let appointment_id = self.appointments.iter().map(|a| a.id).max().unwrap_or(5000) + 1;
+            self.appointments.push(Appointment {
+                id: appointment_id,
+                job_id: id,
+                start: start.clone(),
+                end: end.clone(),
+                confirmed: false,
+                modified_on: stamp.to_owned(),
+            });
+        }
+        id
+    }
+
     /// Turns `daily_shifts` into shifts from the day of `now` (once: the field is then
     /// cleared).
     pub fn expand_daily_shifts(&mut self, now: jiff::Timestamp) {
@@ -320,6 +341,39 @@ pub struct Job {
     pub application_guid: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_data: Vec<KeyValue>,
+}
+
+impl Job {
+    /// A scheduled job for these records, created at `stamp`, with nothing else set (no
+    /// summary, lead call or external data); [`TenantData::book`] numbers it.
+    pub fn scheduled(
+        customer_id: i64,
+        location_id: i64,
+        business_unit_id: i64,
+        job_type_id: i64,
+        campaign_id: i64,
+        stamp: &str,
+    ) -> Job {
+        Job {
+            id: 0,
+            job_number: String::new(),
+            customer_id,
+            location_id,
+            job_status: scheduled(),
+            business_unit_id,
+            job_type_id,
+            campaign_id,
+            lead_call_id: None,
+            partner_lead_call_id: None,
+            booking_id: None,
+            summary: None,
+            created_on: stamp.to_owned(),
+            modified_on: stamp.to_owned(),
+            priority: booking::normal_priority(),
+            application_guid: None,
+            external_data: Vec::new(),
+        }
+    }
 }
 
 fn scheduled() -> String {

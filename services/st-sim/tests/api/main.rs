@@ -1,5 +1,6 @@
 //! The ServiceTitan client against st-sim over real HTTP, and st-sim's own fidelity.
 
+mod booking;
 mod client;
 mod helpers;
 mod sim;
