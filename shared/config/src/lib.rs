@@ -14,11 +14,13 @@ mod booking;
 mod class;
 pub mod expand;
 mod model;
+mod name;
 
 pub use booking::{BookingConfig, TenantBooking};
 pub use class::CallClass;
 pub use expand::{Env, ProcessEnv};
 pub use model::*;
+pub use name::Name;
 
 use std::path::{Path, PathBuf};
 
