@@ -94,16 +94,7 @@ fn address(a: &st::NewAddress) -> Address {
 pub(crate) async fn create_customer(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "create customer");
     let s = api.s;
-    let request: st::CreateCustomer = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return validation(
-                "One or more validation errors occurred.",
-                "request",
-                e.to_string(),
-            );
-        }
-    };
+    let request = strict_body!(st::CreateCustomer, body, "request");
     if request.name.trim().is_empty() || request.locations.is_empty() {
         return validation(
             "One or more validation errors occurred.",

@@ -19,16 +19,7 @@ use switchboard_servicetitan::models as st;
 pub(crate) async fn capacity(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "query capacity");
     let s = api.s;
-    let request: st::CapacityRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return validation(
-                "One or more validation errors occurred.",
-                "body",
-                e.to_string(),
-            );
-        }
-    };
+    let request = strict_body!(st::CapacityRequest, body, "body");
     let (Some((start, offset)), Some(end)) = (
         parse_time_in_offset(&request.starts_on_or_after),
         parse_time(&request.ends_on_or_before),

@@ -84,10 +84,7 @@ pub(crate) fn external_data_filter(
 pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "create job");
     let s = api.s;
-    let request: st::CreateJob = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return validation(INVALID, "request", e.to_string()),
-    };
+    let request = strict_body!(st::CreateJob, body, "request");
     let stamp = now();
     let race = s.sim.take_csr_race();
     s.sim.with_tenant(tid, |t, version| {
@@ -216,10 +213,7 @@ pub(crate) async fn reschedule(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "reschedule appointment");
     let id = record_id!(api);
     let s = api.s;
-    let request: st::RescheduleAppointment = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return validation(INVALID, "request", e.to_string()),
-    };
+    let request = strict_body!(st::RescheduleAppointment, body, "request");
     let (Some(start), Some(end)) = (
         super::query::parse_time(&request.start),
         super::query::parse_time(&request.end),
@@ -257,10 +251,7 @@ pub(crate) async fn cancel(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "cancel job");
     let id = record_id!(api);
     let s = api.s;
-    let request: st::CancelJob = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return validation(INVALID, "request", e.to_string()),
-    };
+    let request = strict_body!(st::CancelJob, body, "request");
     let stamp = now();
     s.sim.with_tenant(tid, |t, version| {
         if !t

@@ -15,6 +15,23 @@ macro_rules! admit {
     };
 }
 
+/// The request body as exactly `$t` (ServiceTitan refuses unknown and missing fields), or
+/// its 400 problem document naming `$field`, from the calling handler.
+macro_rules! strict_body {
+    ($t:ty, $body:expr, $field:expr) => {
+        match serde_json::from_slice::<$t>(&$body) {
+            Ok(value) => value,
+            Err(e) => {
+                return crate::state::validation(
+                    "One or more validation errors occurred.",
+                    $field,
+                    e.to_string(),
+                );
+            }
+        }
+    };
+}
+
 /// The path's record id, or ServiceTitan's 404 from the calling handler.
 macro_rules! record_id {
     ($api:expr) => {

@@ -53,16 +53,7 @@ pub(crate) async fn update_call(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "update call");
     let id = record_id!(api);
     let s = api.s;
-    let update: st::CallInUpdateModelV2 = match serde_json::from_slice(&body) {
-        Ok(u) => u,
-        Err(e) => {
-            return validation(
-                "One or more validation errors occurred.",
-                "body",
-                e.to_string(),
-            );
-        }
-    };
+    let update = strict_body!(st::CallInUpdateModelV2, body, "body");
     let result = s.sim.with_tenant(tid, |t, version| {
         let Some(index) = t.calls.iter().position(|c| c.id == id) else {
             return Err(problem(StatusCode::NOT_FOUND, "Call not found"));
