@@ -26,6 +26,27 @@ pub(super) struct What {
     pub need: Need,
 }
 
+impl What {
+    /// Booking `job_type` in `business_unit` for `tenant`; a job type without a duration
+    /// is refused (it would overbook).
+    pub(super) fn new(
+        tenant: &Tenant,
+        job_type: &st::JobType,
+        business_unit: i64,
+    ) -> Result<What, ToolError> {
+        let hours = capacity::duration_hours(&job_type.name, job_type.duration)
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(What {
+            job_type: job_type.clone(),
+            business_unit,
+            need: Need {
+                hours,
+                respect_ideal: tenant.policy.respect_ideal_booking_percentage,
+            },
+        })
+    }
+}
+
 pub(super) fn what(tenant: &Tenant, catalog: &Catalog, args: &Value) -> Result<What, ToolError> {
     let wanted = name_or_id(args, "job_type")
         .ok_or_else(|| invalid("`job_type` is required (a name or id)"))?;
@@ -41,8 +62,6 @@ pub(super) fn what(tenant: &Tenant, catalog: &Catalog, args: &Value) -> Result<W
             format!("no active job type `{wanted}`; known: {}", known.join(", ")),
         )
     })?;
-    let hours = capacity::duration_hours(&job_type.name, job_type.duration)
-        .map_err(|e| invalid(e.to_string()))?;
     let business_unit = match name_or_id(args, "business_unit") {
         Some(wanted) => {
             catalog
@@ -62,14 +81,7 @@ pub(super) fn what(tenant: &Tenant, catalog: &Catalog, args: &Value) -> Result<W
             ))
         })?,
     };
-    Ok(What {
-        job_type: job_type.clone(),
-        business_unit,
-        need: Need {
-            hours,
-            respect_ideal: tenant.policy.respect_ideal_booking_percentage,
-        },
-    })
+    What::new(tenant, job_type, business_unit)
 }
 
 /// A window as the agent gets it.
@@ -157,7 +169,7 @@ pub(super) async fn find_availability(inner: &Inner, tenant: &Tenant, args: &Val
 
 /// Holds the window, re-checks it in ServiceTitan, and runs `write` while holding it.
 /// `window_full` (with alternatives on the same and the next days) when it has no room.
-pub(super) async fn in_window<F, Fut>(
+pub(super) async fn in_window<T, F, Fut>(
     inner: &Inner,
     tenant: &Tenant,
     catalog: &Catalog,
@@ -165,10 +177,10 @@ pub(super) async fn in_window<F, Fut>(
     (start, end): (Timestamp, Timestamp),
     request_id: &str,
     write: F,
-) -> ToolResult
+) -> Result<T, ToolError>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = ToolResult>,
+    Fut: std::future::Future<Output = Result<T, ToolError>>,
 {
     if start <= Timestamp::now() {
         return Err(invalid(format!(

@@ -3,7 +3,6 @@
 
 use super::availability::{What, in_window, what};
 use super::{REQUEST_ID_KEY, ToolResult, catalog, id, instant, invalid, optional, st_error, text};
-use crate::capacity::{self, Need};
 use crate::service::Inner;
 use crate::tenant::Tenant;
 use jiff::Timestamp;
@@ -65,13 +64,9 @@ pub(super) async fn book(inner: &Inner, tenant: &Tenant, request: &ToolRequest) 
         &w,
         (start, end),
         &request.request_id,
-        || async {
-            let job = create_once(inner, tenant, &request.request_id, &body).await?;
-            Ok(serde_json::to_value(job).unwrap_or_default())
-        },
+        || create_once(inner, tenant, &request.request_id, &body),
     )
     .await?;
-    let job: st::Job = serde_json::from_value(job).map_err(|e| invalid(e.to_string()))?;
     let mut data = BookingData {
         appointment_id: Some(job.first_appointment_id).filter(|a| *a > 0),
         start: Some(tenant.rfc3339(start)),
@@ -195,22 +190,14 @@ pub(super) async fn reschedule(
                 ),
             )
         })?;
-    let w = What {
-        need: Need {
-            hours: capacity::duration_hours(&job_type.name, job_type.duration)
-                .map_err(|e| invalid(e.to_string()))?,
-            respect_ideal: tenant.policy.respect_ideal_booking_percentage,
-        },
-        job_type: job_type.clone(),
-        business_unit: job.business_unit_id,
-    };
+    let w = What::new(tenant, job_type, job.business_unit_id)?;
     let body = st::RescheduleAppointment {
         start: start.to_string(),
         end: end.to_string(),
         arrival_window_start: Some(start.to_string()),
         arrival_window_end: Some(end.to_string()),
     };
-    let moved = in_window(
+    in_window(
         inner,
         tenant,
         &catalog,
@@ -218,11 +205,9 @@ pub(super) async fn reschedule(
         (start, end),
         &request.request_id,
         || async {
-            let moved = c
-                .reschedule_appointment(appointment_id, &body)
+            c.reschedule_appointment(appointment_id, &body)
                 .await
-                .map_err(st_error)?;
-            Ok(serde_json::to_value(moved).unwrap_or_default())
+                .map_err(st_error)
         },
     )
     .await?;
@@ -238,7 +223,6 @@ pub(super) async fn reschedule(
     inner
         .publish(tenant, EventType::AppointmentRescheduled, &data)
         .await;
-    let _ = moved;
     Ok(json!({"appointment_id": appointment_id, "start": data.start, "end": data.end}))
 }
 
