@@ -2,7 +2,8 @@
 //! st-sim (ServiceTitan), with a real nats-server. The new-caller and existing-customer
 //! paths, window_full with alternatives, the ideal booking percentage, replayed and reused
 //! request ids, a lost create answer, a zero-duration job type, reschedule and cancel, a
-//! CSR race, bad deliveries, and no booking service at all.
+//! caller rescheduling on a confirmation call, a CSR race, bad deliveries, and no booking
+//! service at all.
 
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -384,6 +385,99 @@ async fn reschedule_and_cancel_go_through_servicetitan_and_events() {
     assert_eq!(job["job_status"], "Canceled");
     assert_eq!(b.events_of("appointment.rescheduled").await.len(), 1);
     assert_eq!(b.events_of("job.canceled").await.len(), 1);
+}
+
+/// The same instant, however it is written (st-sim keeps UTC, windows carry the offset).
+fn instant(v: &Value) -> jiff::Timestamp {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_rescheduling_on_a_confirmation_call_moves_the_appointment_once() {
+    let b = Booking::start(true, &[Service::Ingest, Service::Router, Service::Booking]).await;
+    let offered = b
+        .ok("find_availability", "req_a", availability("AC Repair"))
+        .await;
+    let windows = offered["windows"].as_array().unwrap().clone();
+    let booked = b
+        .ok("book_appointment", "req_b", booking_in(&windows[0], 1))
+        .await;
+    let confirmation = |id: &str, status: &str, appointment: &Value, window: &Value| {
+        json!({"type": "appointment.confirmation", "occurred_at": jiff::Timestamp::now().to_string(),
+            "call": {"id": id}, "status": status,
+            "servicetitan": {"job_id": booked["job_id"], "appointment_id": appointment},
+            "new_start": window["start"], "new_end": window["end"]})
+    };
+    // The agent calls to confirm; the caller asks for the second window instead.
+    let moved = confirmation(
+        "ag_conf_1",
+        "rescheduled",
+        &booked["appointment_id"],
+        &windows[1],
+    );
+    b.report("conf_1", moved.clone()).await;
+    // A platform retry of the same delivery, and a plain confirmation booking ignores.
+    b.report("conf_1", moved).await;
+    b.report(
+        "conf_2",
+        confirmation(
+            "ag_conf_2",
+            "confirmed",
+            &booked["appointment_id"],
+            &windows[1],
+        ),
+    )
+    .await;
+    let appointment = || async {
+        b.sim.state().await["tenants"][0]["appointments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == booked["appointment_id"])
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            instant(&appointment().await["start"]) == instant(&windows[1]["start"])
+        })
+        .await,
+        "the appointment did not move: {}",
+        appointment().await
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            b.events_of("appointment.rescheduled").await.len() == 1
+        })
+        .await
+    );
+    let event = &b.events_of("appointment.rescheduled").await[0];
+    assert_eq!(event["data"]["provider_call_id"], "ag_conf_1");
+    assert_eq!(event["data"]["appointment_id"], booked["appointment_id"]);
+    assert!(
+        event["data"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("confirmation-"),
+        "{event}"
+    );
+    // An appointment ServiceTitan does not know is dead-lettered with the reason, not lost.
+    b.report(
+        "conf_3",
+        confirmation("ag_conf_3", "rescheduled", &json!(999_999), &windows[1]),
+    )
+    .await;
+    assert!(
+        b.dead_letter(
+            |l| l["consumer"] == switchboard_booking::RESCHEDULES_DURABLE
+                && l["reason"] == "not_found"
+                && l["error"].as_str().unwrap().contains("999999")
+        )
+        .await,
+        "no dead letter for the unknown appointment"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.events_of("appointment.rescheduled").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,17 +8,21 @@
 //! - `holds`: windows held (compare-and-set in a KV bucket) while a booking is checked
 //!   and created, so concurrent bookings of one window take turns across replicas;
 //! - `tools`: the tools themselves;
-//! - `service`: the NATS service, the idempotency of request ids, and events.
+//! - `service`: the NATS service, the idempotency of request ids, and events;
+//! - `reschedules`: a caller's "rescheduled" answer to a confirmation call, moved through
+//!   the reschedule tool's path.
 //!
 //! See docs/booking.md.
 
 pub mod capacity;
 mod holds;
 mod metrics;
+mod reschedules;
 mod service;
 mod tenant;
 mod tools;
 
 pub use holds::HOLDS_BUCKET;
+pub use reschedules::RESCHEDULES_DURABLE;
 pub use service::{ANSWERS_BUCKET, Application, Booking};
 pub use tools::REQUEST_ID_KEY;

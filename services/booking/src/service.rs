@@ -5,6 +5,7 @@
 
 use crate::holds::Holds;
 use crate::metrics::{Metrics, result_label};
+use crate::reschedules::{self, RESCHEDULES_DURABLE, Reschedules};
 use crate::tenant::Tenant;
 use crate::tools;
 use anyhow::Context as _;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use switchboard_bus::bucket::{Bucket, key_token};
+use switchboard_bus::consumer::ConsumerRuntime;
 use switchboard_bus::retry::{self, Retryable as _};
 use switchboard_bus::{Hosted, NatsService, async_nats};
 use switchboard_config::Config;
@@ -38,6 +40,8 @@ pub type Application = Hosted<Booking>;
 pub struct Booking {
     inner: Arc<Inner>,
     queue_group: String,
+    /// Rescheduled confirmations (`reschedules`).
+    reschedules: ConsumerRuntime,
 }
 
 impl std::fmt::Debug for Booking {
@@ -136,12 +140,22 @@ impl NatsService for Booking {
             application_guid: b.application_guid.clone(),
             serving: AtomicBool::new(false),
         });
+        let reschedules = ConsumerRuntime::new(
+            inner.js.clone(),
+            client.clone(),
+            reschedules::spec(&config.nats),
+        );
+        let consuming = reschedules.ready();
         let probe = inner.clone();
         let ready = switchboard_telemetry::ready_fn(move || {
             if !switchboard_bus::is_connected(&probe.client) {
                 Err("not connected to NATS".into())
             } else if !probe.serving.load(Ordering::Acquire) {
                 Err("the tools service is not subscribed yet".into())
+            } else if !consuming.load(Ordering::Acquire) {
+                Err(format!(
+                    "the {RESCHEDULES_DURABLE} consumer is not set up yet"
+                ))
             } else {
                 Ok(())
             }
@@ -160,6 +174,7 @@ impl NatsService for Booking {
             Booking {
                 inner,
                 queue_group: b.queue_group.clone(),
+                reschedules,
             },
         ))
     }
@@ -198,8 +213,11 @@ impl NatsService for Booking {
             }
         });
         let invalidations = inner.follow_servicetitan_changes();
+        let reschedules = Reschedules(inner.clone());
+        // Both stop taking work at `stop` and finish what they hold.
+        let work = futures_util::future::join(handled, self.reschedules.run(&reschedules, &stop));
         tokio::select! {
-            () = handled => {}
+            _ = work => {}
             r = invalidations => r?,
             r = inner.holds.follow() => r?,
         }
@@ -209,15 +227,14 @@ impl NatsService for Booking {
 }
 
 impl Inner {
-    /// The answer to one tool request: a replay of the first answer to its `request_id`,
-    /// or a new one.
+    /// The answer to one tool request on `tools.{tenant}.{tool}`.
     async fn answer(&self, subject: &str, payload: &[u8]) -> ToolReply {
         let mut parts = subject.splitn(3, '.');
         let (tenant_name, tool) = match (parts.next(), parts.next(), parts.next()) {
             (Some("tools"), Some(t), Some(tool)) => (t, tool),
             _ => ("", ""),
         };
-        let request: ToolRequest = match serde_json::from_slice(payload) {
+        let mut request: ToolRequest = match serde_json::from_slice(payload) {
             Ok(r) => r,
             Err(e) => {
                 return ToolReply::err(
@@ -229,6 +246,21 @@ impl Inner {
                 );
             }
         };
+        // The subject names the tool (ingest routed it there); the body's name is the
+        // agent's own spelling of the same.
+        tool.clone_into(&mut request.tool);
+        self.answer_request(tenant_name, &request).await
+    }
+
+    /// The answer to one tool request for tenant `tenant_name`: a replay of the first
+    /// answer to its `request_id`, or a new one. Tool calls over NATS and rescheduled
+    /// confirmations (`reschedules`) both come here.
+    pub(crate) async fn answer_request(
+        &self,
+        tenant_name: &str,
+        request: &ToolRequest,
+    ) -> ToolReply {
+        let tool = request.tool.as_str();
         let Some(tenant) = self.tenants.get(tenant_name) else {
             return ToolReply::err(
                 &request.request_id,
@@ -247,7 +279,7 @@ impl Inner {
                 ),
             );
         }
-        match self.replay_or_claim(tenant, tool, &request).await {
+        match self.replay_or_claim(tenant, tool, request).await {
             Ok(Some(reply)) => {
                 self.metrics.request(tool, "replayed");
                 return reply;
@@ -255,14 +287,14 @@ impl Inner {
             Ok(None) => {}
             Err(e) => return ToolReply::err(&request.request_id, e),
         }
-        let outcome = tools::run(self, tenant, tool, &request).await;
+        let outcome = tools::run(self, tenant, tool, request).await;
         let reply = match outcome {
             Ok(result) => ToolReply::ok(&request.request_id, result),
             Err(e) => ToolReply::err(&request.request_id, e),
         };
         let code = reply.error.as_ref().map(|e| e.code);
         self.metrics.request(tool, result_label(code));
-        self.settle(tenant, tool, &request, &reply).await;
+        self.settle(tenant, tool, request, &reply).await;
         reply
     }
 

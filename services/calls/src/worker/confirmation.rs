@@ -26,7 +26,8 @@ impl Worker {
         let confirmed = match c.status {
             ConfirmationStatus::Confirmed => true,
             ConfirmationStatus::Declined => false,
-            // Rescheduling is a booking change, not a confirmation: not handled here.
+            // Rescheduling is a booking: the booking service moves the appointment
+            // (its `booking-reschedules` durable reads the same events).
             ConfirmationStatus::Rescheduled => return Settle::Ack,
         };
         let token = match self.ledger.claim(&event.id).await {
