@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use switchboard_config::CallClass;
 use switchboard_events::{
-    CallData, CallSyncData, CloudEvent, EventType, OutcomeData, StChangeData,
+    BookingData, CallData, CallSyncData, CloudEvent, EventType, OutcomeData, StChangeData,
 };
 use switchboard_servicetitan::models::ExportCall;
 
@@ -197,6 +197,25 @@ pub fn changes(event: &CloudEvent) -> Result<Vec<FactChange>, Malformed> {
             ])
         }
         EventType::StCallChanged => Ok(st_call_changed(event)?.into_iter().collect()),
+        // A job the booking service booked during an agent's call: that call counts as
+        // booked on the agent's side, on the day of the booking, even if the agent never
+        // reports an outcome. Its weight is the least of any report (observed at the
+        // epoch), so the agent's own outcome, whenever its clock says it came, replaces it.
+        EventType::JobBooked => {
+            let b: BookingData = data(event)?;
+            let Some(call) = b.provider_call_id else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![FactChange {
+                call,
+                st_call_id: None,
+                agent: Some(AgentView {
+                    job_id: Some(b.job_id),
+                    ..AgentView::new(CallClass::Booked, time_of(event)?, Timestamp::UNIX_EPOCH)
+                }),
+                servicetitan: None,
+            }])
+        }
         _ => Ok(Vec::new()),
     }
 }
@@ -291,6 +310,41 @@ mod tests {
         assert_eq!(view.agent.as_deref(), Some("ava"));
         assert_eq!(view.started_at.to_string(), "2026-11-20T17:21:00Z");
         assert_eq!(view.observed_at.to_string(), "2026-11-20T17:30:00Z");
+    }
+
+    #[test]
+    fn a_job_booked_during_a_call_counts_until_the_agent_reports() {
+        let booked = event(
+            "job.booked",
+            "2026-11-20T17:25:00Z",
+            serde_json::json!({"request_id": "req_1", "provider_call_id": "ag_1", "job_id": 1004}),
+        );
+        let change = changes(&booked).unwrap().remove(0);
+        assert_eq!(change.call, "ag_1");
+        let view = change.agent.clone().unwrap();
+        assert_eq!((view.class, view.job_id), (CallClass::Booked, Some(1004)));
+        assert_eq!(view.started_at.to_string(), "2026-11-20T17:25:00Z");
+        // The agent's outcome wins in either order, even with a clock behind the booking's.
+        let outcome = event(
+            "call.outcome",
+            "2026-11-20T17:20:00Z",
+            serde_json::json!({"provider": "agent", "provider_call_id": "ag_1", "outcome": "unbooked"}),
+        );
+        let outcome = changes(&outcome).unwrap().remove(0);
+        for order in [[&change, &outcome], [&outcome, &change]] {
+            let mut stored = StoredFacts::default();
+            for c in order {
+                c.merge_into(&mut stored);
+            }
+            assert_eq!(stored.facts.agent.unwrap().class, CallClass::Unbooked);
+        }
+        // A booking the agent made outside any call says nothing about calls.
+        let anonymous = event(
+            "job.booked",
+            "2026-11-20T17:25:00Z",
+            serde_json::json!({"request_id": "req_2", "job_id": 1005}),
+        );
+        assert!(changes(&anonymous).unwrap().is_empty());
     }
 
     #[test]

@@ -12,7 +12,10 @@
 //!   the `excuseMemo`, `tag` and location a call update must send back;
 //! - [`ledger`]: claim → done per event id with compare-and-set on JetStream, so an effect
 //!   is applied once however often its event is delivered or replayed; also per-call locks.
+//! - [`bookings`]: the job the booking service booked during a call, for a `booked`
+//!   outcome that does not name it.
 
+pub mod bookings;
 mod keys;
 pub mod ledger;
 pub mod matching;

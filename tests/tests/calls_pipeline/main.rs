@@ -515,3 +515,67 @@ async fn an_appointment_a_csr_already_confirmed_is_not_written_again() {
     );
     assert_eq!(s.count("confirm appointment").await, 1, "only the CSR's");
 }
+
+/// A `job.booked` / `job.canceled` as the booking service publishes it, for agent call `call`.
+async fn booking_event(s: &Pipeline, kind: &str, call: &str, job: i64) {
+    let event = serde_json::json!({"specversion": "1.0", "id": format!("{kind}-{call}-{job}"),
+        "source": "/switchboard/demo/booking", "type": kind, "subject": call,
+        "time": jiff::Timestamp::now().to_string(), "datacontenttype": "application/json",
+        "tenant": "demo", "inboundid": format!("req_{job}"),
+        "data": {"request_id": format!("req_{job}"), "provider_call_id": call, "job_id": job}});
+    let client = s.nats.client().await;
+    let js = switchboard_bus::async_nats::jetstream::new(client);
+    publish_acked(
+        &js,
+        format!("events.demo.{kind}"),
+        msg_id(&format!("{kind}-{call}-{job}")),
+        serde_json::to_vec(&event).unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booked_outcome_without_a_job_is_linked_to_the_job_booked_during_the_call() {
+    let s = Pipeline::start().await;
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let job = s
+            .sim
+            .create_job(TENANT, &serde_json::json!({"customer_id": 103, "location_id": 203, "business_unit_id": 21, "job_type_id": 301, "campaign_id": 31}))
+            .await;
+        jobs.push(job["id"].as_i64().unwrap());
+    }
+    // Call 9003 (seeded Unbooked, 2026-11-20T17:21Z): during it the agent booked a job,
+    // the caller canceled it, and the agent booked another. Another call booked a third.
+    let booked = outcome("booked", "+15125550103", "2026-11-20T17:21:20Z", None);
+    let call = booked["call"]["id"].as_str().unwrap().to_owned();
+    booking_event(&s, "job.booked", "ag-another-call", jobs[2]).await;
+    booking_event(&s, "job.booked", &call, jobs[0]).await;
+    booking_event(&s, "job.canceled", &call, jobs[0]).await;
+    booking_event(&s, "job.booked", &call, jobs[1]).await;
+    s.report("msg_booked_no_job", booked).await;
+    assert!(
+        s.call_becomes(9003, "Booked", 20).await,
+        "call 9003 was not reclassified: {}",
+        s.call(9003).await
+    );
+    assert_eq!(
+        s.call(9003).await["job_id"],
+        jobs[1],
+        "linked to the job still standing"
+    );
+    assert!(
+        s.metrics()
+            .await
+            .contains("switchboard_calls_bookings_linked_total 1")
+    );
+    // An agent that booked elsewhere (no job.booked for its call) is classified as before,
+    // with no job.
+    s.report(
+        "msg_booked_elsewhere",
+        outcome("booked", "+15125550106", "2026-11-21T14:42:10Z", None),
+    )
+    .await;
+    assert!(s.call_becomes(9006, "Booked", 20).await);
+    assert!(s.call(9006).await["job_id"].is_null());
+}

@@ -142,6 +142,7 @@ struct Metrics {
     results: [[Counter; Handled::ALL.len()]; Kind::ALL.len()],
     writes: Counter,
     skipped_correct: Counter,
+    linked_bookings: Counter,
     pending: switchboard_telemetry::GaugeVec,
 }
 
@@ -162,6 +163,10 @@ impl Metrics {
             skipped_correct: r.counter(
                 "switchboard_calls_writes_skipped_total",
                 "Writes not made because ServiceTitan already matched.",
+            ),
+            linked_bookings: r.counter(
+                "switchboard_calls_bookings_linked_total",
+                "Booked outcomes without a job id linked to the job the booking service booked during the call.",
             ),
             pending: r.gauge_vec(
                 "switchboard_calls_consumer_pending",

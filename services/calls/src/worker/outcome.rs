@@ -6,6 +6,7 @@
 
 use super::fencing::Fence;
 use super::{Handled, Kind, Numbers, TenantCtx, Worker, busy, is_older, parse, seen, st_failure};
+use crate::bookings;
 use crate::keys;
 use crate::ledger::Claim;
 use crate::matching::{self, Match};
@@ -276,6 +277,21 @@ impl Worker {
                 ),
             };
         }
+        let with_job;
+        let o = match self.booked_through_tools(event, o).await {
+            Ok(Some(job)) => {
+                with_job = OutcomeData {
+                    servicetitan: StRefs {
+                        job_id: Some(job),
+                        ..o.servicetitan.clone()
+                    },
+                    ..o.clone()
+                };
+                &with_job
+            }
+            Ok(None) => o,
+            Err(settle) => return settle,
+        };
         let call_id = match self.locate(ctx, event, o, since).await {
             Ok(id) => id,
             Err(settle) => return settle,
@@ -296,6 +312,48 @@ impl Worker {
         let settle = self.reconcile(ctx, event, o, call_id, fence, since).await;
         self.settle_claim(&lock_key, lock, false).await;
         settle
+    }
+
+    /// For an agent's `booked` outcome without `servicetitan.job_id`: the job the booking
+    /// service booked during this call (its `job.booked` events), if any.
+    async fn booked_through_tools(
+        &self,
+        event: &CloudEvent,
+        o: &OutcomeData,
+    ) -> Result<Option<i64>, Settle> {
+        if o.outcome != CallClass::Booked
+            || o.servicetitan.job_id.is_some()
+            || event.kind != EventType::CallOutcome.as_str()
+        {
+            return Ok(None);
+        }
+        // From the call's start; without one, from well before the report (calls are
+        // rarely hours long).
+        let started = o
+            .started_at
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .map(|(t, _)| t)
+            .or_else(|| {
+                let reported = parse_rfc3339(&event.time)?.0;
+                reported.checked_sub(SignedDuration::from_hours(5)).ok()
+            })
+            .unwrap_or_else(Timestamp::now);
+        match bookings::booked_during(&self.js, &event.tenant, &o.provider_call_id, started).await {
+            Ok(job) => {
+                if job.is_some() {
+                    self.metrics.linked_bookings.inc();
+                }
+                Ok(job)
+            }
+            Err(e) => Err(Settle::retry(
+                self.retry_delay,
+                format!(
+                    "finding the job booked during call {}: {e}",
+                    o.provider_call_id
+                ),
+            )),
+        }
     }
 
     async fn reconcile(
