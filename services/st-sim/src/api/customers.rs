@@ -89,8 +89,16 @@ fn address(a: &st::NewAddress) -> Address {
     }
 }
 
+/// A record's contacts as CRM answers them (`{id, type, value, memo}`).
+fn contacts_json(contacts: &[Contact]) -> serde_json::Value {
+    contacts
+        .iter()
+        .map(|c| serde_json::json!({"id": c.id, "type": c.kind, "value": c.value, "memo": c.memo}))
+        .collect()
+}
+
 /// `POST customers`: a customer with its locations and contacts; answers it with the new
-/// locations' ids.
+/// locations' ids (`Crm.V2.Customers.CreatedCustomerResponse`).
 pub(crate) async fn create_customer(api: Api, body: axum::body::Bytes) -> Response {
     let tid = admit!(api, "create customer");
     let s = api.s;
@@ -141,7 +149,7 @@ pub(crate) async fn create_customer(api: Api, body: axum::body::Bytes) -> Respon
         for l in &request.locations {
             *version += 1;
             let location_id = t.locations.iter().map(|l| l.id).max().unwrap_or(200) + 1;
-            t.locations.push(seed::Location {
+            let location = seed::Location {
                 id: location_id,
                 customer_id: id,
                 name: l.name.clone(),
@@ -150,24 +158,24 @@ pub(crate) async fn create_customer(api: Api, body: axum::body::Bytes) -> Respon
                 modified_on: stamp.clone(),
                 version: *version,
                 removed_contacts: Vec::new(),
-            });
-            created.push(st::CreatedLocation {
-                id: location_id,
-                customer_id: id,
-                name: l.name.clone(),
-            });
+            };
+            // `Crm.V2.Locations.CreateLocationResponse`: a location with its contacts.
+            let mut answer = location_json(&location);
+            answer["contacts"] = contacts_json(&location.contacts);
+            created.push(answer);
+            t.locations.push(location);
         }
+        let customer_contacts = t
+            .customers
+            .last()
+            .map_or(serde_json::Value::Array(Vec::new()), |c| contacts_json(&c.contacts));
         json(&with_required(
-            &st::CreatedCustomer {
-                id,
-                name: request.name.clone(),
-                locations: created,
-            },
+            &serde_json::json!({"id": id, "name": request.name, "locations": created}),
             serde_json::json!({"active": true, "type": request.kind.clone().unwrap_or_else(|| "Residential".into()),
                 "address": crm_address(&address(&request.address)), "customFields": [], "balance": 0.0,
                 "taxExempt": false, "tagTypeIds": [], "doNotMail": false, "doNotService": false,
                 "nationalAccount": false, "createdOn": stamp, "createdById": 0, "modifiedOn": stamp,
-                "externalData": [], "contacts": []}),
+                "externalData": [], "contacts": customer_contacts}),
         ))
     })
 }

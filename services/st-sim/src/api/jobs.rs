@@ -5,9 +5,9 @@
 
 use super::Api;
 use super::dispatch::active_filter;
-use super::query::json;
-use super::views::{job_json, job_json_for};
-use crate::clock::now;
+use super::query::{json, with_required};
+use super::views::{appointment_json, job_json, job_json_for};
+use crate::clock::{SEEDED_AT, now};
 use crate::seed::{self, KeyValue, TenantData};
 use crate::state::{problem, validation};
 use axum::http::StatusCode;
@@ -26,14 +26,22 @@ pub(crate) async fn job_types(api: Api) -> Response {
                 p.get("name")
                     .is_none_or(|n| n.eq_ignore_ascii_case(&j.name))
             })
-            .map(|j| st::JobType {
-                id: j.id,
-                name: j.name.clone(),
-                business_unit_ids: j.business_unit_ids.clone(),
-                skills: j.skills.clone(),
-                duration: j.duration_secs,
-                priority: j.priority.clone(),
-                active: j.active,
+            .map(|j| {
+                with_required(
+                    &st::JobType {
+                        id: j.id,
+                        name: j.name.clone(),
+                        business_unit_ids: j.business_unit_ids.clone(),
+                        skills: j.skills.clone(),
+                        duration: j.duration_secs,
+                        priority: j.priority.clone(),
+                        active: j.active,
+                    },
+                    serde_json::json!({"tagTypeIds": [], "class": "", "summary": "", "noCharge": false,
+                        "invoiceSignaturesRequired": false, "modifiedOn": SEEDED_AT, "createdOn": SEEDED_AT,
+                        "externalData": [], "isSmartDispatched": false, "defaultEstimateSoldAction": "",
+                        "customFieldTypeIds": []}),
+                )
             })
             .collect()
     })
@@ -46,10 +54,15 @@ pub(crate) async fn job_cancel_reasons(api: Api) -> Response {
         t.job_cancel_reasons
             .iter()
             .filter(|r| !p.contains_key("active") || active_filter(p, r.active))
-            .map(|r| st::JobCancelReason {
-                id: r.id,
-                name: r.name.clone(),
-                active: r.active,
+            .map(|r| {
+                with_required(
+                    &st::JobCancelReason {
+                        id: r.id,
+                        name: r.name.clone(),
+                        active: r.active,
+                    },
+                    serde_json::json!({"createdOn": SEEDED_AT, "modifiedOn": SEEDED_AT}),
+                )
             })
             .collect()
     })
@@ -233,16 +246,7 @@ pub(crate) async fn reschedule(api: Api, body: axum::body::Bytes) -> Response {
         a.modified_on.clone_from(&stamp);
         *version += 1;
         let a = a.clone();
-        json(&st::Appointment {
-            id: a.id,
-            job_id: a.job_id,
-            start: a.start,
-            end: a.end,
-            status: "Scheduled".into(),
-            is_confirmed: a.confirmed,
-            active: true,
-            modified_on: a.modified_on,
-        })
+        json(&appointment_json(t, &a))
     })
 }
 

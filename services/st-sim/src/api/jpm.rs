@@ -3,13 +3,12 @@
 //! `AppointmentConfirmed` / `AppointmentConfirmationRemoved` webhooks.
 
 use super::Api;
-use super::query::{ids_filter, in_range, with_required};
-use super::views::job_json;
+use super::query::{ids_filter, in_range};
+use super::views::{appointment_json, job_json};
 use crate::clock::now;
 use crate::state::problem;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use switchboard_servicetitan::models as st;
 
 pub(crate) async fn list_jobs(api: Api) -> Response {
     api.list("list jobs", |t, p| {
@@ -38,26 +37,7 @@ pub(crate) async fn get_job(api: Api) -> Response {
 pub(crate) async fn get_appointment(api: Api) -> Response {
     api.get_record("get appointment", "Appointment", |t, id| {
         let a = t.appointments.iter().find(|a| a.id == id)?;
-        let customer_id = t
-            .jobs
-            .iter()
-            .find(|j| j.id == a.job_id)
-            .map_or(0, |j| j.customer_id);
-        Some(with_required(
-            &st::Appointment {
-                id: a.id,
-                job_id: a.job_id,
-                start: a.start.clone(),
-                end: a.end.clone(),
-                status: "Scheduled".into(),
-                is_confirmed: a.confirmed,
-                active: true,
-                modified_on: a.modified_on.clone(),
-            },
-            serde_json::json!({"appointmentNumber": format!("{}-1", a.job_id), "arrivalWindowStart": null,
-                "arrivalWindowEnd": null, "specialInstructions": "", "createdOn": a.modified_on,
-                "customerId": customer_id, "unused": false, "createdById": 0, "appointmentSummaries": null}),
-        ))
+        Some(appointment_json(t, a))
     })
     .await
 }

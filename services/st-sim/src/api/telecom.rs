@@ -4,7 +4,7 @@
 
 use super::Api;
 use super::query::{ids_filter, in_range, json, paginate, parse_time};
-use super::views::{call_list_item, call_record, detailed_call, export_call};
+use super::views::{call_list_item, call_record, detailed_call_json, export_call};
 use crate::clock::now;
 use crate::seed::{self, Address, Call};
 use crate::state::{problem, validation};
@@ -147,7 +147,7 @@ pub(crate) async fn update_call(api: Api, body: axum::body::Bytes) -> Response {
             job.modified_on.clone_from(&call.modified_on);
         }
         Ok((
-            detailed_call(t, &call),
+            detailed_call_json(t, &call),
             export_call(t, &call),
             t.webhook.clone(),
         ))

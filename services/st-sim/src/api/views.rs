@@ -4,6 +4,7 @@
 //! wherever it appears.
 
 use super::query::with_required;
+use crate::clock::SEEDED_AT;
 use crate::seed::{self, Address, Call, TenantData};
 use switchboard_servicetitan::models as st;
 
@@ -75,7 +76,78 @@ fn agent(t: &TenantData, id: Option<i64>) -> Option<st::CallAgent> {
     })
 }
 
-pub(super) fn detailed_call(t: &TenantData, c: &Call) -> st::DetailedCall {
+/// A call as Telecom v2 answers it (`Module.Telecom.Shared.DetailedCallModel`): the
+/// client's model, with the customer and campaign in Telecom's full shapes (fields
+/// st-sim does not keep are empty). Absent parties stay `null`; docs/st-sim.md says why.
+pub(super) fn detailed_call_json(t: &TenantData, c: &Call) -> serde_json::Value {
+    let mut v = serde_json::to_value(detailed_call(t, c)).unwrap_or_default();
+    if let Some(customer) = v.get_mut("customer").filter(|x| x.is_object()) {
+        let modified = customer["modifiedOn"].clone();
+        let phones: Vec<_> = customer["contacts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| k["type"].as_str().is_some_and(|t| t.contains("Phone")))
+            .map(|k| serde_json::json!({"phoneNumber": k["value"], "doNotText": false}))
+            .collect();
+        let obj = customer.as_object_mut().expect("checked above");
+        for (k, x) in serde_json::json!({"email": "", "doNotMail": false, "importId": "",
+            "doNotService": false, "type": "Residential", "memberships": [], "customFields": [],
+            "createdOn": modified, "phoneSettings": phones})
+        .as_object()
+        .expect("an object")
+        {
+            obj.entry(k.clone()).or_insert(x.clone());
+        }
+    }
+    v["campaign"] = c
+        .campaign_id
+        .map_or(serde_json::Value::Null, |id| campaign_json(t, id));
+    v
+}
+
+/// A campaign as Telecom embeds it (`Marketing.Core.CampaignModel`).
+fn campaign_json(t: &TenantData, id: i64) -> serde_json::Value {
+    t.campaigns
+        .iter()
+        .find(|x| x.id == id)
+        .map_or(serde_json::Value::Null, |x| {
+            serde_json::json!({"id": x.id, "name": x.name, "active": x.active,
+                "createdOn": SEEDED_AT, "modifiedOn": SEEDED_AT})
+        })
+}
+
+/// A job type as Telecom names it (`JobTypeModel`: id, name, modifiedOn).
+fn job_type_json(t: &TenantData, id: i64) -> serde_json::Value {
+    let name = t
+        .job_types
+        .iter()
+        .find(|j| j.id == id)
+        .map_or_else(|| format!("Job type {id}"), |j| j.name.clone());
+    serde_json::json!({"id": id, "name": name, "modifiedOn": SEEDED_AT})
+}
+
+/// A business unit as Telecom v2 embeds it in a call (`Module.Admin.Shared.
+/// BusinessUnitModel`): every field the schema requires; st-sim keeps id, name and
+/// active, and answers the rest empty.
+fn business_unit_json(t: &TenantData, id: i64) -> serde_json::Value {
+    let Some(b) = t.business_units.iter().find(|b| b.id == id) else {
+        return serde_json::Value::Null;
+    };
+    let blank = "";
+    serde_json::json!({"id": b.id, "active": b.active, "name": b.name, "officialName": b.name,
+        "email": blank, "currency": "USD", "phoneNumber": blank, "invoiceHeader": blank,
+        "invoiceMessage": blank, "defaultTaxRate": 0.0, "authorizationParagraph": blank,
+        "acknowledgementParagraph": blank,
+        "address": {"street": blank, "unit": blank, "city": blank, "state": blank, "zip": blank, "country": blank},
+        "materialSku": blank, "quickbooksClass": blank, "accountCode": blank, "franchiseId": blank,
+        "conceptCode": blank, "corporateContractNumber": blank,
+        "tenant": {"id": t.tenant_id, "name": format!("Tenant {}", t.tenant_id), "quickbooksClass": blank,
+            "accountCode": blank, "franchiseId": blank, "conceptCode": blank, "modifiedOn": SEEDED_AT},
+        "modifiedOn": SEEDED_AT})
+}
+
+fn detailed_call(t: &TenantData, c: &Call) -> st::DetailedCall {
     let customer = c
         .customer_id
         .and_then(|id| t.customers.iter().find(|x| x.id == id))
@@ -126,22 +198,30 @@ fn job_of<'a>(t: &'a TenantData, c: &Call) -> Option<&'a seed::Job> {
     c.job_id.and_then(|id| t.jobs.iter().find(|j| j.id == id))
 }
 
-pub(super) fn call_record(t: &TenantData, c: &Call) -> st::CallRecord {
+/// `GET /telecom/v2/…/calls/{id}` (`DetailedBundleCallModel`): the call with its job's
+/// number, business unit and type; a call with no job has none of them (`null`).
+pub(super) fn call_record(t: &TenantData, c: &Call) -> serde_json::Value {
     let job = job_of(t, c);
-    st::CallRecord {
-        id: job.map_or(0, |j| j.id),
-        job_number: job.map(|j| j.job_number.clone()),
-        project_id: job.map(|_| 0),
-        business_unit: job.and_then(|j| named(&t.business_units, Some(j.business_unit_id))),
-        job_type: job.map(|j| st::Named {
-            id: j.job_type_id,
-            name: format!("Job type {}", j.job_type_id),
-        }),
-        lead_call: detailed_call(t, c),
-    }
+    serde_json::json!({
+        "id": job.map_or(0, |j| j.id),
+        "jobNumber": job.map(|j| j.job_number.clone()),
+        "projectId": 0,
+        "businessUnit": job.map(|j| business_unit_json(t, j.business_unit_id)),
+        "type": job.map(|j| job_type_json(t, j.job_type_id)),
+        "leadCall": detailed_call_json(t, c),
+    })
 }
 
-pub(super) fn call_list_item(t: &TenantData, c: &Call) -> st::CallListItem {
+/// An item of `GET /telecom/v3/…/calls` (`Telecom.V3.CallResponse`).
+pub(super) fn call_list_item(t: &TenantData, c: &Call) -> serde_json::Value {
+    let mut v = serde_json::to_value(call_list_item_model(t, c)).unwrap_or_default();
+    if let Some(j) = job_of(t, c) {
+        v["type"] = job_type_json(t, j.job_type_id);
+    }
+    v
+}
+
+fn call_list_item_model(t: &TenantData, c: &Call) -> st::CallListItem {
     let job = job_of(t, c);
     let d = detailed_call(t, c);
     st::CallListItem {
@@ -307,5 +387,30 @@ pub(crate) fn job_json_for(t: &TenantData, j: &seed::Job, guid: Option<&str>) ->
         &job_response(t, j, guid),
         serde_json::json!({"noCharge": false, "notificationsEnabled": true, "createdById": 0, "customerPo": "",
             "invoiceId": 0, "estimateIds": [], "equipmentIds": [], "customFields": [], "externalData": []}),
+    )
+}
+
+/// An appointment as JPM answers it (`Jpm.V2.AppointmentResponse`), from a read or a
+/// reschedule alike.
+pub(super) fn appointment_json(t: &TenantData, a: &seed::Appointment) -> serde_json::Value {
+    let customer_id = t
+        .jobs
+        .iter()
+        .find(|j| j.id == a.job_id)
+        .map_or(0, |j| j.customer_id);
+    with_required(
+        &st::Appointment {
+            id: a.id,
+            job_id: a.job_id,
+            start: a.start.clone(),
+            end: a.end.clone(),
+            status: "Scheduled".into(),
+            is_confirmed: a.confirmed,
+            active: true,
+            modified_on: a.modified_on.clone(),
+        },
+        serde_json::json!({"appointmentNumber": format!("{}-1", a.job_id), "arrivalWindowStart": null,
+            "arrivalWindowEnd": null, "specialInstructions": "", "createdOn": a.modified_on,
+            "customerId": customer_id, "unused": false, "createdById": 0, "appointmentSummaries": null}),
     )
 }

@@ -3,4 +3,5 @@
 mod booking;
 mod client;
 mod helpers;
+mod openapi;
 mod sim;
