@@ -61,6 +61,11 @@ mod tests {
         .unwrap()
     }
 
+    /// [`find`] with the ten-minute window the tests use.
+    fn find_in_ten_minutes(calls: &[CallListItem], from: &str, to: &str, at: &str) -> Match {
+        find(calls, from, to, at, 600)
+    }
+
     #[test]
     fn one_call_in_the_window_is_the_match() {
         let calls = [
@@ -68,14 +73,9 @@ mod tests {
             call(2, "+15125550101", "+15125550000", "2026-11-23T18:00:00Z"),
             call(3, "+15125550199", "+15125550000", "2026-11-23T15:04:05Z"),
         ];
+        let at = "2026-11-23T09:04:05-06:00";
         assert_eq!(
-            find(
-                &calls,
-                "(512) 555-0101",
-                "5125550000",
-                "2026-11-23T09:04:05-06:00",
-                600
-            ),
+            find_in_ten_minutes(&calls, "(512) 555-0101", "5125550000", at),
             Match::One(1)
         );
     }
@@ -86,30 +86,13 @@ mod tests {
             call(1, "+15125550101", "+15125550000", "2026-11-23T15:04:30Z"),
             call(2, "+15125550101", "+15125550000", "2026-11-23T15:06:00Z"),
         ];
+        let from_ann = |at: &str| find_in_ten_minutes(&calls, "+15125550101", "+15125550000", at);
         assert_eq!(
-            find(
-                &calls,
-                "+15125550101",
-                "+15125550000",
-                "2026-11-23T15:04:05Z",
-                600
-            ),
+            from_ann("2026-11-23T15:04:05Z"),
             Match::Ambiguous(vec![1, 2])
         );
-        assert_eq!(
-            find(
-                &calls,
-                "+15125550101",
-                "+15125550000",
-                "2026-11-24T15:04:05Z",
-                600
-            ),
-            Match::None
-        );
-        assert_eq!(
-            find(&calls, "+15125550101", "+15125550000", "not a time", 600),
-            Match::None
-        );
+        assert_eq!(from_ann("2026-11-24T15:04:05Z"), Match::None);
+        assert_eq!(from_ann("not a time"), Match::None);
     }
 
     proptest::proptest! {

@@ -15,10 +15,11 @@ pub(crate) struct RouterMetrics {
 
 impl RouterMetrics {
     pub(crate) fn new(registry: &Registry) -> Self {
-        let messages = registry.counter_vec(
+        let [processed, retried, dead_lettered] = registry.counters(
             "switchboard_router_messages_total",
             "INBOUND messages by outcome: processed (acked after its events), retried (NAKed), dead_lettered.",
-            &["outcome"],
+            "outcome",
+            ["processed", "retried", "dead_lettered"],
         );
         let events = registry.counter_vec(
             "switchboard_router_events_total",
@@ -26,9 +27,9 @@ impl RouterMetrics {
             &["type"],
         );
         Self {
-            processed: messages.with(&["processed"]),
-            retried: messages.with(&["retried"]),
-            dead_lettered: messages.with(&["dead_lettered"]),
+            processed,
+            retried,
+            dead_lettered,
             duplicate_events: registry.counter(
                 "switchboard_router_duplicate_events_total",
                 "Events JetStream already had (redeliveries and replays).",

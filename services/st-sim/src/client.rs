@@ -119,6 +119,11 @@ impl SimClient {
         request.send().await.expect("st-sim answers").status()
     }
 
+    /// `POST {base}{path}` with JSON `body`: the status.
+    async fn post(&self, path: &str, body: &Value) -> StatusCode {
+        self.status(self.http.post(self.at(path)).json(body)).await
+    }
+
     /// `GET /_sim/state`: the whole simulated state (the seed's shape, secrets redacted).
     pub async fn state(&self) -> Value {
         self.get("/_sim/state").await
@@ -126,8 +131,7 @@ impl SimClient {
 
     /// `POST /_sim/seed`: replaces the whole state.
     pub async fn seed(&self, seed: &Value) -> StatusCode {
-        self.status(self.http.post(self.at("/_sim/seed")).json(seed))
-            .await
+        self.post("/_sim/seed", seed).await
     }
 
     /// `GET /_sim/requests`: `counts` per operation, `rate_limited`, `rate_limited_by_tenant`.
@@ -155,8 +159,7 @@ impl SimClient {
 
     /// `POST /_sim/faults` (e.g. `{"force_status": 500, "force_count": 30}`).
     pub async fn set_faults(&self, faults: &Value) -> StatusCode {
-        self.status(self.http.post(self.at("/_sim/faults")).json(faults))
-            .await
+        self.post("/_sim/faults", faults).await
     }
 
     /// `POST /_sim/tokens/expire`: every issued token expires now.

@@ -9,6 +9,23 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
+/// `toml`, loaded with no environment variables.
+fn load(toml: &str) -> Config {
+    Config::from_toml_str(toml, &env(&[])).unwrap()
+}
+
+/// The message of the error loading `toml` with environment `e` gives.
+fn load_error(toml: &str, e: &HashMap<String, String>) -> String {
+    Config::from_toml_str(toml, e).unwrap_err().to_string()
+}
+
+/// Asserts that the error message `msg` names each of `names`.
+fn assert_names(msg: &str, names: &[&str]) {
+    for name in names {
+        assert!(msg.contains(name), "no {name} in: {msg}");
+    }
+}
+
 const BLUEPRINT_EXAMPLE: &str = r#"
 [nats]
 url = "nats://127.0.0.1:4222"
@@ -69,77 +86,95 @@ fn blueprint_example_loads() {
 fn unset_variable_stops_loading_naming_variable_and_key() {
     let mut e = blueprint_env();
     e.remove("ACME_TWILIO_AUTH_TOKEN");
-    let msg = Config::from_toml_str(BLUEPRINT_EXAMPLE, &e)
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("ACME_TWILIO_AUTH_TOKEN"), "{msg}");
-    assert!(
-        msg.contains("tenants.acme.sources.twilio.secrets[0]"),
-        "{msg}"
+    let msg = load_error(BLUEPRINT_EXAMPLE, &e);
+    assert_names(
+        &msg,
+        &[
+            "ACME_TWILIO_AUTH_TOKEN",
+            "tenants.acme.sources.twilio.secrets[0]",
+        ],
     );
 }
 
+/// Configs that must not load (no environment variables needed), each with what its error
+/// must name: where the problem is and what is wrong.
 #[test]
-fn unknown_keys_are_rejected_with_their_path() {
-    for (toml, key, field) in [
-        ("[nats]\nurll = \"x\"", "nats", "urll"),
+fn invalid_configs_are_rejected_naming_where_and_what() {
+    let cases: &[(&str, &[&str])] = &[
+        // Unknown keys, with their path.
+        ("[nats]\nurll = \"x\"", &["nats", "urll"]),
         (
             "[ingest]\nlisten = \"0.0.0.0:1\"\nmax_body = 1",
-            "ingest",
-            "max_body",
+            &["ingest", "max_body"],
         ),
         (
             "[tenants.acme.sources.x]\nscheme = \"retell\"\nsecrets = [\"a\"]\nsecretz = 1",
-            "tenants.acme.sources.x",
-            "secretz",
+            &["tenants.acme.sources.x", "secretz"],
         ),
-        ("[tenants.acme]\nzone = \"UTC\"", "tenants.acme", "zone"),
-        ("extra = 1", "config key `extra`", "unknown field"),
-    ] {
-        let msg = Config::from_toml_str(toml, &env(&[]))
-            .unwrap_err()
-            .to_string();
-        assert!(msg.contains(key) && msg.contains(field), "{toml}: {msg}");
-    }
-}
-
-#[test]
-fn unknown_scheme_is_rejected() {
-    let msg = Config::from_toml_str(
-        "[tenants.acme.sources.x]\nscheme = \"md5\"\nsecrets = [\"a\"]",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        msg.contains("tenants.acme.sources.x") && msg.contains("md5"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn bad_names_are_rejected() {
-    for toml in [
-        "[tenants.Acme]\n",
-        "[tenants.\"ac me\"]\n",
-        "[tenants.\"a.b\"]\n",
-        "[tenants.acme.sources.\"Twilio\"]\nscheme = \"twilio\"\nsecrets = [\"a\"]",
-    ] {
-        let msg = Config::from_toml_str(toml, &env(&[]))
-            .unwrap_err()
-            .to_string();
-        assert!(msg.contains("[a-z0-9_-]"), "{toml}: {msg}");
-        assert!(msg.contains("tenants"), "{toml}: {msg}");
+        ("[tenants.acme]\nzone = \"UTC\"", &["tenants.acme", "zone"]),
+        ("extra = 1", &["config key `extra`", "unknown field"]),
+        // An unknown scheme.
+        (
+            "[tenants.acme.sources.x]\nscheme = \"md5\"\nsecrets = [\"a\"]",
+            &["tenants.acme.sources.x", "md5"],
+        ),
+        // Tenant and source names outside [a-z0-9_-].
+        ("[tenants.Acme]\n", &["[a-z0-9_-]", "tenants"]),
+        ("[tenants.\"ac me\"]\n", &["[a-z0-9_-]", "tenants"]),
+        ("[tenants.\"a.b\"]\n", &["[a-z0-9_-]", "tenants"]),
+        (
+            "[tenants.acme.sources.\"Twilio\"]\nscheme = \"twilio\"\nsecrets = [\"a\"]",
+            &["[a-z0-9_-]", "tenants"],
+        ),
+        // A secrets file that is missing, or given as well as the secrets.
+        (
+            "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets_file = \"/nonexistent/x\"",
+            &["tenants.a.sources.s.secrets_file"],
+        ),
+        (
+            "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = [\"x\"]\nsecrets_file = \"/x\"",
+            &["not both"],
+        ),
+        // Fail closed: no secrets, or Twilio without the public URL it signs.
+        (
+            "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = []",
+            &["tenants.a.sources.s.secrets"],
+        ),
+        (
+            "[tenants.a.sources.s]\nscheme = \"twilio\"\nsecrets = [\"t\"]",
+            &["public_url"],
+        ),
+        // A duplicate window too short for redeliveries.
+        (
+            "[nats]\nduplicate_window_secs = 60",
+            &["nats.duplicate_window_secs"],
+        ),
+        // NATS credentials come in pairs.
+        ("[nats]\nuser = \"u\"", &["password"]),
+        // A payload format no normaliser reads: the error lists the ones there are.
+        (
+            "[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\nformat = \"xml\"",
+            &["tenants.a.sources.s", "agent"],
+        ),
+        // A call class that does not exist.
+        (
+            "[tenants.acme.calls.outcomes.maybe]\nreason = \"x\"",
+            &["tenants.acme.calls.outcomes", "maybe"],
+        ),
+        // A policy call type is spelled as ServiceTitan spells it.
+        (
+            "[tenants.acme.calls.outcomes.not_lead]\nreason = \"x\"\ncall_type = \"not_lead\"\n",
+            &["call_type", "unknown variant `not_lead`", "`NotLead`"],
+        ),
+    ];
+    for (toml, names) in cases {
+        assert_names(&load_error(toml, &env(&[])), names);
     }
 }
 
 #[test]
 fn tenant_without_servicetitan_is_valid() {
-    let config = Config::from_toml_str(
-        "[tenants.acme.sources.retell]\nscheme = \"retell\"\nsecrets = [\"k\"]",
-        &env(&[]),
-    )
-    .unwrap();
+    let config = load("[tenants.acme.sources.retell]\nscheme = \"retell\"\nsecrets = [\"k\"]");
     assert!(config.tenants["acme"].servicetitan.is_none());
 }
 
@@ -153,18 +188,15 @@ fn environment_overrides_win() {
     let config = Config::from_toml_str("[nats]\nurl = \"nats://x:1\"", &e).unwrap();
     assert_eq!(config.nats.url, "nats://nats:4222");
     assert_eq!(config.nats.replicas, 3);
-    let bad = env(&[(NATS_REPLICAS_ENV, "three")]);
-    let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
+    let msg = load_error("", &env(&[(NATS_REPLICAS_ENV, "three")]));
     assert!(
         msg.contains("SWITCHBOARD_NATS_REPLICAS") && msg.contains("three"),
         "{msg}"
     );
-    let bad = env(&[(NATS_REPLICAS_ENV, "9")]);
-    let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
+    let msg = load_error("", &env(&[(NATS_REPLICAS_ENV, "9")]));
     assert!(msg.contains("nats.replicas"), "{msg}");
     assert_eq!(config.ingest.listen.port(), 9999);
-    let bad = env(&[(INGEST_LISTEN_ENV, "nope")]);
-    let msg = Config::from_toml_str("", &bad).unwrap_err().to_string();
+    let msg = load_error("", &env(&[(INGEST_LISTEN_ENV, "nope")]));
     assert!(msg.contains("SWITCHBOARD_INGEST_LISTEN"), "{msg}");
 }
 
@@ -201,24 +233,6 @@ fn secret_files_are_read_and_trimmed() {
 }
 
 #[test]
-fn missing_secret_file_and_double_definition_are_errors() {
-    let msg = Config::from_toml_str(
-        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets_file = \"/nonexistent/x\"",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(msg.contains("tenants.a.sources.s.secrets_file"), "{msg}");
-    let msg = Config::from_toml_str(
-        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = [\"x\"]\nsecrets_file = \"/x\"",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(msg.contains("not both"), "{msg}");
-}
-
-#[test]
 fn secrets_never_appear_in_errors_or_debug() {
     let e = env(&[("TOKEN", "hunter2-very-secret")]);
     let config = Config::from_toml_str(
@@ -227,65 +241,33 @@ fn secrets_never_appear_in_errors_or_debug() {
     )
     .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
-    let msg = Config::from_toml_str(
+    let msg = load_error(
         "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = [\"${TOKEN}\"]\nbad = 1",
         &e,
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(!msg.contains("hunter2"), "{msg}");
 }
 
 #[test]
-fn fail_closed_on_empty_secrets_and_twilio_without_public_url() {
-    let msg = Config::from_toml_str(
-        "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = []",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(msg.contains("tenants.a.sources.s.secrets"), "{msg}");
-    let msg = Config::from_toml_str(
-        "[tenants.a.sources.s]\nscheme = \"twilio\"\nsecrets = [\"t\"]",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(msg.contains("public_url"), "{msg}");
-}
-
-#[test]
-fn short_duplicate_window_is_rejected() {
-    let msg = Config::from_toml_str("[nats]\nduplicate_window_secs = 60", &env(&[]))
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("nats.duplicate_window_secs"), "{msg}");
-}
-
-#[test]
 fn public_url_is_normalised() {
-    assert_eq!(
-        parse_public_url("https://h.example.com/").unwrap(),
-        "https://h.example.com"
-    );
-    assert_eq!(
-        parse_public_url("http://h:8080/prefix").unwrap(),
-        "http://h:8080/prefix"
-    );
-    assert!(parse_public_url("h.example.com").is_err());
-    assert!(parse_public_url("ftp://h").is_err());
-    assert!(parse_public_url("https://h/?a=1").is_err());
+    for (url, normalised) in [
+        ("https://h.example.com/", "https://h.example.com"),
+        ("http://h:8080/prefix", "http://h:8080/prefix"),
+    ] {
+        assert_eq!(parse_public_url(url).unwrap(), normalised);
+    }
+    for bad in ["h.example.com", "ftp://h", "https://h/?a=1"] {
+        assert!(parse_public_url(bad).is_err(), "{bad}");
+    }
 }
 
 #[test]
 fn type_errors_do_not_echo_the_value() {
     let e = env(&[("KEY", "hunter2-very-secret")]);
-    let msg = Config::from_toml_str(
+    let msg = load_error(
         "[tenants.a.sources.s]\nscheme = \"retell\"\nsecrets = \"${KEY}\"",
         &e,
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(!msg.contains("hunter2"), "{msg}");
     assert!(
         msg.contains("tenants.a.sources.s") && msg.contains("expected a sequence"),
@@ -295,42 +277,18 @@ fn type_errors_do_not_echo_the_value() {
 
 #[test]
 fn a_source_named_like_a_file_key_is_still_a_source() {
-    let config = Config::from_toml_str(
-        "[tenants.a.sources.call_file]\nscheme = \"retell\"\nsecrets = [\"k\"]",
-        &env(&[]),
-    )
-    .unwrap();
+    let config = load("[tenants.a.sources.call_file]\nscheme = \"retell\"\nsecrets = [\"k\"]");
     assert!(config.tenants["a"].sources.contains_key("call_file"));
 }
 
 #[test]
-fn nats_credentials_come_in_pairs() {
-    let msg = Config::from_toml_str("[nats]\nuser = \"u\"", &env(&[]))
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("password"), "{msg}");
-}
-
-#[test]
 fn a_source_can_name_its_payload_format() {
-    let config = Config::from_toml_str(
+    let config = load(
         "[tenants.a.sources.s]\nscheme = \"standard-webhooks\"\nsecrets = [\"whsec_AAAA\"]\nformat = \"agent\"",
-        &env(&[]),
-    )
-    .unwrap();
+    );
     assert_eq!(
         config.tenants["a"].sources["s"].format(),
         Some(PayloadFormat::Agent)
-    );
-    let msg = Config::from_toml_str(
-        "[tenants.a.sources.s]\nscheme = \"hmac\"\nsecrets = [\"k\"]\nformat = \"xml\"",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        msg.contains("tenants.a.sources.s") && msg.contains("agent"),
-        "{msg}"
     );
 }
 
@@ -338,7 +296,7 @@ fn a_source_can_name_its_payload_format() {
 fn a_tenant_can_carry_a_calls_policy() {
     let toml = "[tenants.acme.calls.outcomes.booked]\nreason = \"Service Call\"\ntags = [\"Booked by AI Agent\"]\n\
                 [tenants.acme.calls.outcomes.not_lead]\nreason = \"Wrong Number\"\ncall_type = \"NotLead\"\n";
-    let config = Config::from_toml_str(toml, &env(&[])).unwrap();
+    let config = load(toml);
     let policy = &config.tenants["acme"].calls;
     assert_eq!(
         policy.outcomes[&CallClass::Booked].tags,
@@ -347,32 +305,6 @@ fn a_tenant_can_carry_a_calls_policy() {
     assert_eq!(
         policy.outcomes[&CallClass::NotLead].call_type,
         Some(CallClass::NotLead)
-    );
-    let msg = Config::from_toml_str(
-        "[tenants.acme.calls.outcomes.maybe]\nreason = \"x\"",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        msg.contains("tenants.acme.calls.outcomes") && msg.contains("maybe"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn a_policy_call_type_is_spelled_as_servicetitan_spells_it() {
-    let msg = Config::from_toml_str(
-        "[tenants.acme.calls.outcomes.not_lead]\nreason = \"x\"\ncall_type = \"not_lead\"\n",
-        &env(&[]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        msg.contains("call_type")
-            && msg.contains("unknown variant `not_lead`")
-            && msg.contains("`NotLead`"),
-        "{msg}"
     );
 }
 

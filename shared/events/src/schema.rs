@@ -75,9 +75,12 @@ pub fn asyncapi_yaml() -> String {
          servers:\n  nats:\n    host: localhost:4222\n    protocol: nats\n    description: The deployment's NATS server (JetStream).\n\
          channels:\n",
     );
-    for kind in EventType::ALL {
-        let t = kind.as_str();
-        let id = t.replace('.', "_");
+    // Each event type's name and its id in the document (dots are not allowed in ids).
+    let kinds: Vec<(&str, String)> = EventType::ALL
+        .iter()
+        .map(|k| (k.as_str(), k.as_str().replace('.', "_")))
+        .collect();
+    for (t, id) in &kinds {
         y.push_str(&format!(
             "  {id}:\n    address: 'events.{{tenant}}.{t}'\n    description: '{t} events of one tenant (stream EVENTS).'\n    parameters:\n      tenant:\n        description: Tenant name from the config ([a-z0-9_-]+).\n    messages:\n      {id}:\n        $ref: '#/components/messages/{id}'\n"
         ));
@@ -92,21 +95,19 @@ pub fn asyncapi_yaml() -> String {
          \x20 dlq:\n    address: 'dlq.{stream}.{consumer}'\n    description: Messages a consumer could not process (stream DLQ).\n    parameters:\n      stream:\n        description: The original's stream.\n      consumer:\n        description: The consumer that gave up.\n    messages:\n      dead_letter:\n        $ref: '#/components/messages/dead_letter'\n",
     );
     y.push_str("operations:\n");
-    let ids = EventType::ALL.iter().map(|k| k.as_str().replace('.', "_"));
     let analytics = [
         "analytics_booking_rate",
         "analytics_discrepancy",
         "analytics_reclassify_dry_run",
     ];
-    for id in ids.chain(analytics.iter().map(|s| (*s).to_owned())) {
+    let ids = kinds.iter().map(|(_, id)| id.as_str());
+    for id in ids.chain(analytics) {
         y.push_str(&format!(
             "  receive_{id}:\n    action: receive\n    channel:\n      $ref: '#/channels/{id}'\n"
         ));
     }
     y.push_str("components:\n  messages:\n");
-    for kind in EventType::ALL {
-        let t = kind.as_str();
-        let id = t.replace('.', "_");
+    for (t, id) in &kinds {
         y.push_str(&format!(
             "    {id}:\n      name: {t}\n      title: {t}\n      contentType: application/json\n      payload:\n        allOf:\n          - $ref: './schemas/cloudevent.json'\n          - type: object\n            properties:\n              type:\n                const: {t}\n              data:\n                $ref: './schemas/{t}.json'\n"
         ));

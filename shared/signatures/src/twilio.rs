@@ -237,26 +237,15 @@ mod tests {
 
     #[test]
     fn toggles_default_ports() {
-        assert_eq!(
-            toggle_default_port("https://h.com/a?b=1").unwrap(),
-            "https://h.com:443/a?b=1"
-        );
-        assert_eq!(
-            toggle_default_port("https://h.com:443/a").unwrap(),
-            "https://h.com/a"
-        );
-        assert_eq!(
-            toggle_default_port("http://h.com").unwrap(),
-            "http://h.com:80"
-        );
-        assert_eq!(
-            toggle_default_port("http://u:p@h.com:80/x").unwrap(),
-            "http://u:p@h.com/x"
-        );
-        assert_eq!(
-            toggle_default_port("https://[::1]/x").unwrap(),
-            "https://[::1]:443/x"
-        );
+        for (url, toggled) in [
+            ("https://h.com/a?b=1", "https://h.com:443/a?b=1"),
+            ("https://h.com:443/a", "https://h.com/a"),
+            ("http://h.com", "http://h.com:80"),
+            ("http://u:p@h.com:80/x", "http://u:p@h.com/x"),
+            ("https://[::1]/x", "https://[::1]:443/x"),
+        ] {
+            assert_eq!(toggle_default_port(url).unwrap(), toggled, "{url}");
+        }
         assert!(toggle_default_port("https://h.com:8443/a").is_none());
     }
 

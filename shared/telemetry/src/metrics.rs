@@ -19,7 +19,7 @@ pub struct Counter(Arc<AtomicU64>);
 
 impl Counter {
     pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.inc_by(1);
     }
     pub fn inc_by(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
@@ -214,6 +214,19 @@ impl Registry {
         buckets: &[f64],
     ) -> HistogramVec {
         Self::vec(self.register(name, help, Kind::Histogram, labels, buckets))
+    }
+
+    /// One family with a single label whose values are all known up front (an outcome, a
+    /// status), resolved at once: the counters in the order of `values`.
+    pub fn counters<const N: usize>(
+        &self,
+        name: &str,
+        help: &str,
+        label: &'static str,
+        values: [&str; N],
+    ) -> [Counter; N] {
+        let family = self.counter_vec(name, help, &[label]);
+        values.map(|v| family.with(&[v]))
     }
 
     pub fn counter(&self, name: &str, help: &str) -> Counter {

@@ -65,21 +65,19 @@ impl Metrics {
             "EVENTS messages by type and result (used, ignored, skipped, retried, dead_lettered).",
             &["type", "result"],
         );
-        let discrepancies = r.counter_vec(
-            "switchboard_analytics_discrepancies_published_total",
-            "Discrepancy messages published, by status.",
-            &["status"],
-        );
-        let requests = r.counter_vec(
-            "switchboard_analytics_reclassify_requests_total",
-            "Reclassification requests, by mode (on: sent to the calls worker; dry-run: published only).",
-            &["mode"],
-        );
         Self {
-            discrepancies: [DiscrepancyStatus::Open, DiscrepancyStatus::Resolved]
-                .map(|s| discrepancies.with(&[s.as_str()])),
-            requests: [AutoReclassify::DryRun, AutoReclassify::On]
-                .map(|m| requests.with(&[m.as_str()])),
+            discrepancies: r.counters(
+                "switchboard_analytics_discrepancies_published_total",
+                "Discrepancy messages published, by status.",
+                "status",
+                [DiscrepancyStatus::Open, DiscrepancyStatus::Resolved].map(|s| s.as_str()),
+            ),
+            requests: r.counters(
+                "switchboard_analytics_reclassify_requests_total",
+                "Reclassification requests, by mode (on: sent to the calls worker; dry-run: published only).",
+                "mode",
+                [AutoReclassify::DryRun, AutoReclassify::On].map(|m| m.as_str()),
+            ),
             known_events: EventType::ALL
                 .iter()
                 .map(|t| {

@@ -178,94 +178,87 @@ impl Service {
         }
         // Calls are independent (each is in at most one list per pass): announce up to 32
         // at a time — a first start can have tens of thousands.
-        futures_util::stream::iter(resolved.iter().map(Ok::<_, anyhow::Error>))
-            .try_for_each_concurrent(32, |(d, st_call_id)| {
-                self.announce_resolved(tenant, d, *st_call_id)
-            })
-            .await?;
-        futures_util::stream::iter(opened.iter().map(Ok::<_, anyhow::Error>))
-            .try_for_each_concurrent(32, |(d, st_call_id)| {
-                self.announce_open(tenant, d, *st_call_id)
-            })
-            .await?;
-        Ok(())
-    }
-
-    async fn announce_resolved(
-        &self,
-        tenant: &Tenant,
-        d: &Discrepancy,
-        st_call_id: Option<i64>,
-    ) -> anyhow::Result<()> {
-        let name = &tenant.name;
-        let key = keys::discrepancy(name, d.call.as_str());
-        // Whoever deletes the open record announces the resolution: with several
-        // replicas, exactly one does.
-        if self.claim_state(&key, None).await? {
-            let status = DiscrepancyStatus::Resolved;
-            let message = DiscrepancyMessage {
-                tenant: name.clone(),
-                status,
-                discrepancy: d.clone(),
-                st_call_id,
-                resolved_at: Some(now_rfc3339()),
-            };
-            let id = keys::resolved_message_id(name, d.call.as_str(), d.since);
-            self.publish(
-                discrepancy_subject(name),
-                Some(id),
-                serde_json::to_vec(&message)?,
-            )
-            .await?;
-            self.metrics.discrepancy(status);
-        }
-        let asked = tenant.lock().asked.remove(d.call.as_str()).is_some();
-        if asked {
-            self.state
-                .delete(&keys::asked(name, d.call.as_str()))
+        for (items, status) in [
+            (resolved, DiscrepancyStatus::Resolved),
+            (opened, DiscrepancyStatus::Open),
+        ] {
+            futures_util::stream::iter(items.iter().map(Ok::<_, anyhow::Error>))
+                .try_for_each_concurrent(32, |(d, st_call_id)| {
+                    self.settle(tenant, d, *st_call_id, status)
+                })
                 .await?;
         }
-        tenant.lock().published.remove(d.call.as_str());
         Ok(())
     }
 
-    async fn announce_open(
+    /// Moves `d`'s `disc.*` record to `status` — open: recorded, with when it was first
+    /// seen; resolved: deleted — and announces the change if this call made it: with
+    /// several replicas, exactly one does. Then the tenant's own view follows.
+    async fn settle(
         &self,
         tenant: &Tenant,
         d: &Discrepancy,
         st_call_id: Option<i64>,
+        status: DiscrepancyStatus,
     ) -> anyhow::Result<()> {
         let name = &tenant.name;
-        let key = keys::discrepancy(name, d.call.as_str());
-        let first_seen = tenant
-            .lock()
-            .published
-            .get(d.call.as_str())
-            .map_or_else(jiff::Timestamp::now, |o| o.opened_at);
-        let opened = Opened {
-            discrepancy: d.clone(),
-            opened_at: first_seen,
+        let call = d.call.as_str();
+        let opened = match status {
+            DiscrepancyStatus::Open => Some(Opened {
+                discrepancy: d.clone(),
+                opened_at: tenant
+                    .lock()
+                    .published
+                    .get(call)
+                    .map_or_else(jiff::Timestamp::now, |o| o.opened_at),
+            }),
+            DiscrepancyStatus::Resolved => None,
         };
-        // Whoever records this state announces it: exactly one replica does.
-        if self.claim_state(&key, Some(&opened)).await? {
-            let status = DiscrepancyStatus::Open;
-            let message = DiscrepancyMessage {
-                tenant: name.clone(),
-                status,
-                discrepancy: d.clone(),
-                st_call_id,
-                resolved_at: None,
-            };
-            let body = serde_json::to_vec(&message)?;
-            let id = keys::open_message_id(name, d.call.as_str(), fnv(&body));
-            self.publish(discrepancy_subject(name), Some(id), body)
-                .await?;
-            self.metrics.discrepancy(status);
+        let key = keys::discrepancy(name, call);
+        if self.claim_state(&key, opened.as_ref()).await? {
+            self.announce(name, d, st_call_id, status).await?;
         }
-        tenant
-            .lock()
-            .published
-            .insert(d.call.as_str().to_owned(), opened);
+        match opened {
+            Some(opened) => {
+                tenant.lock().published.insert(call.to_owned(), opened);
+            }
+            None => {
+                let asked = tenant.lock().asked.remove(call).is_some();
+                if asked {
+                    self.state.delete(&keys::asked(name, call)).await?;
+                }
+                tenant.lock().published.remove(call);
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes one discrepancy message and counts it. The message id lets JetStream drop
+    /// a second copy: an open message is unique per its content, a resolution per the
+    /// episode it ends (`d.since`).
+    async fn announce(
+        &self,
+        name: &str,
+        d: &Discrepancy,
+        st_call_id: Option<i64>,
+        status: DiscrepancyStatus,
+    ) -> anyhow::Result<()> {
+        let message = DiscrepancyMessage {
+            tenant: name.to_owned(),
+            status,
+            discrepancy: d.clone(),
+            st_call_id,
+            resolved_at: (status == DiscrepancyStatus::Resolved).then(now_rfc3339),
+        };
+        let body = serde_json::to_vec(&message)?;
+        let call = d.call.as_str();
+        let id = match status {
+            DiscrepancyStatus::Open => keys::open_message_id(name, call, fnv(&body)),
+            DiscrepancyStatus::Resolved => keys::resolved_message_id(name, call, d.since),
+        };
+        self.publish(discrepancy_subject(name), Some(id), body)
+            .await?;
+        self.metrics.discrepancy(status);
         Ok(())
     }
 

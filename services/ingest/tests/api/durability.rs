@@ -3,7 +3,7 @@
 //! exactly once, every failure was a 503 with Retry-After, and the provider's retry of each
 //! 503 is stored exactly once too.
 
-use crate::helpers::{json, send_hook, spawn_app_with};
+use crate::helpers::{assert_error, json, send_hook, spawn_app_with};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -179,12 +179,7 @@ async fn while_nats_is_down_ingest_says_503_and_not_ready_then_recovers() {
             .and_then(|v| v.to_str().ok()),
         Some("5")
     );
-    let (status, reply) = json(response).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (503, Some("unavailable")),
-        "{reply}"
-    );
+    assert_error(response, 503, "unavailable", "NATS away").await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     assert_eq!(

@@ -162,6 +162,17 @@ pub async fn send_hook(
     hook.send(http, address).await
 }
 
+/// Asserts that `response` is the error reply `status` with `error` code `code`; `context`
+/// names the case in a failure message.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str, context: &str) {
+    let (got, reply) = json(response).await;
+    assert_eq!(
+        (got, reply["error"].as_str()),
+        (status, Some(code)),
+        "{context}: {reply}"
+    );
+}
+
 pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();

@@ -1,8 +1,8 @@
 //! The HTTP contract of `POST /v1/hooks/{tenant}/{source}`, scheme by scheme.
 
-use crate::helpers::{json, second_secret_for, secret_for, spawn_app};
+use crate::helpers::{TestApp, assert_error, json, second_secret_for, secret_for, spawn_app};
 use std::io::{Read, Write};
-use switchboard_test_support::TestScheme;
+use switchboard_test_support::{TestScheme, TestSecret};
 
 fn body_for(scheme: TestScheme, n: usize) -> Vec<u8> {
     format!(
@@ -128,18 +128,28 @@ async fn bad_signatures_get_401_and_publish_nothing() {
     );
 }
 
+/// For every scheme: body `n` signed with `secret` of that scheme and delivered (as `id`)
+/// to `tenant`'s source of the same scheme is answered `expected`.
+async fn each_scheme_signed_with(
+    app: &TestApp,
+    secret: impl Fn(TestScheme) -> TestSecret,
+    tenant: &str,
+    (n, id): (usize, &str),
+    expected: u16,
+) {
+    for scheme in TestScheme::ALL {
+        let body = body_for(scheme, n);
+        let hook = scheme.sign(&secret(scheme), &app.spec(tenant, scheme, &body, id));
+        let (status, reply) = json(app.send(&hook).await).await;
+        assert_eq!(status, expected, "{scheme:?}: {reply}");
+    }
+}
+
 #[tokio::test]
 async fn the_second_secret_in_the_list_is_accepted() {
     let app = spawn_app().await;
-    for scheme in TestScheme::ALL {
-        let body = body_for(scheme, 1);
-        let hook = scheme.sign(
-            &second_secret_for("acme", scheme),
-            &app.spec("acme", scheme, &body, "rotated"),
-        );
-        let (status, reply) = json(app.send(&hook).await).await;
-        assert_eq!(status, 200, "{scheme:?}: {reply}");
-    }
+    let rotated = |scheme| second_secret_for("acme", scheme);
+    each_scheme_signed_with(&app, rotated, "acme", (1, "rotated"), 200).await;
 }
 
 #[tokio::test]
@@ -164,16 +174,9 @@ async fn a_redelivery_is_acknowledged_as_duplicate_and_stored_once() {
 #[tokio::test]
 async fn one_tenants_secret_never_verifies_for_another() {
     let app = spawn_app().await;
-    for scheme in TestScheme::ALL {
-        let body = body_for(scheme, 3);
-        // Signed with acme's secret, delivered to globex's source of the same scheme.
-        let hook = scheme.sign(
-            &secret_for("acme", scheme),
-            &app.spec("globex", scheme, &body, "x"),
-        );
-        let (status, reply) = json(app.send(&hook).await).await;
-        assert_eq!(status, 401, "{scheme:?}: {reply}");
-    }
+    // Signed with acme's secret, delivered to globex's source of the same scheme.
+    let acmes = |scheme| secret_for("acme", scheme);
+    each_scheme_signed_with(&app, acmes, "globex", (3, "x"), 401).await;
     assert!(app.inbound().await.is_empty());
 }
 
@@ -189,12 +192,7 @@ async fn routing_and_method_errors() {
     ] {
         let mut misrouted = hook.clone();
         misrouted.path_and_query = path.into();
-        let (status, reply) = json(app.send(&misrouted).await).await;
-        assert_eq!(
-            (status, reply["error"].as_str()),
-            (404, Some(code)),
-            "{path}"
-        );
+        assert_error(app.send(&misrouted).await, 404, code, path).await;
     }
 
     for method in [
@@ -215,12 +213,7 @@ async fn routing_and_method_errors() {
             response.headers().get("allow").map(|v| v.to_str().unwrap()),
             Some("POST")
         );
-        let (status, reply) = json(response).await;
-        assert_eq!(
-            (status, reply["error"].as_str()),
-            (405, Some("method_not_allowed")),
-            "{method}"
-        );
+        assert_error(response, 405, "method_not_allowed", method.as_str()).await;
     }
     assert!(app.inbound().await.is_empty());
 }
@@ -230,11 +223,7 @@ async fn oversized_bodies_get_413_declared_or_chunked() {
     let app = spawn_app().await; // max_body_bytes = 65536
     let big = vec![b'x'; 65_537];
     let hook = app.signed("acme", TestScheme::ServiceTitan, &big, "big");
-    let (status, reply) = json(app.send(&hook).await).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (413, Some("payload_too_large"))
-    );
+    assert_error(app.send(&hook).await, 413, "payload_too_large", "declared").await;
 
     // Chunked: no Content-Length, the limit must still hold (reject, never truncate).
     let address = app.address.trim_start_matches("http://").to_owned();
@@ -286,21 +275,17 @@ async fn unreadable_bodies_get_415_or_400_not_401() {
     // Twilio without a form content type (and no bodySHA256): 415.
     let mut hook = app.signed("acme", TestScheme::TwilioForm, b"x", "CA1");
     hook.set_header("Content-Type", "application/json");
-    let (status, reply) = json(app.send(&hook).await).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (415, Some("unsupported_media_type")),
-        "{reply}"
-    );
+    assert_error(
+        app.send(&hook).await,
+        415,
+        "unsupported_media_type",
+        "JSON type",
+    )
+    .await;
     // A form body that is not UTF-8 once decoded: 400.
     let mut hook = app.signed("acme", TestScheme::TwilioForm, b"x", "CA1");
     hook.body = b"CallSid=%FF%FE".to_vec();
-    let (status, reply) = json(app.send(&hook).await).await;
-    assert_eq!(
-        (status, reply["error"].as_str()),
-        (400, Some("bad_request")),
-        "{reply}"
-    );
+    assert_error(app.send(&hook).await, 400, "bad_request", "not UTF-8").await;
     assert!(app.inbound().await.is_empty());
 }
 
@@ -334,8 +319,7 @@ async fn health_readiness_and_metrics() {
     ] {
         assert!(metrics.contains(expected), "missing {expected}\n{metrics}");
     }
-    let (status, reply) = json(app.get("/nope").await).await;
-    assert_eq!((status, reply["error"].as_str()), (404, Some("not_found")));
+    assert_error(app.get("/nope").await, 404, "not_found", "/nope").await;
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! reported as inactive) that Switchboard syncs from.
 
 use super::Api;
-use super::query::{export_cursor, export_page_size, json, paginate, with_required};
+use super::query::{json, paginate, with_required};
 use super::views::location_json;
 use crate::seed::{self, TenantData};
 use crate::state::problem;
@@ -57,14 +57,7 @@ fn changed_locations(t: &TenantData, from: u64) -> Vec<&seed::Location> {
 
 /// `GET /crm/v2/tenant/{t}/export/locations`: every location changed since `from`.
 pub(crate) async fn export_locations(api: Api) -> Response {
-    let tid = admit!(api, "export locations");
-    let Api { s, p, .. } = api;
-    let from = match export_cursor(&p) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let page_size = export_page_size(&s);
-    s.sim.with_tenant(tid, |t, _| {
+    api.export("export locations", |t, from, page_size| {
         let mut changed = changed_locations(t, from);
         let has_more = changed.len() > page_size;
         changed.truncate(page_size);
@@ -76,19 +69,13 @@ pub(crate) async fn export_locations(api: Api) -> Response {
             data,
         })
     })
+    .await
 }
 
 /// `GET /crm/v2/tenant/{t}/export/locations/contacts`: the contacts of every location
 /// changed since `from` (removed ones as `active: false`), whole locations per page.
 pub(crate) async fn export_location_contacts(api: Api) -> Response {
-    let tid = admit!(api, "export location contacts");
-    let Api { s, p, .. } = api;
-    let from = match export_cursor(&p) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let page_size = export_page_size(&s);
-    s.sim.with_tenant(tid, |t, _| {
+    api.export("export location contacts", |t, from, page_size| {
         let mut data = Vec::new();
         let mut continue_from = from;
         let changed = changed_locations(t, from);
@@ -127,4 +114,5 @@ pub(crate) async fn export_location_contacts(api: Api) -> Response {
             data,
         })
     })
+    .await
 }

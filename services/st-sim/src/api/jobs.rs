@@ -128,14 +128,7 @@ pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
             priority: r.priority.clone(),
             application_guid,
             external_data,
-            ..seed::Job::scheduled(
-                r.customer_id,
-                r.location_id,
-                r.business_unit_id,
-                r.job_type_id,
-                r.campaign_id,
-                &stamp,
-            )
+            ..scheduled_job(r, &stamp)
         };
         let guid = job.application_guid.clone();
         let id = t.book(job, &appointments(r), &stamp);
@@ -149,16 +142,21 @@ pub(crate) async fn create_job(api: Api, body: axum::body::Bytes) -> Response {
 fn csr_books_first(t: &mut TenantData, r: &st::CreateJob, stamp: &str) {
     let job = seed::Job {
         summary: Some("Booked by a CSR in ServiceTitan".into()),
-        ..seed::Job::scheduled(
-            r.customer_id,
-            r.location_id,
-            r.business_unit_id,
-            r.job_type_id,
-            r.campaign_id,
-            stamp,
-        )
+        ..scheduled_job(r, stamp)
     };
     t.book(job, &appointments(r), stamp);
+}
+
+/// The scheduled job `r` asks for, without its optional fields.
+fn scheduled_job(r: &st::CreateJob, stamp: &str) -> seed::Job {
+    seed::Job::scheduled(
+        r.customer_id,
+        r.location_id,
+        r.business_unit_id,
+        r.job_type_id,
+        r.campaign_id,
+        stamp,
+    )
 }
 
 fn appointments(r: &st::CreateJob) -> Vec<(String, String)> {

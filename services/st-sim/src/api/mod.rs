@@ -129,6 +129,24 @@ impl Api {
         self.list_admitted(tid, items)
     }
 
+    /// `GET …/export/…` (version-ordered, whole records per page): admits the request as
+    /// `operation`, reads the `from` cursor (ServiceTitan's 400 if it is not one) and the
+    /// seed's export page size, then answers what `page` makes of the tenant's data, the
+    /// cursor and the page size.
+    pub async fn export(
+        self,
+        operation: &str,
+        page: impl FnOnce(&TenantData, u64, usize) -> Response,
+    ) -> Response {
+        let tid = admit!(self, operation);
+        let from = match query::export_cursor(&self.p) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        let page_size = query::export_page_size(&self.s);
+        self.s.sim.with_tenant(tid, |t, _| page(t, from, page_size))
+    }
+
     /// [`Self::list`] for a request already admitted (tenant `tid`).
     pub fn list_admitted<T: serde::Serialize + Clone>(
         self,

@@ -3,7 +3,7 @@
 //! customer and location they name, link booked calls to their job and fire `CallUpdated`.
 
 use super::Api;
-use super::query::{ids_filter, in_range, json, paginate, parse_time};
+use super::query::{export_cursor, ids_filter, in_range, json, paginate, parse_time};
 use super::views::{call_list_item, call_record, detailed_call_json, export_call};
 use crate::clock::now;
 use crate::seed::{self, Address, Call};
@@ -202,16 +202,9 @@ fn apply_party(
 pub(crate) async fn export_calls(api: Api) -> Response {
     let tid = admit!(api, "export calls");
     let Api { s, p, .. } = api;
-    let from: u64 = match p.get("from").map(|f| f.parse::<u64>()) {
-        None => 0,
-        Some(Ok(v)) => v,
-        Some(Err(_)) => {
-            return validation(
-                "Invalid query parameter",
-                "from",
-                "not a continuation token from this export".into(),
-            );
-        }
+    let from = match export_cursor(&p) {
+        Ok(f) => f,
+        Err(r) => return r,
     };
     let include_recent = p.get("includeRecentChanges").is_some_and(|v| v == "true");
     let (page_size, delay) = {

@@ -37,10 +37,21 @@ fn address_output(a: &Address) -> st::AddressOutput {
 }
 
 fn named(items: &[seed::Named], id: Option<i64>) -> Option<st::Named> {
+    named_by(items, id, |n| (n.id, &n.name))
+}
+
+/// The `{id, name}` reference to the record of `items` with id `id`; `key` reads a record's
+/// id and name (reference lists, customers and locations all have both).
+fn named_by<T>(
+    items: &[T],
+    id: Option<i64>,
+    key: impl Fn(&T) -> (i64, &String),
+) -> Option<st::Named> {
     let id = id?;
-    items.iter().find(|n| n.id == id).map(|n| st::Named {
-        id: n.id,
-        name: n.name.clone(),
+    let (id, name) = items.iter().map(key).find(|(i, _)| *i == id)?;
+    Some(st::Named {
+        id,
+        name: name.clone(),
     })
 }
 
@@ -278,20 +289,8 @@ pub(crate) fn export_call(t: &TenantData, c: &Call) -> st::ExportCall {
             id: r.id,
             name: r.name,
         }),
-        customer: c
-            .customer_id
-            .and_then(|id| t.customers.iter().find(|x| x.id == id))
-            .map(|x| st::Named {
-                id: x.id,
-                name: x.name.clone(),
-            }),
-        location: c
-            .location_id
-            .and_then(|id| t.locations.iter().find(|x| x.id == id))
-            .map(|x| st::Named {
-                id: x.id,
-                name: x.name.clone(),
-            }),
+        customer: named_by(&t.customers, c.customer_id, |x| (x.id, &x.name)),
+        location: named_by(&t.locations, c.location_id, |x| (x.id, &x.name)),
         campaign: named(&t.campaigns, c.campaign_id),
         job: job.map(|j| st::JobRef {
             id: j.id,

@@ -180,26 +180,15 @@ async fn booking_a_job_from_a_call_links_them() {
 #[tokio::test]
 async fn a_csr_reclassifying_a_call_changes_what_servicetitan_answers() {
     let sim = spawn_sim(|_| {}).await;
-    let before = sim
-        .admin_get(&format!("/_sim/tenants/{TENANT_ID}/calls/9001"))
-        .await;
+    let before = sim.admin.call(TENANT_ID, 9001).await;
     assert_eq!(before["call_type"], "Booked");
-    let patch = |path: String, body: serde_json::Value| {
-        sim.http
-            .patch(format!("{}{path}", sim.address))
-            .json(&body)
-            .send()
+    // The status of a CSR's edit of call `id`'s type in tenant `tenant`.
+    let edit = async |tenant: u64, id: i64, call_type: &str| {
+        let body = serde_json::json!({ "call_type": call_type });
+        sim.admin.patch_call(tenant, id, &body).await.0
     };
-    let response = patch(
-        format!("/_sim/tenants/{TENANT_ID}/calls/9001"),
-        serde_json::json!({"call_type": "Unbooked"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), 200);
-    let after = sim
-        .admin_get(&format!("/_sim/tenants/{TENANT_ID}/calls/9001"))
-        .await;
+    assert_eq!(edit(TENANT_ID, 9001, "Unbooked").await, 200);
+    let after = sim.admin.call(TENANT_ID, 9001).await;
     assert_eq!(after["call_type"], "Unbooked");
     assert!(after["version"].as_i64() > before["version"].as_i64());
     assert_ne!(after["modified_on"], before["modified_on"]);
@@ -208,25 +197,10 @@ async fn a_csr_reclassifying_a_call_changes_what_servicetitan_answers() {
     let call = sim.client(100).get_call(9001).await.unwrap();
     assert_eq!(call.lead_call.call_type, Some(CallType::Unbooked));
 
-    let unknown_call = patch(
-        format!("/_sim/tenants/{TENANT_ID}/calls/424242"),
-        serde_json::json!({"call_type": "Unbooked"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(unknown_call.status(), 404);
-    let unknown_tenant = patch(
-        "/_sim/tenants/1/calls/9001".into(),
-        serde_json::json!({"call_type": "Unbooked"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(unknown_tenant.status(), 404);
-    let bad = patch(
-        format!("/_sim/tenants/{TENANT_ID}/calls/9001"),
-        serde_json::json!({"call_type": "Maybe"}),
-    )
-    .await
-    .unwrap();
-    assert!(bad.status().is_client_error());
+    let unknown_call = edit(TENANT_ID, 424242, "Unbooked").await;
+    assert_eq!(unknown_call, 404);
+    let unknown_tenant = edit(1, 9001, "Unbooked").await;
+    assert_eq!(unknown_tenant, 404);
+    let bad = edit(TENANT_ID, 9001, "Maybe").await;
+    assert!(bad.is_client_error());
 }

@@ -27,9 +27,15 @@ fn kinds(events: &[CloudEvent]) -> Vec<&str> {
     events.iter().map(|e| e.kind.as_str()).collect()
 }
 
+/// An event's `data` as the type its kind carries.
+fn payload<T: serde::de::DeserializeOwned>(event: &CloudEvent) -> T {
+    serde_json::from_value(event.data.clone()).unwrap()
+}
+
 /// A voice-AI platform's three webhooks for one call, which must give the four canonical
-/// events: started, answered, completed and the agent's verdict.
-fn voice_ai_call(format: Format, bodies: [&[u8]; 3]) -> Vec<CloudEvent> {
+/// events: started, answered, completed and the agent's verdict. The completed call's data
+/// and the verdict.
+fn voice_ai_call(format: Format, bodies: [&[u8]; 3]) -> (CallData, OutcomeData) {
     let events: Vec<CloudEvent> = bodies.iter().flat_map(|b| run(format, b)).collect();
     assert_eq!(
         kinds(&events),
@@ -41,7 +47,7 @@ fn voice_ai_call(format: Format, bodies: [&[u8]; 3]) -> Vec<CloudEvent> {
         ],
         "{format:?}"
     );
-    events
+    (payload(&events[2]), payload(&events[3]))
 }
 
 macro_rules! fixture {
@@ -63,7 +69,7 @@ fn twilio_call_progress_becomes_started_answered_completed() {
         kinds(&events),
         ["call.started", "call.answered", "call.completed"]
     );
-    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
+    let done: CallData = payload(&events[2]);
     assert_eq!(done.provider_call_id, "CA5c9e2b7a1f6d4e3c8b0a9f1e2d3c4b5a");
     assert_eq!(done.from.as_deref(), Some("+15125550101"));
     assert_eq!(done.to.as_deref(), Some("+15125550000"));
@@ -76,18 +82,18 @@ fn twilio_call_progress_becomes_started_answered_completed() {
         events[0].subject.as_deref(),
         Some("CA5c9e2b7a1f6d4e3c8b0a9f1e2d3c4b5a")
     );
-    let started: CallData = serde_json::from_value(events[0].data.clone()).unwrap();
+    let started: CallData = payload(&events[0]);
     assert_eq!(started.started_at.as_deref(), Some("2026-11-23T15:04:05Z"));
 
     let no_answer = run(Format::Twilio, fixture!("twilio/no-answer.form"));
-    let data: CallData = serde_json::from_value(no_answer[0].data.clone()).unwrap();
+    let data: CallData = payload(&no_answer[0]);
     assert_eq!(
         (no_answer[0].kind.as_str(), data.end_reason.as_deref()),
         ("call.completed", Some("no-answer"))
     );
 
     let rec = run(Format::Twilio, fixture!("twilio/5-recording.form"));
-    let data: RecordingData = serde_json::from_value(rec[0].data.clone()).unwrap();
+    let data: RecordingData = payload(&rec[0]);
     assert_eq!(rec[0].kind, "call.recording.ready");
     assert_eq!(data.duration_secs, Some(309));
     assert!(data.recording_url.starts_with("https://api.twilio.com/"));
@@ -113,7 +119,7 @@ fn telnyx_events() {
             "call.recording.ready"
         ]
     );
-    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
+    let done: CallData = payload(&events[2]);
     assert_eq!(
         done.provider_call_id,
         "2dc1b3c8-f9e0-11ea-bc5a-02420a0f7768"
@@ -124,14 +130,14 @@ fn telnyx_events() {
         done.started_at.as_deref(),
         Some("2026-11-23T15:04:05.123456Z")
     );
-    let rec: RecordingData = serde_json::from_value(events[3].data.clone()).unwrap();
+    let rec: RecordingData = payload(&events[3]);
     assert_eq!(rec.duration_secs, Some(311));
     assert!(rec.recording_url.ends_with(".mp3?X-Amz-Signature=abc"));
 }
 
 #[test]
 fn retell_events_and_the_agents_verdict() {
-    let events = voice_ai_call(
+    let (done, outcome) = voice_ai_call(
         Format::Retell,
         [
             fixture!("retell/1-call_started.json"),
@@ -139,12 +145,10 @@ fn retell_events_and_the_agents_verdict() {
             fixture!("retell/3-call_analyzed.json"),
         ],
     );
-    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
     assert_eq!(
         (done.duration_secs, done.end_reason.as_deref()),
         (Some(316), Some("user_hangup"))
     );
-    let outcome: OutcomeData = serde_json::from_value(events[3].data.clone()).unwrap();
     assert_eq!(outcome.outcome, CallClass::Booked);
     assert_eq!(outcome.servicetitan.job_id, Some(1001));
     assert_eq!(outcome.reason.as_deref(), Some("Service Call"));
@@ -153,7 +157,7 @@ fn retell_events_and_the_agents_verdict() {
 
 #[test]
 fn vapi_events_and_the_agents_verdict() {
-    let events = voice_ai_call(
+    let (done, outcome) = voice_ai_call(
         Format::Vapi,
         [
             fixture!("vapi/1-status-ringing.json"),
@@ -161,14 +165,12 @@ fn vapi_events_and_the_agents_verdict() {
             fixture!("vapi/3-end-of-call-report.json"),
         ],
     );
-    let done: CallData = serde_json::from_value(events[2].data.clone()).unwrap();
     assert_eq!(done.from.as_deref(), Some("+15125550101"));
     assert_eq!(done.to.as_deref(), Some("+15125550000"));
     assert_eq!(
         (done.duration_secs, done.end_reason.as_deref()),
         (Some(314), Some("customer-ended-call"))
     );
-    let outcome: OutcomeData = serde_json::from_value(events[3].data.clone()).unwrap();
     assert_eq!(
         (outcome.outcome, outcome.servicetitan.job_id),
         (CallClass::Booked, Some(1002))
@@ -179,7 +181,7 @@ fn vapi_events_and_the_agents_verdict() {
 fn agent_reports() {
     let outcome = run(Format::Agent, fixture!("agent/call-outcome.json"));
     assert_eq!(kinds(&outcome), ["call.outcome"]);
-    let data: OutcomeData = serde_json::from_value(outcome[0].data.clone()).unwrap();
+    let data: OutcomeData = payload(&outcome[0]);
     assert_eq!(data.from.as_deref(), Some("+15125550101"), "E.164");
     assert_eq!(
         data.started_at.as_deref(),
@@ -200,7 +202,7 @@ fn agent_reports() {
         Format::Agent,
         fixture!("agent/appointment-confirmation.json"),
     );
-    let data: ConfirmationData = serde_json::from_value(confirmation[0].data.clone()).unwrap();
+    let data: ConfirmationData = payload(&confirmation[0]);
     assert_eq!(confirmation[0].kind, "appointment.confirmation");
     assert_eq!(
         (data.status, data.servicetitan.appointment_id),
@@ -227,7 +229,7 @@ fn servicetitan_changes() {
             "st.appointment.changed"
         ]
     );
-    let call: StChangeData = serde_json::from_value(all[0].data.clone()).unwrap();
+    let call: StChangeData = payload(&all[0]);
     assert_eq!(
         (call.st_event.as_str(), call.id, call.st_tenant_id),
         ("CallCompleted", Some(9011), Some(1234567))
@@ -255,7 +257,7 @@ fn unrecognized_payloads_are_kept_as_events() {
     ] {
         let events = run(format, body);
         assert_eq!(kinds(&events), ["webhook.unrecognized"], "{format:?}");
-        let data: UnrecognizedData = serde_json::from_value(events[0].data.clone()).unwrap();
+        let data: UnrecognizedData = payload(&events[0]);
         assert_eq!(data.inbound_stream_seq, 7);
         assert!(!data.reason.is_empty());
         assert_eq!(
@@ -352,7 +354,7 @@ fn retell_outbound_calls_that_nobody_answered_are_not_answered() {
     ended["call"]["start_timestamp"] = i64::MIN.into();
     ended["call"]["end_timestamp"] = i64::MAX.into();
     let events = run(Format::Retell, &serde_json::to_vec(&ended).unwrap());
-    let data: CallData = serde_json::from_value(events[0].data.clone()).unwrap();
+    let data: CallData = payload(&events[0]);
     assert_eq!(
         (data.answered_at, data.end_reason.as_deref()),
         (None, Some("dial_no_answer"))

@@ -257,6 +257,21 @@ impl TenantClient {
         self.parse(operation, &text)
     }
 
+    /// A repeatable request with JSON `body` whose answer is parsed as `R`.
+    async fn exchange<B: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: String,
+        body: &B,
+    ) -> Result<R, StError> {
+        let json = self.to_json(operation, body)?;
+        let text = self
+            .execute(operation, method, url, &Vec::new(), Some(json))
+            .await?;
+        self.parse(operation, &text)
+    }
+
     fn parse<T: DeserializeOwned>(
         &self,
         operation: &'static str,

@@ -203,12 +203,9 @@ impl TenantClient {
 
     /// `POST /dispatch/v2/tenant/{t}/capacity` — a query despite the verb; changes nothing.
     pub async fn capacity(&self, request: &CapacityRequest) -> Result<CapacityResponse, StError> {
-        let json = self.to_json("query capacity", request)?;
         let url = self.path("dispatch", "v2", "capacity");
-        let text = self
-            .execute("query capacity", Method::POST, url, &Vec::new(), Some(json))
-            .await?;
-        self.parse("query capacity", &text)
+        self.exchange("query capacity", Method::POST, url, request)
+            .await
     }
 
     /// `GET /dispatch/v2/tenant/{t}/technician-shifts` with filters (`startsOnOrAfter`, …).

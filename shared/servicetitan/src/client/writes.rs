@@ -32,12 +32,8 @@ impl TenantClient {
         id: i64,
         body: &CallInUpdateModelV2,
     ) -> Result<DetailedCall, StError> {
-        let json = self.to_json("update call", body)?;
         let url = self.path("telecom", "v2", &format!("calls/{id}"));
-        let text = self
-            .execute("update call", Method::PUT, url, &Vec::new(), Some(json))
-            .await?;
-        self.parse("update call", &text)
+        self.exchange("update call", Method::PUT, url, body).await
     }
 
     /// Read-modify-write: applies `change` to `current` and writes the full call back.
@@ -103,18 +99,9 @@ impl TenantClient {
         id: i64,
         body: &RescheduleAppointment,
     ) -> Result<Appointment, StError> {
-        let json = self.to_json("reschedule appointment", body)?;
         let url = self.path("jpm", "v2", &format!("appointments/{id}/reschedule"));
-        let text = self
-            .execute(
-                "reschedule appointment",
-                Method::PATCH,
-                url,
-                &Vec::new(),
-                Some(json),
-            )
-            .await?;
-        self.parse("reschedule appointment", &text)
+        self.exchange("reschedule appointment", Method::PATCH, url, body)
+            .await
     }
 
     /// `PUT /jpm/v2/tenant/{t}/jobs/{id}/cancel`.
