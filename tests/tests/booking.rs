@@ -41,8 +41,21 @@ impl std::ops::Deref for Booking {
 
 impl Booking {
     async fn start(respect_ideal: bool, services: &[Service]) -> Booking {
+        Self::start_with(respect_ideal, services, |_| {}).await
+    }
+
+    /// [`Self::start`] with the config adjusted by `adjust`.
+    async fn start_with(
+        respect_ideal: bool,
+        services: &[Service],
+        adjust: fn(&mut switchboard_config::Config),
+    ) -> Booking {
         let serial = ONE_AT_A_TIME.lock().await;
-        let mut builder = Stack::builder(move |nats, sim| config(nats, sim, respect_ideal));
+        let mut builder = Stack::builder(move |nats, sim| {
+            let mut config = config(nats, sim, respect_ideal);
+            adjust(&mut config);
+            config
+        });
         for s in services {
             builder = builder.service(*s);
         }
@@ -385,6 +398,47 @@ async fn reschedule_and_cancel_go_through_servicetitan_and_events() {
     assert_eq!(job["job_status"], "Canceled");
     assert_eq!(b.events_of("appointment.rescheduled").await.len(), 1);
     assert_eq!(b.events_of("job.canceled").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csr_booking_in_servicetitans_ui_reaches_the_cache_through_the_appointments_export() {
+    // A capacity TTL of an hour: only the export can make the cache forget in time.
+    let b = Booking::start_with(false, &[Service::Ingest, Service::Booking], |c| {
+        c.booking.capacity_ttl_secs = 3600;
+        c.booking.export_poll_secs = 1;
+    })
+    .await;
+    let first = b.first_window("AC Repair").await;
+    // CSRs fill it in ServiceTitan's UI: no hold, no webhook (no router runs here).
+    let jobs = (first["open_hours"].as_f64().unwrap() / 2.0).ceil() as usize;
+    for _ in 0..jobs {
+        b.sim
+            .create_job(
+                switchboard_st_sim::demo::TENANT_ID,
+                &json!({"customer_id": 102, "location_id": 202, "business_unit_id": first["business_unit_id"],
+                    "job_type_id": 301, "campaign_id": 31,
+                    "appointment": {"start": first["start"], "end": first["end"]}}),
+            )
+            .await;
+    }
+    let mut asked = 0;
+    let (b, first) = (&b, &first);
+    let gone = eventually(Duration::from_secs(10), || {
+        asked += 1;
+        let request_id = format!("req_again_{asked}");
+        async move {
+            let offered = b
+                .ok("find_availability", &request_id, availability("AC Repair"))
+                .await;
+            offered["windows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|w| w["start"] != first["start"])
+        }
+    })
+    .await;
+    assert!(gone, "the full window is still offered from the cache");
 }
 
 /// The same instant, however it is written (st-sim keeps UTC, windows carry the offset).

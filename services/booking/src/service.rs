@@ -42,6 +42,8 @@ pub struct Booking {
     queue_group: String,
     /// Rescheduled confirmations (`reschedules`).
     reschedules: ConsumerRuntime,
+    /// How often each tenant's appointments export is read.
+    export_poll: Duration,
 }
 
 impl std::fmt::Debug for Booking {
@@ -175,6 +177,7 @@ impl NatsService for Booking {
                 inner,
                 queue_group: b.queue_group.clone(),
                 reschedules,
+                export_poll: Duration::from_secs(b.export_poll_secs),
             },
         ))
     }
@@ -213,6 +216,12 @@ impl NatsService for Booking {
             }
         });
         let invalidations = inner.follow_servicetitan_changes();
+        let exports = futures_util::future::join_all(
+            inner
+                .tenants
+                .values()
+                .map(|t| t.follow_appointments(self.export_poll)),
+        );
         let reschedules = Reschedules(inner.clone());
         // Both stop taking work at `stop` and finish what they hold.
         let work = futures_util::future::join(handled, self.reschedules.run(&reschedules, &stop));
@@ -220,6 +229,7 @@ impl NatsService for Booking {
             _ = work => {}
             r = invalidations => r?,
             r = inner.holds.follow() => r?,
+            _ = exports => {}
         }
         let _ = service.stop().await;
         Ok(())

@@ -6,14 +6,15 @@
 //! Capacity is cached per (business unit, job type, tenant-local day) for at most
 //! `booking.capacity_ttl_secs`, so an agent asking again and again costs ServiceTitan at
 //! most one capacity request per key per TTL. The cache is dropped for a business unit's
-//! day when Switchboard books, reschedules or cancels in it, and for the whole tenant when
-//! ServiceTitan says a job or appointment changed (its webhooks, as events). A booking
-//! never trusts the cache: it re-checks its window in ServiceTitan.
+//! day when Switchboard books, reschedules or cancels in it, for the whole tenant when
+//! ServiceTitan says a job or appointment changed (its webhooks, as events), and for the
+//! days ServiceTitan's appointments export shows changes on (what CSRs do in its UI). A
+//! booking never trusts the cache: it re-checks its window in ServiceTitan.
 
 use crate::capacity::{Calendar, Slot};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchboard_config::TenantBooking;
@@ -190,6 +191,60 @@ impl Tenant {
         match at {
             Some((bu, day)) => cache.retain(|(b, _, d), _| !(*b == bu && *d == day)),
             None => cache.clear(),
+        }
+    }
+
+    /// Forgets the cached capacity of every business unit on `days`.
+    pub fn invalidate_days(&self, days: &BTreeSet<Date>) {
+        let mut cache = self.capacity.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(_, _, d), _| !days.contains(d));
+    }
+
+    /// Follows ServiceTitan's appointments export, every `poll`, and drops the cached
+    /// capacity of each day an appointment changed on: what CSRs book, move and cancel in
+    /// ServiceTitan's UI when no webhook says so. It starts from yesterday (older changes
+    /// cannot touch a window still offered) and never ends; a failure is logged and the
+    /// next poll tries again (a refusal, such as a missing permission, after 30 polls; the
+    /// cache still expires after its TTL either way). A rescheduled
+    /// appointment shows only its new day, so its old day frees up at the TTL: an
+    /// under-offer, never an overbooking (bookings re-check anyway).
+    pub async fn follow_appointments(&self, poll: Duration) {
+        let yesterday = jiff::Timestamp::now()
+            .to_zoned(TimeZone::UTC)
+            .date()
+            .yesterday()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let mut from = yesterday;
+        loop {
+            match self.client.export_appointments(Some(&from), true).await {
+                Ok(page) => {
+                    let days: BTreeSet<Date> = page
+                        .data
+                        .iter()
+                        .filter_map(|a| a.start.parse::<jiff::Timestamp>().ok())
+                        .map(|t| self.day_of(t))
+                        .collect();
+                    if !days.is_empty() {
+                        self.invalidate_days(&days);
+                    }
+                    if !page.continue_from.is_empty() {
+                        from = page.continue_from;
+                    }
+                    if page.has_more {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %self.name, error = %e,
+                        "booking cannot read ServiceTitan's appointments export; cached capacity still expires after booking.capacity_ttl_secs");
+                    // A refusal (a permission not granted) is not asked again every poll.
+                    if !e.is_transient() {
+                        tokio::time::sleep(poll * 29).await;
+                    }
+                }
+            }
+            tokio::time::sleep(poll).await;
         }
     }
 

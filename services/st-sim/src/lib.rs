@@ -146,6 +146,10 @@ fn router(shared: Shared) -> Router {
             get(api::job_cancel_reasons),
         )
         .route(
+            &format!("/jpm/v2{t}/export/appointments"),
+            get(api::export_appointments),
+        )
+        .route(
             &format!("/jpm/v2{t}/appointments/{{id}}/reschedule"),
             patch(api::reschedule),
         )

@@ -14,6 +14,10 @@ pub struct BookingConfig {
     /// most this often; Switchboard's own bookings and ServiceTitan's job changes
     /// invalidate it sooner.
     pub capacity_ttl_secs: u64,
+    /// ServiceTitan's appointments export is read this often, per tenant, and the cached
+    /// capacity of every day an appointment changed on is dropped (CSRs' bookings,
+    /// reschedules and cancellations that no webhook announced).
+    pub export_poll_secs: u64,
     /// How long a booking holds its window while it re-checks capacity and creates the
     /// job. Concurrent bookings of one window, across replicas, wait for each other.
     pub hold_ttl_secs: u64,
@@ -32,6 +36,7 @@ impl Default for BookingConfig {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 8084)),
             capacity_ttl_secs: 30,
+            export_poll_secs: 10,
             hold_ttl_secs: 120,
             queue_group: "booking".into(),
             answers_ttl_days: 30,

@@ -235,13 +235,14 @@ impl Config {
         }
         let b = &self.booking;
         if b.capacity_ttl_secs == 0
+            || b.export_poll_secs == 0
             || b.hold_ttl_secs == 0
             || b.answers_ttl_days == 0
             || b.queue_group.is_empty()
         {
             return Err(invalid(
                 "booking",
-                "capacity_ttl_secs, hold_ttl_secs and answers_ttl_days must be > 0, and queue_group set".into(),
+                "capacity_ttl_secs, export_poll_secs, hold_ttl_secs and answers_ttl_days must be > 0, and queue_group set".into(),
             ));
         }
         if self.ingest.tools_timeout_ms == 0 {

@@ -271,7 +271,11 @@ pub(crate) async fn cancel(api: Api, body: axum::body::Bytes) -> Response {
             return problem(StatusCode::NOT_FOUND, "Job not found");
         };
         job.job_status = "Canceled".into();
-        job.modified_on = stamp;
+        job.modified_on.clone_from(&stamp);
+        // Its appointments are canceled with it (the appointments export shows them).
+        for a in t.appointments.iter_mut().filter(|a| a.job_id == id) {
+            a.modified_on.clone_from(&stamp);
+        }
         *version += 1;
         StatusCode::OK.into_response()
     })

@@ -171,7 +171,9 @@ pub(crate) use crm::{export_location_contacts, export_locations, get_location, l
 pub(crate) use customers::{create_customer, customers, locations};
 pub(crate) use dispatch::{arrival_windows, business_hours, capacity, technician_shifts};
 pub(crate) use jobs::{cancel, create_job, job_cancel_reasons, job_types, reschedule};
-pub(crate) use jpm::{confirm, get_appointment, get_job, list_jobs, unconfirm};
+pub(crate) use jpm::{
+    confirm, export_appointments, get_appointment, get_job, list_jobs, unconfirm,
+};
 pub(crate) use settings::{business_units, call_reasons, campaigns, tag_types};
 pub(crate) use telecom::{export_calls, get_call, list_calls, update_call};
 pub(crate) use views::{export_call, job_json};

@@ -392,18 +392,16 @@ pub(crate) fn job_json_for(t: &TenantData, j: &seed::Job, guid: Option<&str>) ->
 /// An appointment as JPM answers it (`Jpm.V2.AppointmentResponse`), from a read or a
 /// reschedule alike.
 pub(super) fn appointment_json(t: &TenantData, a: &seed::Appointment) -> serde_json::Value {
-    let customer_id = t
-        .jobs
-        .iter()
-        .find(|j| j.id == a.job_id)
-        .map_or(0, |j| j.customer_id);
+    let job = t.jobs.iter().find(|j| j.id == a.job_id);
+    let customer_id = job.map_or(0, |j| j.customer_id);
+    let canceled = job.is_some_and(|j| j.job_status == "Canceled");
     with_required(
         &st::Appointment {
             id: a.id,
             job_id: a.job_id,
             start: a.start.clone(),
             end: a.end.clone(),
-            status: "Scheduled".into(),
+            status: if canceled { "Canceled" } else { "Scheduled" }.into(),
             is_confirmed: a.confirmed,
             active: true,
             modified_on: a.modified_on.clone(),

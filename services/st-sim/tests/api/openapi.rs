@@ -250,6 +250,24 @@ async fn every_answer_validates_against_servicetitans_openapi_schema() {
     let why = json!({"reasonId": reasons["data"][0]["id"], "memo": "Caller canceled"});
     w.call("PUT", &cancel, &cancel.replace("{id}", &job_id), Some(why))
         .await;
+    // The appointments export, from a date (as ServiceTitan takes it) and then from the
+    // token it gave: the canceled job's appointment is there, marked Canceled.
+    let export = format!("/jpm/v2{t}/export/appointments");
+    let page = w.get(&export, &[], "?from=2020-01-01").await;
+    let moved = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"].to_string() == appointment)
+        .cloned()
+        .unwrap_or_else(|| panic!("appointment {appointment} is not in the export: {page}"));
+    assert_eq!(moved["status"], "Canceled");
+    let next = format!(
+        "?from={}",
+        page["continueFrom"].as_str().unwrap().replace('+', "%2B")
+    );
+    let rest = w.get(&export, &[], &next).await;
+    assert_eq!(rest["data"], json!([]), "nothing changed since");
 
     assert!(
         w.problems.is_empty(),

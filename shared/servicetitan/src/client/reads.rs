@@ -199,6 +199,26 @@ impl TenantClient {
         .await
     }
 
+    /// `GET /jpm/v2/tenant/{t}/export/appointments`: appointments changed since `from` (a
+    /// previous page's `continueFrom`, or a date such as `2026-12-01`, as ServiceTitan
+    /// takes it). Booking follows it to drop capacity it cached for the days that changed.
+    pub async fn export_appointments(
+        &self,
+        from: Option<&str>,
+        include_recent_changes: bool,
+    ) -> Result<ExportPage<Appointment>, StError> {
+        let mut query: Query = from.map(|f| ("from", f.to_owned())).into_iter().collect();
+        if include_recent_changes {
+            query.push(("includeRecentChanges", "true".into()));
+        }
+        self.get(
+            "export appointments",
+            self.path("jpm", "v2", "export/appointments"),
+            query,
+        )
+        .await
+    }
+
     // ---- dispatch (read-only) ----
 
     /// `POST /dispatch/v2/tenant/{t}/capacity` — a query despite the verb; changes nothing.
