@@ -34,17 +34,10 @@ impl TenantClient {
         from: Option<&str>,
         include_recent_changes: bool,
     ) -> Result<ExportPage<ExportCall>, StError> {
-        let mut query: Query = Vec::new();
-        if let Some(from) = from {
-            query.push(("from", from.to_owned()));
-        }
-        if include_recent_changes {
-            query.push(("includeRecentChanges", "true".into()));
-        }
         self.get(
             "export calls",
             self.path("telecom", "v2", "export/calls"),
-            query,
+            export_query(from, include_recent_changes),
         )
         .await
     }
@@ -207,14 +200,10 @@ impl TenantClient {
         from: Option<&str>,
         include_recent_changes: bool,
     ) -> Result<ExportPage<Appointment>, StError> {
-        let mut query: Query = from.map(|f| ("from", f.to_owned())).into_iter().collect();
-        if include_recent_changes {
-            query.push(("includeRecentChanges", "true".into()));
-        }
         self.get(
             "export appointments",
             self.path("jpm", "v2", "export/appointments"),
-            query,
+            export_query(from, include_recent_changes),
         )
         .await
     }
@@ -299,4 +288,14 @@ impl TenantClient {
         )
         .await
     }
+}
+
+/// An export's query: where to resume (`from`), and whether to see the most recent changes
+/// at once (which may repeat some on the next page).
+fn export_query(from: Option<&str>, include_recent_changes: bool) -> Query {
+    let mut query: Query = from.map(|f| ("from", f.to_owned())).into_iter().collect();
+    if include_recent_changes {
+        query.push(("includeRecentChanges", "true".into()));
+    }
+    query
 }
