@@ -258,7 +258,7 @@ async fn every_answer_validates_against_servicetitans_openapi_schema() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["id"].to_string() == appointment)
+        .find(|a| a["id"] == job["firstAppointmentId"])
         .cloned()
         .unwrap_or_else(|| panic!("appointment {appointment} is not in the export: {page}"));
     assert_eq!(moved["status"], "Canceled");
