@@ -216,12 +216,17 @@ impl NatsService for Booking {
             }
         });
         let invalidations = inner.follow_servicetitan_changes();
-        let exports = futures_util::future::join_all(
-            inner
-                .tenants
-                .values()
-                .map(|t| t.follow_appointments(self.export_poll)),
-        );
+        // Never ends (with no tenant to follow it must not end the service either).
+        let exports = async {
+            futures_util::future::join_all(
+                inner
+                    .tenants
+                    .values()
+                    .map(|t| t.follow_appointments(self.export_poll)),
+            )
+            .await;
+            std::future::pending::<()>().await
+        };
         let reschedules = Reschedules(inner.clone());
         // Both stop taking work at `stop` and finish what they hold.
         let work = futures_util::future::join(handled, self.reschedules.run(&reschedules, &stop));
@@ -229,7 +234,7 @@ impl NatsService for Booking {
             _ = work => {}
             r = invalidations => r?,
             r = inner.holds.follow() => r?,
-            _ = exports => {}
+            () = exports => {}
         }
         let _ = service.stop().await;
         Ok(())
