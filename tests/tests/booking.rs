@@ -710,3 +710,18 @@ async fn a_hundred_concurrent_bookings_on_two_replicas_never_overbook() {
         assert!(slot.open_availability >= 0.0, "over capacity: {slot:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_service_with_no_tenant_to_serve_keeps_running() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let nats = switchboard_test_support::NatsServer::start();
+    let config = nats.config("[booking]\nlisten = \"127.0.0.1:0\"\n");
+    let (_url, task) =
+        switchboard_test_support::start_service::<switchboard_booking::Booking>(config).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !task.is_finished(),
+        "booking stopped on its own: {:?}",
+        task.await
+    );
+}
