@@ -39,6 +39,13 @@ enum Sub {
     Health { url: String },
     /// Send a week of signed demo traffic through ingest (secrets from the config)
     Demo(DemoArgs),
+    /// Check each tenant's ServiceTitan access against what the config uses (reads only);
+    /// exit 1 when a configured feature cannot work
+    Doctor {
+        /// Only this configured tenant
+        #[arg(long, value_name = "NAME")]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +154,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
             anyhow::bail!("`dlq purge` deletes every dead letter: add --yes to confirm")
         }
         Some(Sub::Health { url }) => Command::Health { url },
+        Some(Sub::Doctor { tenant }) => Command::Doctor { tenant },
         Some(Sub::Demo(d)) => Command::Demo(DemoOptions {
             tenant: d.tenant,
             ingest_url: d.ingest_url,

@@ -6,6 +6,7 @@
 //! switchboard … dlq replay ID | --all
 //! switchboard … dlq purge --yes
 //! switchboard health URL
+//! switchboard [--config PATH] [--json] doctor [--tenant NAME]
 //! switchboard [--config PATH] demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
 //! ```
 //!
@@ -29,6 +30,7 @@ use switchboard_bus::headers as h;
 
 mod args;
 mod demo;
+mod doctor;
 mod health;
 
 pub use args::{parse, usage};
@@ -62,6 +64,10 @@ pub enum Command {
     },
     /// Send a week of signed demo traffic through ingest.
     Demo(DemoOptions),
+    /// Each tenant's ServiceTitan access against what its config uses.
+    Doctor {
+        tenant: Option<String>,
+    },
     /// Print this text and exit 0: `--help` (of the command asked about), `--version`, or
     /// the usage when no command is given.
     Help(String),
@@ -101,6 +107,12 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
                 .context("the demo signs with the tenant's configured secrets: pass --config or set SWITCHBOARD_CONFIG")?;
             return demo::run(&config, options, out).await;
         }
+        Command::Doctor { tenant } => {
+            let config = switchboard_config::Config::load(cli.config.as_deref()).context(
+                "the doctor checks the configured tenants: pass --config or set SWITCHBOARD_CONFIG",
+            )?;
+            return doctor::run(&config, tenant.as_deref(), cli.json, out).await;
+        }
         _ => {}
     }
     let url = nats_url(cli)?;
@@ -115,7 +127,9 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
         Command::DlqShow { id } => show(&js, *id, cli.json, out).await,
         Command::DlqReplay { target } => replay(&js, target, cli.json, out).await,
         Command::DlqPurge => purge(&js, cli.json, out).await,
-        Command::Help(_) | Command::Health { .. } | Command::Demo(_) => Ok(()),
+        Command::Help(_) | Command::Health { .. } | Command::Demo(_) | Command::Doctor { .. } => {
+            Ok(())
+        }
     };
     client.flush().await.ok();
     result

@@ -79,6 +79,39 @@ pub(crate) async fn expire_tokens(State(s): State<Shared>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// `POST /_sim/tenants/{tenant}/scopes` `{"withheld": [scope, …]}`: the business grants
+/// the API user everything but these (an empty list grants everything again). Tokens issued
+/// from now on name only the granted scopes; operations needing a withheld one answer 403
+/// at once, whatever token is used. An unknown scope is a 400 naming the known ones.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Withheld {
+    withheld: Vec<String>,
+}
+
+pub(crate) async fn withhold_scopes(
+    State(s): State<Shared>,
+    Path(tenant_id): Path<u64>,
+    Json(body): Json<Withheld>,
+) -> Response {
+    let known = crate::scopes::all_scopes();
+    if let Some(unknown) = body.withheld.iter().find(|w| !known.contains(&w.as_str())) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "unknown scope `{unknown}`; st-sim knows {}",
+                known.join(", ")
+            ),
+        );
+    }
+    match s.sim.try_with_tenant(tenant_id, |t, _| {
+        t.withheld_scopes.clone_from(&body.withheld)
+    }) {
+        Some(()) => StatusCode::NO_CONTENT.into_response(),
+        None => problem(StatusCode::NOT_FOUND, "Tenant not found"),
+    }
+}
+
 /// A call as the phone system reports it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -163,6 +163,15 @@ impl SimClient {
     }
 
     /// `POST /_sim/tokens/expire`: every issued token expires now.
+    /// Grants tenant `tenant`'s API user every scope but `withheld`.
+    pub async fn withhold_scopes(&self, tenant: u64, withheld: &[&str]) -> StatusCode {
+        self.post(
+            &format!("/_sim/tenants/{tenant}/scopes"),
+            &serde_json::json!({ "withheld": withheld }),
+        )
+        .await
+    }
+
     pub async fn expire_tokens(&self) -> StatusCode {
         self.status(self.http.post(format!("{}/_sim/tokens/expire", self.base)))
             .await

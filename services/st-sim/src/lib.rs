@@ -11,6 +11,7 @@ mod admin;
 mod api;
 mod client;
 mod clock;
+pub mod scopes;
 pub mod seed;
 mod state;
 mod webhooks;
@@ -215,6 +216,10 @@ fn router(shared: Shared) -> Router {
         )
         .route("/_sim/tenants/{tenant}/jobs", post(admin::add_job))
         .route(
+            "/_sim/tenants/{tenant}/scopes",
+            post(admin::withhold_scopes),
+        )
+        .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
@@ -243,11 +248,11 @@ async fn token(
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
     };
     match s.sim.issue_token(id, secret) {
-        Some((token, ttl)) => axum::Json(switchboard_servicetitan::models::TokenResponse {
+        Some((token, ttl, scope)) => axum::Json(switchboard_servicetitan::models::TokenResponse {
             access_token: token,
             expires_in: ttl,
             token_type: "Bearer".into(),
-            scope: Some("tn.tlc.calls:r tn.tlc.calls:w tn.jbce.callreasons:r tn.jpm.jobs:r tn.jpm.appointments:w".into()),
+            scope: Some(scope),
         })
         .into_response(),
         None => oauth_error(StatusCode::BAD_REQUEST, "invalid_client"),

@@ -98,7 +98,13 @@ impl Sim {
     }
 
     /// `POST /connect/token`: client credentials → a bearer token for one tenant.
-    pub fn issue_token(&self, client_id: &str, client_secret: &str) -> Option<(String, u64)> {
+    /// A token for the tenant whose credentials these are: its value, lifetime and the
+    /// scopes it grants.
+    pub fn issue_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Option<(String, u64, String)> {
         let mut inner = self.lock();
         inner
             .counts
@@ -110,6 +116,7 @@ impl Sim {
                 && constant_time_eq(t.client_secret.as_bytes(), client_secret.as_bytes())
         })?;
         let tenant_id = tenant.tenant_id;
+        let scope = crate::scopes::granted(&tenant.withheld_scopes);
         let ttl = inner.seed.settings.token_ttl_secs;
         let token = format!("sim_{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..));
         let now = Instant::now();
@@ -121,7 +128,7 @@ impl Sim {
                 expires: now + Duration::from_secs(ttl),
             },
         );
-        Some((token, ttl))
+        Some((token, ttl, scope))
     }
 
     /// Spends one `csr_races` fault, if any is left.
@@ -216,6 +223,20 @@ impl Sim {
             return Err(problem(
                 StatusCode::FORBIDDEN,
                 "The access token was issued for another tenant",
+            ));
+        }
+        if let Some(scope) = crate::scopes::scope_of(operation)
+            && inner
+                .seed
+                .tenants
+                .iter()
+                .any(|t| t.tenant_id == tenant_id && t.withheld_scopes.iter().any(|w| w == scope))
+        {
+            return Err(problem(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "The API user has no permission for this operation (scope {scope} is not granted)"
+                ),
             ));
         }
         let limit = inner.seed.settings.rate_limit_per_sec as usize;

@@ -17,6 +17,7 @@
 mod auth;
 mod call_class;
 mod client;
+pub mod doctor;
 mod error;
 mod http;
 mod limiter;

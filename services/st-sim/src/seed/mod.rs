@@ -83,6 +83,10 @@ pub struct TenantData {
     pub tenant_id: u64,
     pub client_id: String,
     pub client_secret: String,
+    /// Scopes this tenant's API user was not granted (see `scopes.rs`): its tokens do not
+    /// name them and their operations answer 403.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld_scopes: Vec<String>,
     #[serde(default)]
     pub webhook: Option<Webhook>,
     #[serde(default)]

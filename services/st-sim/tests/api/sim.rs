@@ -204,3 +204,28 @@ async fn a_csr_reclassifying_a_call_changes_what_servicetitan_answers() {
     let bad = edit(TENANT_ID, 9001, "Maybe").await;
     assert!(bad.is_client_error());
 }
+
+#[tokio::test]
+async fn a_withheld_scope_leaves_the_token_and_refuses_its_operations() {
+    let sim = spawn_sim(|_| {}).await;
+    let client = sim.client(100);
+    let all = client.granted_scopes().await.unwrap().unwrap();
+    assert!(all.iter().any(|s| s == "tn.stt.tagtypes:r"), "{all:?}");
+    assert_eq!(
+        sim.admin
+            .withhold_scopes(TENANT_ID, &["tn.stt.tagtypes:r"])
+            .await,
+        204
+    );
+    // Refused at once, whatever token is held; a fresh token no longer names it.
+    let err = client.tag_types(1, 10).await.unwrap_err();
+    assert_eq!(err.status, Some(403), "{err}");
+    assert!(client.call_reasons(1, 10).await.is_ok());
+    let fresh = sim.client(100).granted_scopes().await.unwrap().unwrap();
+    assert!(!fresh.iter().any(|s| s == "tn.stt.tagtypes:r"), "{fresh:?}");
+    assert_eq!(
+        sim.admin.withhold_scopes(TENANT_ID, &["tn.nope:r"]).await,
+        400,
+        "an unknown scope is refused"
+    );
+}

@@ -146,6 +146,8 @@ pub struct TenantClient {
     tokens: TokenCache,
     limiter: RateLimiter,
     observer: Option<Observer>,
+    /// The scopes the last token response granted (`scope`, space-separated).
+    scopes: std::sync::Mutex<Option<String>>,
 }
 
 /// Told about every API request when it ends: operation, last HTTP status (`None` when no
@@ -179,7 +181,18 @@ impl TenantClient {
             tokens: TokenCache::default(),
             observer: None,
             limiter,
+            scopes: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The scopes ServiceTitan grants this client's API user, as the token response names
+    /// them (asking for a token if none is held). `None`: the response named none.
+    pub async fn granted_scopes(&self) -> Result<Option<Vec<String>>, StError> {
+        self.token().await?;
+        let scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(scopes
+            .as_deref()
+            .map(|s| s.split_whitespace().map(str::to_owned).collect()))
     }
 
     pub fn tenant(&self) -> &str {

@@ -95,6 +95,7 @@ impl TenantClient {
                         format!("unreadable token response: {e}"),
                     )
                 })?;
+                *self.scopes.lock().unwrap_or_else(|e| e.into_inner()) = token.scope;
                 Ok((SecretString::from(token.access_token), token.expires_in))
             })
             .await
