@@ -104,12 +104,9 @@ impl Handler for Reschedules {
                 ),
             ),
             Some(e) => {
-                let reason = serde_json::to_value(e.code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "rejected".into());
+                // The tool's error code, as the metrics spell it, is the dead letter's reason.
                 Settle::dead_letter(
-                    &reason,
+                    crate::metrics::result_label(Some(e.code)),
                     format!(
                         "tenant {}: the caller's new window for appointment {} was not booked: {}",
                         event.tenant, request.arguments["appointment_id"], e.message

@@ -94,7 +94,7 @@ pub async fn booked_during(
             .await
             .map_err(|e| format!("reading tenant {tenant}'s booking events: {e}"))?;
         let mut events = Vec::with_capacity(pending as usize);
-        while (events.len() as u64) < pending {
+        for _ in 0..pending {
             let Some(message) = messages.next().await else {
                 break;
             };
@@ -104,8 +104,6 @@ pub async fn booked_during(
                 && let Ok(data) = serde_json::from_value::<BookingData>(event.data)
             {
                 events.push((event.kind, data));
-            } else {
-                events.push((String::new(), BookingData::default()));
             }
         }
         Ok(booked_job(
