@@ -22,7 +22,7 @@ fn config(nats: &str, sim: &str) -> switchboard_config::Config {
     let secret = TestScheme::StandardWebhooks.secret(1).config;
     let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
     format!(
-        "[nats]\nurl = \"{nats}\"\n[ingest]\nlisten = \"127.0.0.1:0\"\n[booking]\nlisten = \"127.0.0.1:0\"\n\
+        "[nats]\nurl = \"{nats}\"\n[doctor]\nat_start = false\n[ingest]\nlisten = \"127.0.0.1:0\"\n[booking]\nlisten = \"127.0.0.1:0\"\n\
          [tenants.demo]\ntimezone = \"America/Chicago\"\n{st}rate_limit_per_sec = 60\n\
          [tenants.demo.booking]\ndefault_campaign = \"Google Local Services\"\nrespect_ideal_booking_percentage = false\n\
          [tenants.demo.sources.agent]\nscheme = \"standard-webhooks\"\nformat = \"agent\"\nsecrets = [\"{secret}\"]\n"

@@ -30,7 +30,9 @@ const CALLS_PER_TENANT: i64 = 4000;
 const BASE_TENANT_ID: u64 = 1234567;
 
 fn config(nats: &str, sim: &str) -> switchboard_config::Config {
-    let mut toml = format!("[nats]\nurl = \"{nats}\"\n[calls]\nlisten = \"127.0.0.1:0\"\n");
+    let mut toml = format!(
+        "[nats]\nurl = \"{nats}\"\n[doctor]\nat_start = false\n[calls]\nlisten = \"127.0.0.1:0\"\n"
+    );
     for i in 0..TENANTS {
         toml.push_str(&format!(
             "[tenants.t{i}.servicetitan]\nenvironment = \"integration\"\ntenant_id = {}\nclient_id = \"cid.bench-{i}\"\n\

@@ -39,7 +39,7 @@ pub enum Service {
 /// polls 200 ms, analytics' sweep 1 s). `calls` is appended to the `[calls]` section.
 pub fn services_toml(nats: &str, calls: &str) -> String {
     format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[doctor]\nat_start = false\n[ingest]\nlisten = \"127.0.0.1:0\"\n\
          [router]\nlisten = \"127.0.0.1:0\"\nack_wait_secs = 2\nnak_delay_ms = 100\n\
          [calls]\nlisten = \"127.0.0.1:0\"\nretry_delay_ms = 200\nexport_poll_ms = 200\nack_wait_secs = 5\n{calls}\
          [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n"

@@ -17,7 +17,7 @@ fn config(nats: &str, sim: &str, respect_ideal: bool) -> switchboard_config::Con
     let secret = TestScheme::StandardWebhooks.secret(1).config;
     let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
     format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[ingest]\nlisten = \"127.0.0.1:0\"\ntools_timeout_ms = 5000\n\
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[doctor]\nat_start = false\n[ingest]\nlisten = \"127.0.0.1:0\"\ntools_timeout_ms = 5000\n\
          [router]\nlisten = \"127.0.0.1:0\"\n[booking]\nlisten = \"127.0.0.1:0\"\n\
          [tenants.demo]\ntimezone = \"America/Chicago\"\n{st}\
          [tenants.demo.booking]\ndefault_campaign = \"Google Local Services\"\nrespect_ideal_booking_percentage = {respect_ideal}\n\
@@ -723,5 +723,51 @@ async fn a_booking_service_with_no_tenant_to_serve_keeps_running() {
         !task.is_finished(),
         "booking stopped on its own: {:?}",
         task.await
+    );
+}
+
+/// The doctor at start: a business that did not grant job booking shows as
+/// `switchboard_tenant_feature_ok{feature="booking"} 0` on the booking service, with the
+/// features it did grant at 1; and nothing is written in ServiceTitan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_at_start_sets_each_configured_features_gauge() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let stack = Stack::builder(|nats, sim| {
+        let mut config = config(nats, sim, true);
+        config.doctor.at_start = true;
+        config
+    })
+    .seed(|seed| seed.tenants[0].withheld_scopes = vec!["tn.jpm.jobs:w".into()])
+    .service(Service::Booking)
+    .start()
+    .await;
+    let before = stack.sim.state().await;
+    let gauge = |feature: &str| {
+        format!("switchboard_tenant_feature_ok{{tenant=\"demo\",feature=\"{feature}\"}}")
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let metrics = stack.metrics(Service::Booking).await;
+        if metrics.contains(&gauge("booking")) {
+            break metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no booking gauge: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        metrics.contains(&format!("{} 0", gauge("booking"))),
+        "{metrics}"
+    );
+    for ok in ["token", "analytics"] {
+        assert!(metrics.contains(&format!("{} 1", gauge(ok))), "{metrics}");
+    }
+    // The demo config has no outcome policy: unused features are not reported.
+    assert!(!metrics.contains(&gauge("tags")), "{metrics}");
+    assert_eq!(
+        before["tenants"][0]["jobs"],
+        stack.sim.state().await["tenants"][0]["jobs"]
     );
 }

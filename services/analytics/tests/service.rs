@@ -14,7 +14,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 fn config(nats: &str, sim: &str, auto: &str) -> switchboard_config::Config {
     let st = switchboard_st_sim::demo::servicetitan_toml("demo", sim);
     let toml = format!(
-        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n\
+        "[nats]\nurl = \"{nats}\"\nrequest_timeout_secs = 15\n[doctor]\nat_start = false\n\
          [analytics]\nlisten = \"127.0.0.1:0\"\ndebounce_ms = 100\nsweep_secs = 1\nreclassify_grace_secs = 2\n\
          [tenants.demo]\ntimezone = \"America/Chicago\"\n\
          [tenants.demo.analytics]\nauto_reclassify = \"{auto}\"\n\

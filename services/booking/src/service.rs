@@ -44,6 +44,8 @@ pub struct Booking {
     reschedules: ConsumerRuntime,
     /// How often each tenant's appointments export is read.
     export_poll: Duration,
+    /// The doctor's background checks, stopped with the service.
+    _doctor: Option<switchboard_servicetitan::doctor::Running>,
 }
 
 impl std::fmt::Debug for Booking {
@@ -78,6 +80,12 @@ impl NatsService for Booking {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
         let st = ServiceTitan::from_config(&config)?;
+        let doctor = switchboard_servicetitan::doctor::spawn_at_start(
+            "booking",
+            &config,
+            &st,
+            registry.tenant_feature_ok(),
+        );
         let b = &config.booking;
         let mut tenants = HashMap::new();
         for (name, tenant) in &config.tenants {
@@ -178,6 +186,7 @@ impl NatsService for Booking {
                 queue_group: b.queue_group.clone(),
                 reschedules,
                 export_poll: Duration::from_secs(b.export_poll_secs),
+                _doctor: doctor,
             },
         ))
     }

@@ -15,7 +15,6 @@
 //! has to be kept consistent.
 
 use async_nats::jetstream::{self, consumer};
-use futures_util::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
 use switchboard_bus::async_nats;
@@ -63,42 +62,25 @@ pub async fn booked_during(
     call_started: Timestamp,
 ) -> Result<Option<i64>, String> {
     let read = async {
-        let stream = js
-            .get_stream(switchboard_bus::EVENTS_STREAM)
-            .await
-            .map_err(|e| format!("opening EVENTS: {e}"))?;
         let from = call_started
             .saturating_sub(BEFORE_START)
             .unwrap_or(call_started);
         let start_time = async_nats::datetime::parse_rfc3339(&from.to_string())
             .map_err(|e| format!("{from} as a NATS start time: {e}"))?;
-        let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subjects: [EventType::JobBooked, EventType::JobCanceled]
-                    .iter()
-                    .map(|k| switchboard_bus::events_subject(tenant, k.as_str()))
-                    .collect(),
-                deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time },
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("reading tenant {tenant}'s booking events: {e}"))?;
-        let pending = consumer.cached_info().num_pending;
-        if pending > MAX_SCANNED {
-            return Err(format!(
-                "tenant {tenant} has {pending} booking events since {from}; more than the {MAX_SCANNED} read to link one call"
-            ));
-        }
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| format!("reading tenant {tenant}'s booking events: {e}"))?;
-        let mut events = Vec::with_capacity(pending as usize);
-        for _ in 0..pending {
-            let Some(message) = messages.next().await else {
-                break;
-            };
-            let message = message.map_err(|e| format!("reading booking events: {e}"))?;
+        let messages = switchboard_bus::scan::scan(
+            js,
+            switchboard_bus::EVENTS_STREAM,
+            [EventType::JobBooked, EventType::JobCanceled]
+                .iter()
+                .map(|k| switchboard_bus::events_subject(tenant, k.as_str()))
+                .collect(),
+            consumer::DeliverPolicy::ByStartTime { start_time },
+            MAX_SCANNED,
+        )
+        .await
+        .map_err(|e| format!("tenant {tenant}'s booking events since {from}: {e}"))?;
+        let mut events = Vec::with_capacity(messages.len());
+        for message in messages {
             // Anything else on these subjects is not booking's and says nothing here.
             if let Ok(event) = serde_json::from_slice::<CloudEvent>(&message.payload)
                 && let Ok(data) = serde_json::from_value::<BookingData>(event.data)

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
 NATS: --nats-url, else SWITCHBOARD_NATS_URL, else nats.url from --config / SWITCHBOARD_CONFIG.
-A dead letter's ID is its sequence in the DLQ stream (the first column of `dlq list`).
+A dead letter's ID is its sequence in the DLQ stream (the first column of `dlq list`);
+a rejected delivery's, its sequence in REJECTED (the first column of `rejected list`).
 See docs/runbook.md.";
 
 /// `switchboard`: Switchboard's operator CLI.
@@ -39,6 +40,9 @@ enum Sub {
     Health { url: String },
     /// Send a week of signed demo traffic through ingest (secrets from the config)
     Demo(DemoArgs),
+    /// Deliveries ingest refused (400/401/413/415), redacted: list, show
+    #[command(subcommand)]
+    Rejected(Rejected),
     /// Check each tenant's ServiceTitan access against what the config uses (reads only);
     /// exit 1 when a configured feature cannot work
     Doctor {
@@ -77,6 +81,31 @@ enum Dlq {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum Rejected {
+    /// The newest rejected deliveries: ID, when, tenant/source, status, reason
+    List {
+        /// Only this tenant's
+        #[arg(long, value_name = "NAME")]
+        tenant: Option<String>,
+        /// Only this source's (with --tenant, or across tenants)
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// How far back: 90s, 30m, 24h, 7d
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::rejected::parse_since)]
+        since: std::time::Duration,
+        /// Show the newest N
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+    },
+    /// One rejected delivery: its answer, every header (secret values redacted, their
+    /// shape kept), the body's size and SHA-256
+    Show {
+        #[arg(value_parser = rejected_id)]
+        id: u64,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 struct DemoArgs {
     /// The configured tenant to send as
@@ -97,6 +126,11 @@ struct DemoArgs {
 fn dead_letter_id(s: &str) -> Result<u64, String> {
     s.parse()
         .map_err(|_| format!("`{s}` is not a dead-letter ID (see `dlq list`)"))
+}
+
+fn rejected_id(s: &str) -> Result<u64, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not a rejected-delivery ID (see `rejected list`)"))
 }
 
 fn days(s: &str) -> Result<u32, String> {
@@ -154,6 +188,18 @@ pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
             anyhow::bail!("`dlq purge` deletes every dead letter: add --yes to confirm")
         }
         Some(Sub::Health { url }) => Command::Health { url },
+        Some(Sub::Rejected(Rejected::List {
+            tenant,
+            source,
+            since,
+            limit,
+        })) => Command::RejectedList(crate::rejected::ListFilter {
+            tenant,
+            source,
+            since,
+            limit,
+        }),
+        Some(Sub::Rejected(Rejected::Show { id })) => Command::RejectedShow { id },
         Some(Sub::Doctor { tenant }) => Command::Doctor { tenant },
         Some(Sub::Demo(d)) => Command::Demo(DemoOptions {
             tenant: d.tenant,

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use std::io::Write;
 use switchboard_config::Config;
 use switchboard_servicetitan::ServiceTitan;
-use switchboard_servicetitan::doctor::{Report, diagnose};
+use switchboard_servicetitan::doctor::{Report, Uses, diagnose};
 
 pub async fn run(
     config: &Config,
@@ -40,7 +40,7 @@ pub async fn run(
             }
             continue;
         };
-        reports.push(diagnose(name.as_str(), tenant, client).await);
+        reports.push(diagnose(name.as_str(), &Uses::of(tenant), client).await);
     }
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;

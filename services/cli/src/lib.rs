@@ -1,10 +1,13 @@
-//! `switchboard`, the operator CLI: the dead-letter queue, a health probe and the demo.
+//! `switchboard`, the operator CLI: the dead-letter queue, rejected deliveries, the
+//! ServiceTitan doctor, a health probe and the demo.
 //!
 //! ```text
 //! switchboard [--config PATH] [--nats-url URL] [--json] dlq list [--consumer NAME]
 //! switchboard … dlq show ID
 //! switchboard … dlq replay ID | --all
 //! switchboard … dlq purge --yes
+//! switchboard … rejected list [--tenant T] [--source S] [--since 24h] [--limit 50]
+//! switchboard … rejected show ID
 //! switchboard health URL
 //! switchboard [--config PATH] [--json] doctor [--tenant NAME]
 //! switchboard [--config PATH] demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
@@ -32,6 +35,9 @@ mod args;
 mod demo;
 mod doctor;
 mod health;
+mod rejected;
+
+pub use rejected::ListFilter;
 
 pub use args::{parse, usage};
 
@@ -58,6 +64,11 @@ pub enum Command {
         target: ReplayTarget,
     },
     DlqPurge,
+    /// Deliveries ingest refused, newest last.
+    RejectedList(ListFilter),
+    RejectedShow {
+        id: u64,
+    },
     /// GET a URL (a service's `/readyz`); exit 0 only on 2xx.
     Health {
         url: String,
@@ -127,6 +138,8 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
         Command::DlqShow { id } => show(&js, *id, cli.json, out).await,
         Command::DlqReplay { target } => replay(&js, target, cli.json, out).await,
         Command::DlqPurge => purge(&js, cli.json, out).await,
+        Command::RejectedList(filter) => rejected::list(&js, filter, cli.json, out).await,
+        Command::RejectedShow { id } => rejected::show(&js, *id, cli.json, out).await,
         Command::Help(_) | Command::Health { .. } | Command::Demo(_) | Command::Doctor { .. } => {
             Ok(())
         }

@@ -6,6 +6,7 @@
 //! the dedup id makes that retry safe.
 
 use crate::IngestState;
+use crate::rejected::{Refused, SeenBody};
 use crate::routes::SourceRoute;
 use axum::body::Body;
 use axum::extract::{FromRequestParts as _, Path, Request, State};
@@ -166,16 +167,25 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
         ));
     };
 
+    let refuse = |refused: Refused, body: SeenBody<'_>| {
+        let request = crate::rejected::Request {
+            path: uri.path(),
+            query: uri.query(),
+            headers,
+            body,
+        };
+        refuse(state, route, request, &refused)
+    };
     let body = match read_body(headers, body, state.max_body_bytes, state.body_timeout).await {
         Ok(body) => body,
-        Err(response) => {
-            let counter = match response.status() {
+        Err((refused, size)) => {
+            let counter = match refused.status {
                 StatusCode::PAYLOAD_TOO_LARGE => &route.metrics.payload_too_large,
                 StatusCode::SERVICE_UNAVAILABLE => &route.metrics.unavailable,
                 _ => &route.metrics.bad_request,
             };
             counter.inc();
-            return Err(response);
+            return Err(refuse(refused, SeenBody::Unread(size)));
         }
     };
 
@@ -191,7 +201,7 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
     };
     let verified = match route.verifier.verify(&delivery, (state.clock)()) {
         Ok(v) => v,
-        Err(rejection) => return Err(reject(route, &rejection)),
+        Err(rejection) => return Err(refuse(reject(route, rejection), SeenBody::Read(&body))),
     };
     Ok(Admitted {
         route,
@@ -205,60 +215,84 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
 
 /// Reads at most `limit` bytes within `timeout`. Declared and chunked bodies over the
 /// limit are 413 alike; a body that does not arrive in time is a 503 (transient: the
-/// provider retries), not a 4xx.
+/// provider retries), not a 4xx. A refusal comes with the body's size as far as known.
 async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
     timeout: Duration,
-) -> Result<Bytes, Response> {
+) -> Result<Bytes, (Refused, u64)> {
     let too_large = || {
-        error(
+        Refused::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            &format!("body exceeds {limit} bytes"),
+            format!("body exceeds {limit} bytes"),
         )
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+    if let Some(n) = declared.filter(|n| *n > limit as u64) {
+        return Err((too_large(), n));
     }
+    let unread = declared.unwrap_or(0);
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Ok(Err(_)) => Err(error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "the request body could not be read",
-        )),
-        Err(_) => Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            &format!(
-                "the request body did not arrive within {} s",
-                timeout.as_secs()
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            Err((too_large(), limit as u64 + 1))
+        }
+        Ok(Err(_)) => Err((
+            Refused::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request body could not be read",
             ),
+            unread,
+        )),
+        Err(_) => Err((
+            Refused::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
+            ),
+            unread,
         )),
     }
 }
 
-fn reject(route: &SourceRoute, rejection: &Rejection) -> Response {
+/// The answer to a refused delivery, recorded on REJECTED (a 400/401/413/415 within the
+/// source's cap).
+pub(crate) fn refuse(
+    state: &IngestState,
+    route: &SourceRoute,
+    request: crate::rejected::Request<'_>,
+    refused: &Refused,
+) -> Response {
+    state
+        .rejected
+        .record(route, (state.clock)(), request, refused);
+    error(refused.status, refused.code, &refused.message)
+}
+
+fn reject(route: &SourceRoute, rejection: Rejection) -> Refused {
     match rejection {
         Rejection::Unauthorized(failure) => {
             route.metrics.verification_failed(failure.reason());
             tracing::info!(tenant = %route.tenant, source = %route.source, reason = failure.reason(), "webhook rejected");
-            error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_signature",
-                &failure.to_string(),
-            )
+            Refused {
+                status: StatusCode::UNAUTHORIZED,
+                code: "invalid_signature",
+                reason: failure.reason(),
+                message: failure.to_string(),
+            }
         }
         Rejection::UnsupportedMediaType(message) => {
             route.metrics.unsupported_media_type.inc();
-            error(
+            Refused::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 message,
@@ -266,7 +300,7 @@ fn reject(route: &SourceRoute, rejection: &Rejection) -> Response {
         }
         Rejection::BadRequest(message) => {
             route.metrics.bad_request.inc();
-            error(StatusCode::BAD_REQUEST, "bad_request", message)
+            Refused::new(StatusCode::BAD_REQUEST, "bad_request", message)
         }
     }
 }
@@ -384,11 +418,24 @@ pub(crate) async fn store(
             route.metrics.payload_too_large.inc();
             tracing::error!(tenant = %route.tenant, source = %route.source, %reason,
                 "body fits ingest.max_body_bytes but not NATS max_payload: lower one or raise the other");
-            Err(error(
+            let path = format!(
+                "/v1/{}/{}/{}",
+                if tool.is_some() { "tools" } else { "hooks" },
+                route.tenant,
+                route.source
+            );
+            let request = crate::rejected::Request {
+                path: &path,
+                query: None,
+                headers,
+                body: SeenBody::Read(&body),
+            };
+            let refused = Refused::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "body exceeds the message bus's maximum payload",
-            ))
+            );
+            Err(refuse(state, route, request, &refused))
         }
         Err(failure) => {
             route.metrics.unavailable.inc();

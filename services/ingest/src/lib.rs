@@ -13,6 +13,7 @@
 
 mod hooks;
 mod metrics;
+mod rejected;
 mod routes;
 mod streams;
 mod tools;
@@ -48,6 +49,8 @@ pub(crate) struct IngestState {
     in_flight_limit: Semaphore,
     metrics: metrics::IngestMetrics,
     clock: Clock,
+    /// Writes 400/401/413/415 answers to REJECTED, off the request path.
+    rejected: rejected::Recorder,
 }
 
 /// Checks everything `Application::build` would check without connecting or listening:
@@ -120,6 +123,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
         in_flight_limit: Semaphore::new(config.ingest.max_in_flight),
         metrics,
         clock,
+        rejected: rejected::Recorder::start(&config, jetstream.clone()),
     });
 
     let ready = readiness(client.clone(), jetstream, keeper);

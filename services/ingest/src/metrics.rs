@@ -39,6 +39,8 @@ pub(crate) struct IngestMetrics {
     pub publish_ack_seconds: Histogram,
     pub in_flight: Gauge,
     pub unknown_tenant: Counter,
+    /// Rejections by tenant, source and what became of their REJECTED record.
+    pub rejections: CounterVec,
 }
 
 /// Counters for one configured source.
@@ -91,7 +93,13 @@ impl IngestMetrics {
             "Webhook requests being handled now.",
         );
         let unknown_tenant = requests.with(&[UNKNOWN, UNKNOWN, outcome::UNKNOWN_TENANT]);
+        let rejections = registry.counter_vec(
+            "switchboard_ingest_rejections_recorded_total",
+            "Rejected deliveries (400/401/413/415) by tenant, source and what became of their record on REJECTED: recorded, rate_capped, queue_full, failed.",
+            &["tenant", "source", "outcome"],
+        );
         Self {
+            rejections,
             requests,
             failures,
             publish_ack_seconds,

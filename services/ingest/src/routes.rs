@@ -16,6 +16,8 @@ pub(crate) struct SourceRoute {
     pub metrics: SourceMetrics,
     /// How this source's tool calls are written (`POST /v1/tools/…`).
     pub tools: crate::tools::ToolFormat,
+    /// Its rejections' rate cap, body prefix and counters (REJECTED).
+    pub rejected: crate::rejected::SourceRecorder,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,13 @@ impl RouteTable {
                         subject: switchboard_bus::inbound_subject(tenant.as_str(), source.as_str()),
                         metrics: metrics.source(tenant.as_str(), source.as_str()),
                         tools: crate::tools::ToolFormat::of(source_config),
+                        rejected: crate::rejected::SourceRecorder::new(
+                            config.ingest.rejected.per_source_per_sec,
+                            source_config.record_rejected_body_bytes(),
+                            &metrics.rejections,
+                            tenant.as_str(),
+                            source.as_str(),
+                        ),
                         verifier,
                     },
                 );

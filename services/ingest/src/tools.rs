@@ -16,7 +16,7 @@
 //!   a JSON message the agent reads as a graceful failure.
 
 use crate::IngestState;
-use crate::hooks::{admit, error, store};
+use crate::hooks::{admit, error, refuse, store};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -57,7 +57,16 @@ pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Requ
         Ok(calls) => calls,
         Err(message) => {
             route.metrics.bad_request.inc();
-            return error(StatusCode::BAD_REQUEST, "bad_request", &message);
+            let path = format!("/v1/tools/{}/{}", route.tenant, route.source);
+            let request = crate::rejected::Request {
+                path: &path,
+                query: None,
+                headers: &admitted.headers,
+                body: crate::rejected::SeenBody::Read(&admitted.body),
+            };
+            let refused =
+                crate::rejected::Refused::new(StatusCode::BAD_REQUEST, "bad_request", message);
+            return refuse(&state, route, request, &refused);
         }
     };
     let names: Vec<&str> = calls.iter().map(|(_, r)| r.tool.as_str()).collect();

@@ -11,7 +11,9 @@ pub mod bucket;
 pub mod consumer;
 pub mod dlq;
 pub mod host;
+pub mod rejected;
 pub mod retry;
+pub mod scan;
 
 use async_nats::jetstream::{self, stream};
 use secrecy::ExposeSecret;

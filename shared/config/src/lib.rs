@@ -245,6 +245,17 @@ impl Config {
                 "capacity_ttl_secs, export_poll_secs, hold_ttl_secs and answers_ttl_days must be > 0, and queue_group set".into(),
             ));
         }
+        let r = &self.ingest.rejected;
+        if r.per_source_per_sec == 0
+            || r.queue == 0
+            || r.max_age_hours == 0
+            || r.max_bytes < 1024 * 1024
+        {
+            return Err(invalid(
+                "ingest.rejected",
+                "per_source_per_sec, queue and max_age_hours must be > 0 and max_bytes at least 1048576 (to stop recording, set enabled = false)".into(),
+            ));
+        }
         if self.ingest.tools_timeout_ms == 0 {
             return Err(invalid("ingest.tools_timeout_ms", "must be > 0".into()));
         }
@@ -303,6 +314,13 @@ impl Config {
                     .position(|x| secrecy::ExposeSecret::expose_secret(x).is_empty())
                 {
                     return Err(invalid(&format!("{key}.secrets[{i}]"), "is empty".into()));
+                }
+                if s.record_rejected_body_bytes() > 4096 {
+                    return Err(invalid(
+                        &format!("{key}.record_rejected_body_bytes"),
+                        "must be at most 4096 (REJECTED keeps the first bytes, for inspection)"
+                            .into(),
+                    ));
                 }
                 if matches!(s, SourceConfig::Twilio(_)) && self.ingest.public_url.is_none() {
                     return Err(invalid(

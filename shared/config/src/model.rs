@@ -24,7 +24,25 @@ pub struct Config {
     #[serde(default)]
     pub booking: crate::BookingConfig,
     #[serde(default)]
+    pub doctor: DoctorConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
+}
+
+/// `[doctor]`: the ServiceTitan preflight (`switchboard doctor`) that the calls, analytics
+/// and booking services also run once at start.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DoctorConfig {
+    /// Check every tenant's ServiceTitan access at start: one log line per tenant and the
+    /// `switchboard_tenant_feature_ok{tenant,feature}` gauge. Reads only.
+    pub at_start: bool,
+}
+
+impl Default for DoctorConfig {
+    fn default() -> Self {
+        Self { at_start: true }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +105,40 @@ pub struct IngestConfig {
     /// How long `POST /v1/tools/…` waits for the booking service's answer.
     #[serde(default = "default_tools_timeout_ms")]
     pub tools_timeout_ms: u64,
+    /// `[ingest.rejected]`: the REJECTED stream of refused deliveries.
+    #[serde(default)]
+    pub rejected: RejectedConfig,
+}
+
+/// `[ingest.rejected]`: every 400/401/413/415 ingest answers for a configured source is
+/// recorded on the REJECTED stream for inspection (`switchboard rejected`), with secrets
+/// redacted, within a rate cap per source so a flood cannot amplify into a flood of writes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RejectedConfig {
+    /// Record rejections at all.
+    pub enabled: bool,
+    /// At most this many records per source per second; the rest are only counted.
+    pub per_source_per_sec: u32,
+    /// Records waiting to be written; beyond, they are only counted (the answer to the
+    /// provider never waits for a record).
+    pub queue: usize,
+    /// REJECTED's retention: records older than this are removed.
+    pub max_age_hours: u64,
+    /// REJECTED's size cap; the oldest records go first.
+    pub max_bytes: i64,
+}
+
+impl Default for RejectedConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_source_per_sec: 5,
+            queue: 1024,
+            max_age_hours: 72,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for IngestConfig {
@@ -100,6 +152,7 @@ impl Default for IngestConfig {
             max_in_flight: default_max_in_flight(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
             tools_timeout_ms: default_tools_timeout_ms(),
+            rejected: RejectedConfig::default(),
         }
     }
 }
@@ -400,6 +453,19 @@ impl SourceConfig {
         }
     }
 
+    /// `record_rejected_body_bytes`: how much of a rejected body REJECTED keeps.
+    pub fn record_rejected_body_bytes(&self) -> usize {
+        match self {
+            Self::ServiceTitan(s) => s.record_rejected_body_bytes,
+            Self::StandardWebhooks(s) | Self::Telnyx(s) | Self::Retell(s) => {
+                s.record_rejected_body_bytes
+            }
+            Self::Twilio(s) => s.record_rejected_body_bytes,
+            Self::Vapi(s) => s.record_rejected_body_bytes,
+            Self::Hmac(s) => s.record_rejected_body_bytes,
+        }
+    }
+
     pub fn secrets(&self) -> &[SecretString] {
         match self {
             Self::ServiceTitan(s) => &s.secrets,
@@ -421,6 +487,10 @@ pub struct ServiceTitanSource {
     pub tolerance_secs: Option<u64>,
     /// Payload format for the router; default from the scheme (docs/events.md).
     pub format: Option<PayloadFormat>,
+    /// Keep this many first bytes of a rejected delivery's body on REJECTED (0: none;
+    /// at most 4096). Only for a source whose bodies hold no secret.
+    #[serde(default)]
+    pub record_rejected_body_bytes: usize,
     pub header: Option<String>,
     /// Absent: accept hex or base64.
     pub encoding: Option<Encoding>,
@@ -434,6 +504,10 @@ pub struct TimestampedSource {
     pub tolerance_secs: Option<u64>,
     /// Payload format for the router; default from the scheme (docs/events.md).
     pub format: Option<PayloadFormat>,
+    /// Keep this many first bytes of a rejected delivery's body on REJECTED (0: none;
+    /// at most 4096). Only for a source whose bodies hold no secret.
+    #[serde(default)]
+    pub record_rejected_body_bytes: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -445,6 +519,10 @@ pub struct TwilioSource {
     pub tolerance_secs: Option<u64>,
     /// Payload format for the router; default from the scheme (docs/events.md).
     pub format: Option<PayloadFormat>,
+    /// Keep this many first bytes of a rejected delivery's body on REJECTED (0: none;
+    /// at most 4096). Only for a source whose bodies hold no secret.
+    #[serde(default)]
+    pub record_rejected_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -463,6 +541,10 @@ pub struct VapiSource {
     pub tolerance_secs: Option<u64>,
     /// Payload format for the router; default from the scheme (docs/events.md).
     pub format: Option<PayloadFormat>,
+    /// Keep this many first bytes of a rejected delivery's body on REJECTED (0: none;
+    /// at most 4096). Only for a source whose bodies hold no secret.
+    #[serde(default)]
+    pub record_rejected_body_bytes: usize,
     /// Absent: `hmac` when any HMAC-only key below is set, `secret` otherwise.
     pub mode: Option<VapiMode>,
     /// Static mode: default `x-vapi-secret`; HMAC mode: default `x-signature`.
@@ -515,6 +597,10 @@ pub struct HmacSource {
     pub tolerance_secs: Option<u64>,
     /// Payload format for the router; default from the scheme (docs/events.md).
     pub format: Option<PayloadFormat>,
+    /// Keep this many first bytes of a rejected delivery's body on REJECTED (0: none;
+    /// at most 4096). Only for a source whose bodies hold no secret.
+    #[serde(default)]
+    pub record_rejected_body_bytes: usize,
     pub preset: Option<HmacPreset>,
     pub header: Option<String>,
     pub prefix: Option<String>,

@@ -10,11 +10,13 @@
 //! It only reads. Write permissions cannot be probed without writing, so they are judged
 //! from the scopes the token response grants; reads are probed with one small request each.
 
+use crate::client::ServiceTitan;
 use crate::client::TenantClient;
 use crate::error::StError;
 use crate::models::CapacityRequest;
 use serde::Serialize;
-use switchboard_config::TenantConfig;
+use std::sync::Arc;
+use switchboard_config::{CallClass, Config, TenantConfig};
 
 /// A feature's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -162,12 +164,36 @@ impl Check {
     }
 }
 
-/// Runs every check for tenant `tenant` (configured as `config`) with `client`.
-pub async fn diagnose(tenant: &str, config: &TenantConfig, client: &TenantClient) -> Report {
-    let outcomes = &config.calls.outcomes;
+/// What a tenant's configuration asks of ServiceTitan: owned, so a check can run in the
+/// background of a service that holds its config elsewhere.
+#[derive(Debug, Clone)]
+pub struct Uses {
+    /// The outcome policy: class, call reason, tags.
+    outcomes: Vec<(CallClass, String, Vec<String>)>,
+    /// The booking default campaign (set when booking is configured).
+    default_campaign: Option<String>,
+}
+
+impl Uses {
+    pub fn of(config: &TenantConfig) -> Self {
+        Uses {
+            outcomes: config
+                .calls
+                .outcomes
+                .iter()
+                .map(|(class, rule)| (*class, rule.reason.clone(), rule.tags.clone()))
+                .collect(),
+            default_campaign: config.booking.default_campaign.clone(),
+        }
+    }
+}
+
+/// Runs every check for tenant `tenant` (whose configuration asks for `uses`) with `client`.
+pub async fn diagnose(tenant: &str, uses: &Uses, client: &TenantClient) -> Report {
+    let outcomes = &uses.outcomes;
     let calls = !outcomes.is_empty();
-    let tagged = outcomes.values().any(|o| !o.tags.is_empty());
-    let booking = config.booking.default_campaign.is_some();
+    let tagged = outcomes.iter().any(|(_, _, tags)| !tags.is_empty());
+    let booking = uses.default_campaign.is_some();
     let mut token = Check::new("token", true);
     let scopes = match client.granted_scopes().await {
         Ok(s) => s,
@@ -205,17 +231,13 @@ pub async fn diagnose(tenant: &str, config: &TenantConfig, client: &TenantClient
         client.call_reasons(1, 500).await,
     );
     if let Some(reasons) = reasons {
-        for (class, rule) in outcomes {
-            if !reasons
-                .data
-                .iter()
-                .any(|r| r.active && r.name == rule.reason)
-            {
+        for (class, reason, _) in outcomes {
+            if !reasons.data.iter().any(|r| r.active && &r.name == reason) {
                 reclass.note(
                     Status::Error,
                     format!(
                         "tenants.{tenant}.calls.outcomes.{class:?}: call reason `{}` is not an active reason in ServiceTitan",
-                        rule.reason
+                        reason
                     ),
                 );
             }
@@ -234,8 +256,8 @@ pub async fn diagnose(tenant: &str, config: &TenantConfig, client: &TenantClient
         "tn.stt.tagtypes:r",
         client.tag_types(1, 500).await,
     ) {
-        for rule in outcomes.values() {
-            for tag in &rule.tags {
+        for (_, _, rule_tags) in outcomes {
+            for tag in rule_tags {
                 if !types.data.iter().any(|t| &t.name == tag) {
                     tags.note(
                         Status::Error,
@@ -258,7 +280,7 @@ pub async fn diagnose(tenant: &str, config: &TenantConfig, client: &TenantClient
     );
     confirmation.needs_scope(scopes, "tn.jpm.appointments:w");
 
-    let booking_line = check_booking(tenant, config, client, scopes, booking).await;
+    let booking_line = check_booking(tenant, uses, client, scopes, booking).await;
 
     let mut analytics = Check::new("analytics", true);
     analytics.probe(
@@ -284,7 +306,7 @@ pub async fn diagnose(tenant: &str, config: &TenantConfig, client: &TenantClient
 /// default campaign, capacity, customers, and the writes.
 async fn check_booking(
     tenant: &str,
-    config: &TenantConfig,
+    uses: &Uses,
     client: &TenantClient,
     scopes: Option<&[String]>,
     configured: bool,
@@ -339,7 +361,7 @@ async fn check_booking(
         "tn.mkt.campaigns:r",
         client.campaigns(all()).await,
     );
-    if let (Some(campaigns), Some(wanted)) = (campaigns, &config.booking.default_campaign)
+    if let (Some(campaigns), Some(wanted)) = (campaigns, &uses.default_campaign)
         && !campaigns
             .data
             .iter()
@@ -379,4 +401,121 @@ async fn check_booking(
         c.needs_scope(scopes, scope);
     }
     c.line
+}
+
+/// Where a service puts each feature's state: `(tenant, feature, ok)`, for the
+/// `switchboard_tenant_feature_ok` gauge.
+pub type FeatureSink = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
+
+/// How soon a tenant whose report is not healthy is checked again (ServiceTitan still
+/// starting, or the business about to fix its grant).
+const RECHECK_UNHEALTHY: std::time::Duration = std::time::Duration::from_secs(300);
+/// How often a healthy tenant is checked again (a business can take a permission away).
+const RECHECK_HEALTHY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The doctor at service start (`[doctor] at_start`, on by default): every tenant with a
+/// ServiceTitan client is checked in the background, so start-up never waits on
+/// ServiceTitan. Each check logs one line per tenant (a warning naming what to grant or fix
+/// when a configured feature cannot work) and sets each configured feature's state through
+/// `sink`; an unused feature is not reported, so it cannot raise an alert.
+///
+/// A tenant is checked again every 5 minutes while it is not healthy and every hour once it
+/// is, so the gauge follows a grant being fixed or taken away; a report is logged again only
+/// when it changes. The checks stop when the returned [`Running`] is dropped.
+pub fn spawn_at_start(
+    service: &'static str,
+    config: &Config,
+    st: &ServiceTitan,
+    sink: FeatureSink,
+) -> Option<Running> {
+    if !config.doctor.at_start {
+        return None;
+    }
+    let tenants: Vec<(String, Uses, Arc<TenantClient>)> = config
+        .tenants
+        .iter()
+        .filter_map(|(name, t)| {
+            let client = st.tenant(name.as_str())?;
+            Some((name.to_string(), Uses::of(t), client.clone()))
+        })
+        .collect();
+    if tenants.is_empty() {
+        return None;
+    }
+    let task = tokio::spawn(async move {
+        let mut last: Vec<Option<String>> = vec![None; tenants.len()];
+        let mut due = vec![tokio::time::Instant::now(); tenants.len()];
+        loop {
+            for (i, (tenant, uses, client)) in tenants.iter().enumerate() {
+                if due[i] > tokio::time::Instant::now() {
+                    continue;
+                }
+                let report = diagnose(tenant, uses, client).await;
+                for line in report.lines.iter().filter(|l| l.configured) {
+                    sink(tenant, line.feature, line.status == Status::Ok);
+                }
+                let text = summary(&report);
+                if last[i].as_ref() != Some(&text) {
+                    log_summary(service, &report, &text);
+                    last[i] = Some(text);
+                }
+                let again = if report.healthy() {
+                    RECHECK_HEALTHY
+                } else {
+                    RECHECK_UNHEALTHY
+                };
+                due[i] = tokio::time::Instant::now() + again;
+            }
+            let next = due
+                .iter()
+                .min()
+                .copied()
+                .unwrap_or_else(tokio::time::Instant::now);
+            tokio::time::sleep_until(next).await;
+        }
+    });
+    Some(Running(task.abort_handle()))
+}
+
+/// The doctor's background checks; they stop when this is dropped (with the service).
+#[derive(Debug)]
+pub struct Running(tokio::task::AbortHandle);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One line per tenant: `ok` features listed together, and each one that is not, with
+/// why and what to grant.
+fn log_summary(service: &str, report: &Report, summary: &str) {
+    if report.healthy() {
+        tracing::info!(service, tenant = %report.tenant, "doctor: {summary}");
+    } else {
+        tracing::warn!(
+            service,
+            tenant = %report.tenant,
+            "doctor: {summary}; run `switchboard doctor --tenant {}` for the details",
+            report.tenant
+        );
+    }
+}
+
+/// `token ok, reclassification ok, booking off (grant: Jobs › Book job), analytics error
+/// (calls export: …)`; features the configuration does not use are left out.
+pub fn summary(report: &Report) -> String {
+    report
+        .lines
+        .iter()
+        .filter(|l| l.configured)
+        .map(|l| match l.status {
+            Status::Ok => format!("{} ok", l.feature),
+            Status::Off if !l.grant.is_empty() => {
+                format!("{} off (grant: {})", l.feature, l.grant.join(", "))
+            }
+            s => format!("{} {} ({})", l.feature, s.as_str(), l.detail),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -161,6 +161,9 @@ with_impl!(Counter, |_| Counter::default());
 with_impl!(Gauge, |_| Gauge::default());
 with_impl!(Histogram, |f| Histogram::new(&f.buckets));
 
+/// Sets `switchboard_tenant_feature_ok{tenant,feature}`: `(tenant, feature, ok)`.
+pub type FeatureGauge = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
+
 /// All metrics of one process, rendered by `GET /metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -239,6 +242,18 @@ impl Registry {
 
     pub fn histogram(&self, name: &str, help: &str, buckets: &[f64]) -> Histogram {
         self.histogram_vec(name, help, &[], buckets).with(&[])
+    }
+
+    /// `switchboard_tenant_feature_ok{tenant,feature}`, set by the doctor at start
+    /// (`switchboard_servicetitan::doctor::spawn_at_start`) in every service that talks
+    /// to ServiceTitan: 1 when a configured feature can work, 0 when it cannot.
+    pub fn tenant_feature_ok(&self) -> FeatureGauge {
+        let gauge = self.gauge_vec(
+            "switchboard_tenant_feature_ok",
+            "1 when a configured feature of a tenant can work against ServiceTitan (the doctor at start), 0 when it cannot.",
+            &["tenant", "feature"],
+        );
+        Arc::new(move |tenant, feature, ok| gauge.with(&[tenant, feature]).set(i64::from(ok)))
     }
 
     /// Prometheus text exposition format 0.0.4.

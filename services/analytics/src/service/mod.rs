@@ -129,8 +129,12 @@ struct Service {
 /// `run_until(shutdown)` (see [`switchboard_bus::host`]).
 pub type Application = switchboard_bus::Hosted<Analytics>;
 
-/// Analytics' work: the EVENTS consumer, the projection, the publisher and the sweeps.
-pub struct Analytics(Arc<Service>);
+/// Analytics' work: the EVENTS consumer, the projection, the publisher and the sweeps; and
+/// the doctor's background checks, stopped with it.
+pub struct Analytics {
+    service: Arc<Service>,
+    _doctor: Option<switchboard_servicetitan::doctor::Running>,
+}
 
 impl std::fmt::Debug for Analytics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -31,6 +31,12 @@ impl NatsService for Analytics {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
         let st = ServiceTitan::from_config(&config)?;
+        let doctor = switchboard_servicetitan::doctor::spawn_at_start(
+            "analytics",
+            &config,
+            &st,
+            registry.tenant_feature_ok(),
+        );
         let mut tenants = BTreeMap::new();
         for (name, t) in &config.tenants {
             let zone = TenantZone::new(&t.timezone)
@@ -171,13 +177,20 @@ impl NatsService for Analytics {
             "no such endpoint; analytics serves GET /, /v1/tenants/{tenant}/booking-rate and /v1/tenants/{tenant}/discrepancies",
         )
         .await?;
-        Ok(Hosted::new(server, client, Analytics(service)))
+        Ok(Hosted::new(
+            server,
+            client,
+            Analytics {
+                service,
+                _doctor: doctor,
+            },
+        ))
     }
 
     /// Consumes EVENTS, projects, publishes and sweeps until `stop`. Unacked events come
     /// back after `ack_wait_secs` and the sweep resumes from its saved cursor.
     async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let s = self.0;
+        let s = self.service;
         // Never ends (with no tenant to sweep it must not end the service either).
         let sweeps = async {
             futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t))).await;

@@ -190,6 +190,8 @@ pub type Application = switchboard_bus::Hosted<CallsWorker>;
 pub struct CallsWorker {
     worker: Arc<Worker>,
     runtimes: Vec<(Kind, ConsumerRuntime)>,
+    /// The doctor's background checks, stopped with the worker.
+    _doctor: Option<switchboard_servicetitan::doctor::Running>,
 }
 
 impl std::fmt::Debug for CallsWorker {

@@ -44,6 +44,12 @@ impl NatsService for CallsWorker {
                 st_requests.with(&[operation, &status]).inc();
             });
         let st = ServiceTitan::from_config_observed(&config, Some(observer))?;
+        let doctor = switchboard_servicetitan::doctor::spawn_at_start(
+            "calls",
+            &config,
+            &st,
+            registry.tenant_feature_ok(),
+        );
         let mut tenants = HashMap::new();
         for (name, tenant) in &config.tenants {
             let Some(st_client) = st.tenant(name.as_str()) else {
@@ -159,7 +165,11 @@ impl NatsService for CallsWorker {
         Ok(Hosted::new(
             server,
             client,
-            CallsWorker { worker, runtimes },
+            CallsWorker {
+                worker,
+                runtimes,
+                _doctor: doctor,
+            },
         ))
     }
 
@@ -169,6 +179,7 @@ impl NatsService for CallsWorker {
         let Self {
             worker: w,
             runtimes,
+            _doctor,
         } = self;
         // Never ends (with no tenant to follow it must not end the worker either).
         let followers = async {

@@ -62,8 +62,13 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns ingest with extra `[ingest]` lines and optionally a pinned clock.
 pub async fn spawn_app_with(nats: NatsServer, ingest_extra: &str, clock: Option<Clock>) -> TestApp {
     let toml = config_toml(&nats.url(), ingest_extra);
+    spawn_app_toml(nats, &toml, clock).await
+}
+
+/// Spawns ingest with the config `toml` (usually [`config_toml`], adjusted).
+pub async fn spawn_app_toml(nats: NatsServer, toml: &str, clock: Option<Clock>) -> TestApp {
     let config =
-        switchboard_config::Config::from_toml_str(&toml, &|_: &str| None).expect("test config");
+        switchboard_config::Config::from_toml_str(toml, &|_: &str| None).expect("test config");
     let clock = clock.unwrap_or_else(|| Arc::new(switchboard_signatures::system_now_ms));
     let app = switchboard_ingest::build_with_clock(config, clock)
         .await

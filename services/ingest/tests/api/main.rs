@@ -6,4 +6,5 @@ mod durability;
 mod helpers;
 mod hooks;
 mod logs;
+mod rejected;
 mod shutdown;
