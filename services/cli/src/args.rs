@@ -266,6 +266,43 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_rejected_commands() {
+        assert_eq!(
+            parse(&args("rejected list")).unwrap().command,
+            Command::RejectedList(crate::ListFilter {
+                tenant: None,
+                source: None,
+                since: std::time::Duration::from_secs(86_400),
+                limit: 50,
+            })
+        );
+        assert_eq!(
+            parse(&args(
+                "rejected list --tenant acme --source st --since 30m --limit 5"
+            ))
+            .unwrap()
+            .command,
+            Command::RejectedList(crate::ListFilter {
+                tenant: Some("acme".into()),
+                source: Some("st".into()),
+                since: std::time::Duration::from_secs(1800),
+                limit: 5,
+            })
+        );
+        assert_eq!(
+            parse(&args("rejected show 12")).unwrap().command,
+            Command::RejectedShow { id: 12 }
+        );
+        for (line, wanted) in [
+            ("rejected list --since 5", "not a duration"),
+            ("rejected show x", "not a rejected-delivery ID"),
+        ] {
+            let err = parse(&args(line)).unwrap_err().to_string();
+            assert!(err.contains(wanted), "{line}: {err}");
+        }
+    }
+
+    #[test]
     fn refuses_what_it_does_not_understand() {
         for (line, wanted) in [
             ("dlq purge", "--yes"),
