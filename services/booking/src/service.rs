@@ -79,7 +79,10 @@ impl NatsService for Booking {
     async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
-        let st = ServiceTitan::from_config(&config)?;
+        let st = ServiceTitan::from_config_observed(
+            &config,
+            Some(registry.servicetitan_requests("booking")),
+        )?;
         let doctor = switchboard_servicetitan::doctor::spawn_at_start(
             "booking",
             &config,

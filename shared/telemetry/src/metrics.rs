@@ -164,6 +164,11 @@ with_impl!(Histogram, |f| Histogram::new(&f.buckets));
 /// Sets `switchboard_tenant_feature_ok{tenant,feature}`: `(tenant, feature, ok)`.
 pub type FeatureGauge = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
 
+/// Counts one ServiceTitan request: `(tenant, operation, status, latency)` (the shape of
+/// `switchboard_servicetitan::Observer`).
+pub type StRequestObserver =
+    Arc<dyn Fn(&str, &'static str, Option<u16>, std::time::Duration) + Send + Sync>;
+
 /// All metrics of one process, rendered by `GET /metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -254,6 +259,21 @@ impl Registry {
             &["tenant", "feature"],
         );
         Arc::new(move |tenant, feature, ok| gauge.with(&[tenant, feature]).set(i64::from(ok)))
+    }
+
+    /// `switchboard_{service}_servicetitan_requests_total{tenant,operation,status}`: every
+    /// ServiceTitan API request a service makes, by its final HTTP status (`none`: no
+    /// response). The alerts on a tenant's ServiceTitan auth read it.
+    pub fn servicetitan_requests(&self, service: &str) -> StRequestObserver {
+        let requests = self.counter_vec(
+            &format!("switchboard_{service}_servicetitan_requests_total"),
+            "ServiceTitan API requests by tenant, operation and final HTTP status (none: no response).",
+            &["tenant", "operation", "status"],
+        );
+        Arc::new(move |tenant, operation, status, _latency| {
+            let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+            requests.with(&[tenant, operation, &status]).inc();
+        })
     }
 
     /// Prometheus text exposition format 0.0.4.

@@ -149,7 +149,7 @@ async fn outcomes_reach_servicetitan_once_and_only_when_needed() {
     assert_eq!(s.count("update call").await, 1);
     let metrics = s.metrics().await;
     assert!(
-        metrics.contains("switchboard_calls_servicetitan_requests_total{operation=\"update call\",status=\"200\"} 1"),
+        metrics.contains("switchboard_calls_servicetitan_requests_total{tenant=\"demo\",operation=\"update call\",status=\"200\"} 1"),
         "{metrics}"
     );
     let reclassified = s.events_of("call.reclassified").await;

@@ -33,16 +33,7 @@ impl NatsService for CallsWorker {
             Duration::from_secs(config.nats.request_timeout_secs),
         );
         let metrics = Metrics::new(&registry);
-        let st_requests = registry.counter_vec(
-            "switchboard_calls_servicetitan_requests_total",
-            "ServiceTitan API requests by operation and final HTTP status (none: no response).",
-            &["operation", "status"],
-        );
-        let observer: switchboard_servicetitan::Observer =
-            Arc::new(move |operation, status, _latency| {
-                let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-                st_requests.with(&[operation, &status]).inc();
-            });
+        let observer = registry.servicetitan_requests("calls");
         let st = ServiceTitan::from_config_observed(&config, Some(observer))?;
         let doctor = switchboard_servicetitan::doctor::spawn_at_start(
             "calls",

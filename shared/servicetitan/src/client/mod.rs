@@ -150,9 +150,9 @@ pub struct TenantClient {
     scopes: std::sync::Mutex<Option<String>>,
 }
 
-/// Told about every API request when it ends: operation, last HTTP status (`None` when no
+/// Told about every API request when it ends: tenant, operation, last HTTP status (`None` when no
 /// response came back) and latency including retries — for the caller's metrics.
-pub type Observer = Arc<dyn Fn(&'static str, Option<u16>, Duration) + Send + Sync>;
+pub type Observer = Arc<dyn Fn(&str, &'static str, Option<u16>, Duration) + Send + Sync>;
 
 impl std::fmt::Debug for TenantClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -253,7 +253,7 @@ impl TenantClient {
             Err(e) => tracing::debug!(error = %e, "failed"),
         });
         if let Some(observe) = &self.observer {
-            observe(operation, status, started.elapsed());
+            observe(&self.settings.tenant, operation, status, started.elapsed());
         }
         result
     }
