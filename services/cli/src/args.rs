@@ -40,6 +40,18 @@ enum Sub {
     Health { url: String },
     /// Send a week of signed demo traffic through ingest (secrets from the config)
     Demo(DemoArgs),
+    /// Everything recorded about one call, in time order: deliveries, events, dead
+    /// letters, the calls ledger and ServiceTitan writes, bookings, analytics
+    Trace {
+        /// The tenant
+        tenant: String,
+        /// A provider call id, a ServiceTitan call or job id, a phone number, an event id
+        /// or a tool request id
+        key: String,
+        /// How far back to read the streams: 90s, 30m, 24h, 7d
+        #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::rejected::parse_since)]
+        since: std::time::Duration,
+    },
     /// Deliveries ingest refused (400/401/413/415), redacted: list, show
     #[command(subcommand)]
     Rejected(Rejected),
@@ -188,6 +200,9 @@ pub fn parse(args: &[String]) -> anyhow::Result<Cli> {
             anyhow::bail!("`dlq purge` deletes every dead letter: add --yes to confirm")
         }
         Some(Sub::Health { url }) => Command::Health { url },
+        Some(Sub::Trace { tenant, key, since }) => {
+            Command::Trace(crate::TraceQuery { tenant, key, since })
+        }
         Some(Sub::Rejected(Rejected::List {
             tenant,
             source,
@@ -263,6 +278,23 @@ mod tests {
             parse(&args("dlq purge --yes")).unwrap().command,
             Command::DlqPurge
         );
+    }
+
+    #[test]
+    fn parses_trace() {
+        assert_eq!(
+            parse(&args("trace demo 9003")).unwrap().command,
+            Command::Trace(crate::TraceQuery {
+                tenant: "demo".into(),
+                key: "9003".into(),
+                since: std::time::Duration::from_secs(7 * 86_400),
+            })
+        );
+        assert!(parse(&args("trace demo")).is_err());
+        let err = parse(&args("trace demo x --since forever"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a duration"), "{err}");
     }
 
     #[test]

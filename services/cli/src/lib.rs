@@ -8,6 +8,7 @@
 //! switchboard … dlq purge --yes
 //! switchboard … rejected list [--tenant T] [--source S] [--since 24h] [--limit 50]
 //! switchboard … rejected show ID
+//! switchboard … trace TENANT KEY [--since 7d]
 //! switchboard health URL
 //! switchboard [--config PATH] [--json] doctor [--tenant NAME]
 //! switchboard [--config PATH] demo [--tenant NAME] [--ingest-url URL] [--st-sim-url URL] [--days N] [--wait-secs N]
@@ -36,8 +37,10 @@ mod demo;
 mod doctor;
 mod health;
 mod rejected;
+pub mod trace;
 
 pub use rejected::ListFilter;
+pub use trace::TraceQuery;
 
 pub use args::{parse, usage};
 
@@ -64,6 +67,8 @@ pub enum Command {
         target: ReplayTarget,
     },
     DlqPurge,
+    /// Everything recorded about one call.
+    Trace(TraceQuery),
     /// Deliveries ingest refused, newest last.
     RejectedList(ListFilter),
     RejectedShow {
@@ -138,6 +143,7 @@ pub async fn run(cli: &Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> 
         Command::DlqShow { id } => show(&js, *id, cli.json, out).await,
         Command::DlqReplay { target } => replay(&js, target, cli.json, out).await,
         Command::DlqPurge => purge(&js, cli.json, out).await,
+        Command::Trace(query) => trace::run(&js, query, cli.json, out).await,
         Command::RejectedList(filter) => rejected::list(&js, filter, cli.json, out).await,
         Command::RejectedShow { id } => rejected::show(&js, *id, cli.json, out).await,
         Command::Help(_) | Command::Health { .. } | Command::Demo(_) | Command::Doctor { .. } => {

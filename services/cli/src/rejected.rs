@@ -165,7 +165,7 @@ pub(crate) async fn show(
 }
 
 /// `90s` → `1m 30s`, for messages.
-fn humantime(d: Duration) -> String {
+pub(crate) fn humantime(d: Duration) -> String {
     let s = d.as_secs();
     match (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60) {
         (0, 0, 0, s) => format!("{s}s"),

@@ -5,6 +5,7 @@
 //! slots are shared by all of them.
 
 mod failures;
+mod trace;
 
 use std::time::Duration;
 use switchboard_e2e::{Service, Stack, spawn_service};
