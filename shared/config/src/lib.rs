@@ -13,12 +13,14 @@
 mod booking;
 mod class;
 pub mod expand;
+mod fingerprint;
 mod model;
 mod name;
 
 pub use booking::{BookingConfig, TenantBooking};
 pub use class::CallClass;
 pub use expand::{Env, ProcessEnv};
+pub use fingerprint::Fingerprint;
 pub use model::*;
 pub use name::Name;
 
@@ -96,6 +98,7 @@ impl Config {
             ConfigError::Toml(err.to_string().trim_end().to_owned())
         })?;
         expand::expand_table(&mut table, "", env)?;
+        let fingerprint = Fingerprint::of(&table);
         let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|err| {
                 let key = err.path().to_string();
@@ -110,6 +113,7 @@ impl Config {
             })?;
         config.apply_overrides(env)?;
         config.validate()?;
+        config.fingerprint = fingerprint;
         Ok(config)
     }
 

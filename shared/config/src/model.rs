@@ -26,7 +26,22 @@ pub struct Config {
     #[serde(default)]
     pub doctor: DoctorConfig,
     #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
+    /// Every key with a hash of its value, for live reloads (never deserialized).
+    #[serde(skip)]
+    pub fingerprint: crate::Fingerprint,
+}
+
+/// `[admin]`: operations that change a running service.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Serve `POST /admin/reload` on every service's ops port: re-read and apply the
+    /// config file, as SIGHUP does. Off by default: whoever reaches the ops port could
+    /// otherwise make a service re-read its file.
+    pub reload_endpoint: bool,
 }
 
 /// `[doctor]`: the ServiceTitan preflight (`switchboard doctor`) that the calls, analytics
