@@ -65,7 +65,7 @@ pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Requ
     };
     match store(
         &state,
-        admitted.route,
+        &admitted.route,
         &admitted.headers,
         admitted.body,
         &admitted.verified,
@@ -96,7 +96,7 @@ pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Requ
 /// its place among the requests handled at once, and its count in the in-flight gauge
 /// (dropped however the request ends, client disconnects included).
 pub(crate) struct Admitted<'s> {
-    pub route: &'s SourceRoute,
+    pub route: Arc<SourceRoute>,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub verified: Verified,
@@ -122,8 +122,10 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
         ));
     };
 
-    let route = state
-        .routes
+    // The table as it is now: a live reload swaps in a new one, and this request keeps
+    // the one it started with.
+    let table = state.routes();
+    let route = table
         .tenants
         .get(&tenant)
         .map(|t| (t, t.sources.get(&source)));
@@ -154,8 +156,9 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
                 "no such source is configured for this tenant",
             ));
         }
-        Some((_, Some(route))) => route,
+        Some((_, Some(route))) => route.clone(),
     };
+    let route = &route;
 
     // Load shedding: a bounded number of requests hold bodies and wait for acks at once.
     let Ok(permit) = state.in_flight_limit.try_acquire() else {
@@ -204,7 +207,7 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
         Err(rejection) => return Err(refuse(reject(route, rejection), SeenBody::Read(&body))),
     };
     Ok(Admitted {
-        route,
+        route: route.clone(),
         headers: parts.headers,
         body,
         verified,

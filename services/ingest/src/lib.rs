@@ -35,7 +35,8 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Shared by every request.
 pub(crate) struct IngestState {
-    routes: routes::RouteTable,
+    /// Swapped whole by a live reload (tenants, sources, secrets).
+    routes: std::sync::RwLock<Arc<routes::RouteTable>>,
     jetstream: async_nats::jetstream::Context,
     /// For tool calls: NATS request-reply with the booking service.
     client: async_nats::Client,
@@ -51,6 +52,40 @@ pub(crate) struct IngestState {
     clock: Clock,
     /// Writes 400/401/413/415 answers to REJECTED, off the request path.
     rejected: rejected::Recorder,
+}
+
+impl IngestState {
+    /// The route table now (a request keeps the one it started with).
+    pub(crate) fn routes(&self) -> Arc<routes::RouteTable> {
+        self.routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A live reload of ingest: the route table (tenants, sources, secrets, the REJECTED cap
+/// per source) is rebuilt from the new config, every verifier checked, and swapped in
+/// whole. The listener, NATS and the other `[ingest]` limits take a restart.
+struct IngestReload(Arc<IngestState>);
+
+impl switchboard_bus::reload::Reload for IngestReload {
+    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
+        let table = routes::RouteTable::build(new, &self.0.metrics)?;
+        *self
+            .0
+            .routes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(table);
+        Ok(changed
+            .iter()
+            .filter(|k| {
+                (k.starts_with("ingest.") || k.starts_with("nats.") || k.starts_with("admin."))
+                    && k.as_str() != "ingest.rejected.per_source_per_sec"
+            })
+            .cloned()
+            .collect())
+    }
 }
 
 /// Checks everything `Application::build` would check without connecting or listening:
@@ -104,7 +139,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
     });
 
     let state = Arc::new(IngestState {
-        routes,
+        routes: std::sync::RwLock::new(Arc::new(routes)),
         jetstream: jetstream.clone(),
         client: client.clone(),
         tools_timeout: Duration::from_millis(config.ingest.tools_timeout_ms),
@@ -130,8 +165,8 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
     let router = Router::new()
         .route("/v1/hooks/{tenant}/{source}", any(hooks::receive))
         .route("/v1/tools/{tenant}/{source}", any(tools::receive))
-        .with_state(state)
-        .merge(switchboard_telemetry::ops_router(registry, ready));
+        .with_state(state.clone())
+        .merge(switchboard_telemetry::ops_router(registry.clone(), ready));
     let server = HttpServer::bind(
         "ingest",
         "ingest.listen",
@@ -141,7 +176,10 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
     )
     .await?;
     let grace = Duration::from_secs(config.ingest.shutdown_timeout_secs);
-    Ok(Hosted::new(server, client, Ingest(())).with_grace(grace))
+    Ok(Hosted::new(server, client, Ingest(()))
+        .with_running_config(&config)
+        .with_grace(grace)
+        .with_reload(Arc::new(IngestReload(state)), &registry))
 }
 
 fn readiness(

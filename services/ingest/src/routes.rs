@@ -4,6 +4,7 @@
 
 use crate::metrics::{IngestMetrics, SourceMetrics};
 use std::collections::HashMap;
+use std::sync::Arc;
 use switchboard_config::Config;
 use switchboard_signatures::{BuildError, Verifier, build_verifier};
 
@@ -22,7 +23,7 @@ pub(crate) struct SourceRoute {
 
 #[derive(Debug)]
 pub(crate) struct TenantRoutes {
-    pub sources: HashMap<String, SourceRoute>,
+    pub sources: HashMap<String, Arc<SourceRoute>>,
     pub metrics: crate::metrics::TenantMetrics,
 }
 
@@ -41,7 +42,7 @@ impl RouteTable {
                 let verifier = build_verifier(&key, source_config)?;
                 sources.insert(
                     source.to_string(),
-                    SourceRoute {
+                    Arc::new(SourceRoute {
                         tenant: tenant.to_string(),
                         source: source.to_string(),
                         subject: switchboard_bus::inbound_subject(tenant.as_str(), source.as_str()),
@@ -55,7 +56,7 @@ impl RouteTable {
                             source.as_str(),
                         ),
                         verifier,
-                    },
+                    }),
                 );
             }
             tenants.insert(

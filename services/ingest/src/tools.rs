@@ -52,7 +52,7 @@ pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Requ
         Ok(a) => a,
         Err(response) => return response,
     };
-    let route = admitted.route;
+    let route = &*admitted.route;
     let calls = match parse(route.tools, &admitted.body) {
         Ok(calls) => calls,
         Err(message) => {

@@ -17,11 +17,14 @@
 //! Everything runs inside the one future, so dropping it stops the service at once, as a
 //! crash would: tests rely on that to play SIGKILL.
 
+use crate::reload::Reload;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
-use switchboard_config::Config;
-use switchboard_telemetry::HttpServer;
+use switchboard_config::{Config, Fingerprint};
+use switchboard_telemetry::{Gauge, HttpServer, Registry};
 use tokio_util::sync::CancellationToken;
 
 /// How long the work may take to settle once it is asked to stop.
@@ -44,6 +47,14 @@ pub struct Hosted<S> {
     client: async_nats::Client,
     grace: Duration,
     service: S,
+    /// The config it runs on, by key (for a live reload's changed keys).
+    fingerprint: Fingerprint,
+    /// `[admin] reload_endpoint`.
+    reload_endpoint: bool,
+    /// Where the config came from, for SIGHUP and `POST /admin/reload`.
+    config_path: Option<PathBuf>,
+    /// How the service applies a new config, and its generation gauge.
+    reload: Option<(Arc<dyn Reload>, Gauge)>,
 }
 
 impl<S> std::fmt::Debug for Hosted<S> {
@@ -64,7 +75,38 @@ impl<S> Hosted<S> {
             client,
             grace: Duration::from_secs(2),
             service,
+            fingerprint: Fingerprint::default(),
+            reload_endpoint: false,
+            config_path: None,
+            reload: None,
         }
+    }
+
+    /// The service applies a new config live through `handle` (SIGHUP, `POST
+    /// /admin/reload`); `switchboard_config_generation` goes on `registry`.
+    pub fn with_reload(mut self, handle: Arc<dyn Reload>, registry: &Registry) -> Self {
+        let generation = registry.gauge(
+            "switchboard_config_generation",
+            "Configs applied since start: 1 at start, +1 per live reload.",
+        );
+        generation.set(1);
+        self.reload = Some((handle, generation));
+        self
+    }
+
+    /// The config the service was built from: its keys (to name what a reload changes)
+    /// and whether `POST /admin/reload` is served. [`Self::build`] sets it; a service
+    /// built another way (ingest with a test clock) sets it itself.
+    pub fn with_running_config(mut self, config: &Config) -> Self {
+        self.fingerprint = config.fingerprint.clone();
+        self.reload_endpoint = config.admin.reload_endpoint;
+        self
+    }
+
+    /// The file the config was loaded from: SIGHUP and `POST /admin/reload` re-read it.
+    pub fn with_config_path(mut self, path: Option<PathBuf>) -> Self {
+        self.config_path = path;
+        self
     }
 
     /// How long requests in flight may take to finish at shutdown (ingest's
@@ -83,7 +125,12 @@ impl<S> Hosted<S> {
 impl<S: NatsService> Hosted<S> {
     /// [`NatsService::build`]. Boxed: a service's set-up is a large future.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Box::pin(S::build(config)).await
+        let fingerprint = config.fingerprint.clone();
+        let reload_endpoint = config.admin.reload_endpoint;
+        let mut hosted = Box::pin(S::build(config)).await?;
+        hosted.fingerprint = fingerprint;
+        hosted.reload_endpoint = reload_endpoint;
+        Ok(hosted)
     }
 
     /// Serves and runs the service's work until `shutdown` resolves or either ends, then
@@ -97,8 +144,28 @@ impl<S: NatsService> Hosted<S> {
             client,
             grace,
             service,
+            fingerprint,
+            reload_endpoint,
+            config_path,
+            reload,
         } = self;
         let name = server.name();
+        let (asks, asked) = tokio::sync::mpsc::channel(4);
+        let server = if reload_endpoint {
+            server.merge(crate::reload::admin_router(asks))
+        } else {
+            server
+        };
+        let (handle, generation) = reload.unzip();
+        let reloader = crate::reload::Reloader {
+            path: config_path,
+            handle,
+            running: fingerprint,
+            generation,
+            name,
+        };
+        let reloads = reloader.serve(asked);
+        tokio::pin!(reloads);
         let stop = CancellationToken::new();
         let (served, serving) = tokio::sync::oneshot::channel::<()>();
         let serve = server.serve(
@@ -116,6 +183,7 @@ impl<S: NatsService> Hosted<S> {
             () = shutdown => {}
             r = &mut serve => { outcome = r; serve_done = true; }
             r = &mut work => { outcome = r; work_done = true; }
+            () = &mut reloads => {}
         }
         stop.cancel();
         if !work_done {
@@ -139,8 +207,8 @@ pub fn service_main<S: NatsService>(
     about: &'static str,
     check: Option<fn(&Config) -> anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    switchboard_telemetry::service_main(binary, about, check, |config| async move {
-        let app = Hosted::<S>::build(config).await?;
+    switchboard_telemetry::service_main(binary, about, check, |config, path| async move {
+        let app = Hosted::<S>::build(config).await?.with_config_path(path);
         app.run_until(switchboard_telemetry::shutdown_signal())
             .await
     })

@@ -12,6 +12,7 @@ pub mod consumer;
 pub mod dlq;
 pub mod host;
 pub mod rejected;
+pub mod reload;
 pub mod retry;
 pub mod scan;
 

@@ -72,6 +72,12 @@ impl HttpServer {
         })
     }
 
+    /// Adds `routes` (the host's admin endpoints) beside the service's own.
+    pub fn merge(mut self, routes: Router) -> Self {
+        self.router = self.router.merge(routes);
+        self
+    }
+
     /// The bound address (useful when the configured port is 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

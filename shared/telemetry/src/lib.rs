@@ -148,7 +148,7 @@ pub fn service_main<Fut>(
     binary: &'static str,
     about: &'static str,
     check: Option<fn(&switchboard_config::Config) -> anyhow::Result<()>>,
-    run: impl FnOnce(switchboard_config::Config) -> Fut,
+    run: impl FnOnce(switchboard_config::Config, Option<std::path::PathBuf>) -> Fut,
 ) -> anyhow::Result<()>
 where
     Fut: Future<Output = anyhow::Result<()>>,
@@ -163,6 +163,11 @@ where
     let args = ServiceArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_tracing();
     let config = switchboard_config::Config::load(args.config.as_deref())?;
+    // Where it came from, for live reloads (SIGHUP, POST /admin/reload).
+    let path = args
+        .config
+        .clone()
+        .or_else(|| std::env::var_os(switchboard_config::CONFIG_ENV).map(Into::into));
     if args.check_config {
         if let Some(check) = check {
             check(&config)?;
@@ -178,5 +183,5 @@ where
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(Box::pin(run(config)))
+        .block_on(Box::pin(run(config, path)))
 }

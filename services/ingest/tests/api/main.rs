@@ -7,4 +7,5 @@ mod helpers;
 mod hooks;
 mod logs;
 mod rejected;
+mod reload;
 mod shutdown;

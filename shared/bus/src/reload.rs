@@ -1,0 +1,168 @@
+//! Live reload: a service re-reads its config file on `SIGHUP`, or on `POST /admin/reload`
+//! on its ops port when `[admin] reload_endpoint = true`, and applies it without a restart.
+//!
+//! Platform teams add businesses every week and providers rotate secrets; a restart of
+//! every service for each is both slow and a risk. So:
+//! - the file is loaded and validated exactly as at start; an invalid file is refused with
+//!   the same error, and the service keeps running on the config it has;
+//! - the service applies a valid one through its [`Reload`] handle, which builds everything
+//!   new first and swaps it in at once, so a request in flight finishes on the config it
+//!   started with and the next one sees the new one;
+//! - what changed is logged by key, never by value, with the keys the service can only take
+//!   at its next restart (a listen address, the NATS URL) named as such;
+//! - `switchboard_config_generation` counts the configs applied (1 at start).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use switchboard_config::{Config, Fingerprint};
+use switchboard_telemetry::Gauge;
+use tokio::sync::{mpsc, oneshot};
+
+/// How a service applies a new config live.
+pub trait Reload: Send + Sync + 'static {
+    /// Applies `new` (already loaded and validated). `changed` names the keys that differ
+    /// from the running config. Returns the changed keys this service takes only at its
+    /// next restart. An error applies nothing.
+    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>>;
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reloaded {
+    /// The config generation now running.
+    pub generation: i64,
+    /// Every key that changed.
+    pub changed: Vec<String>,
+    /// The changed keys that take effect at the next restart.
+    pub restart_needed: Vec<String>,
+}
+
+/// A reload asked over HTTP: the answer goes back on the sender.
+pub(crate) type Ask = oneshot::Sender<Result<Reloaded, String>>;
+
+/// The reload state of one running service.
+pub(crate) struct Reloader {
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) handle: Option<Arc<dyn Reload>>,
+    pub(crate) running: Fingerprint,
+    pub(crate) generation: Option<Gauge>,
+    pub(crate) name: &'static str,
+}
+
+impl Reloader {
+    /// Loads, validates and applies the file; the service keeps its config on any error.
+    pub(crate) async fn reload(&mut self) -> Result<Reloaded, String> {
+        let generation = self.generation.as_ref().map_or(1, Gauge::get);
+        let name = self.name;
+        let refuse = |message: String| {
+            tracing::error!(
+                generation,
+                "{name}: config reload refused, still running generation {generation}: {message}"
+            );
+            Err(message)
+        };
+        let Some(path) = self.path.clone() else {
+            return refuse("this process was not started from a config file (--config or SWITCHBOARD_CONFIG), so there is nothing to re-read".into());
+        };
+        let Some(handle) = self.handle.clone() else {
+            return refuse(format!(
+                "{name} applies no config live; restart it to change its config"
+            ));
+        };
+        let loaded = tokio::task::spawn_blocking(move || Config::load(Some(&path)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let new = match loaded {
+            Ok(new) => new,
+            Err(e) => return refuse(e.to_string()),
+        };
+        let changed = self.running.changed(&new.fingerprint);
+        let restart_needed = match handle.apply(&new, &changed) {
+            Ok(keys) => keys,
+            Err(e) => return refuse(format!("{e:#}")),
+        };
+        let generation = generation + 1;
+        if let Some(g) = &self.generation {
+            g.set(generation);
+        }
+        self.running = new.fingerprint.clone();
+        if restart_needed.is_empty() {
+            tracing::info!(generation, changed = ?changed, "{name}: config reloaded");
+        } else {
+            tracing::warn!(generation, changed = ?changed, restart_needed = ?restart_needed,
+                "{name}: config reloaded; some changed keys take effect only at the next restart");
+        }
+        Ok(Reloaded {
+            generation,
+            changed,
+            restart_needed,
+        })
+    }
+
+    /// Serves reloads until the process ends: on SIGHUP (when the service was started from
+    /// a file) and on `asks` (the admin endpoint).
+    pub(crate) async fn serve(mut self, mut asks: mpsc::Receiver<Ask>) {
+        let mut hangups = match (&self.path, hangup_signals()) {
+            (Some(_), Some(signals)) => Some(signals),
+            _ => None,
+        };
+        loop {
+            let hangup = async {
+                match hangups.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                Some(()) = hangup => {
+                    tracing::info!("{}: SIGHUP: re-reading the config", self.name);
+                    let _ = self.reload().await;
+                }
+                Some(ask) = asks.recv() => {
+                    let _ = ask.send(self.reload().await);
+                }
+                else => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+/// SIGHUP (Switchboard runs on Linux; its images are Debian).
+fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+}
+
+/// `POST /admin/reload`: 200 with what changed, or 400 with why the file was refused.
+pub(crate) fn admin_router(asks: mpsc::Sender<Ask>) -> axum::Router {
+    axum::Router::new()
+        .route("/admin/reload", axum::routing::post(admin_reload))
+        .with_state(asks)
+}
+
+async fn admin_reload(State(asks): State<mpsc::Sender<Ask>>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if asks.send(tx).await.is_err() {
+        return switchboard_telemetry::json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is stopping",
+        );
+    }
+    match rx.await {
+        Ok(Ok(done)) => (StatusCode::OK, axum::Json(done)).into_response(),
+        Ok(Err(message)) => switchboard_telemetry::json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_config",
+            &format!("{message}; nothing was applied"),
+        ),
+        Err(_) => switchboard_telemetry::json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is stopping",
+        ),
+    }
+}
