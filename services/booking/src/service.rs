@@ -177,7 +177,7 @@ impl NatsService for Booking {
             "booking",
             "booking.listen",
             b.listen,
-            switchboard_telemetry::ops_router(registry, ready),
+            switchboard_telemetry::ops_router(registry.clone(), ready),
             "no such endpoint; booking serves GET /healthz, /readyz and /metrics (its tools are on NATS: tools.{tenant}.{tool})",
         )
         .await?;
@@ -191,6 +191,13 @@ impl NatsService for Booking {
                 export_poll: Duration::from_secs(b.export_poll_secs),
                 _doctor: doctor,
             },
+        )
+        .with_reload(
+            // Its tenants' caches and export followers are set up at start.
+            Arc::new(switchboard_bus::reload::AtRestart(&[
+                "booking.", "nats.", "admin.", "doctor.", "tenants.",
+            ])),
+            &registry,
         ))
     }
 

@@ -60,10 +60,51 @@ impl std::fmt::Debug for Router {
     }
 }
 
+/// `(tenant, source)` → how its payloads are read.
+type SourceFormats = HashMap<(String, String), SourceInfo>;
+
+/// Each configured source's payload format: its `format`, else its scheme's default.
+fn source_formats(config: &Config) -> SourceFormats {
+    config
+        .sources()
+        .map(|(t, s, sc)| {
+            let format = match sc.format() {
+                Some(f) => Format::parse(f.as_str()).unwrap_or(Format::Unknown),
+                None => Format::for_scheme(sc.scheme_name()),
+            };
+            ((t.to_string(), s.to_string()), SourceInfo { format })
+        })
+        .collect()
+}
+
+/// A live reload of the router: the sources' formats are swapped in whole (a delivery
+/// being normalised keeps the format it was read with). The consumer's settings, the
+/// listener and NATS take a restart.
+struct RouterReload(Arc<std::sync::RwLock<Arc<SourceFormats>>>);
+
+impl switchboard_bus::reload::Reload for RouterReload {
+    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(source_formats(new));
+        Ok(changed
+            .iter()
+            .filter(|k| {
+                ["router.", "nats.", "admin."]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
+            .cloned()
+            .collect())
+    }
+}
+
 /// The INBOUND handler.
 struct Worker {
     js: jetstream::Context,
-    sources: Arc<HashMap<(String, String), SourceInfo>>,
+    /// Each configured source's payload format; swapped whole by a live reload.
+    sources: Arc<std::sync::RwLock<Arc<SourceFormats>>>,
     nak_delay: Duration,
     /// How long one delivery keeps trying to publish its events.
     publish_patience: Duration,
@@ -79,16 +120,7 @@ impl NatsService for Router {
             client.clone(),
             Duration::from_secs(config.nats.request_timeout_secs),
         );
-        let sources = config
-            .sources()
-            .map(|(t, s, sc)| {
-                let format = match sc.format() {
-                    Some(f) => Format::parse(f.as_str()).unwrap_or(Format::Unknown),
-                    None => Format::for_scheme(sc.scheme_name()),
-                };
-                ((t.to_string(), s.to_string()), SourceInfo { format })
-            })
-            .collect();
+        let sources = Arc::new(std::sync::RwLock::new(Arc::new(source_formats(&config))));
         let r = &config.router;
         let spec = ConsumerSpec {
             stream: switchboard_bus::INBOUND_STREAM.into(),
@@ -115,7 +147,7 @@ impl NatsService for Router {
             .with_pending_gauge(metrics.pending.clone());
         let worker = Worker {
             js,
-            sources: Arc::new(sources),
+            sources: sources.clone(),
             nak_delay: Duration::from_millis(r.nak_delay_ms),
             publish_patience: Duration::from_secs(r.ack_wait_secs.min(10)),
             metrics,
@@ -129,11 +161,12 @@ impl NatsService for Router {
             "router",
             "router.listen",
             r.listen,
-            switchboard_telemetry::ops_router(registry, ready),
+            switchboard_telemetry::ops_router(registry.clone(), ready),
             OPS_HINT,
         )
         .await?;
-        Ok(Hosted::new(server, client, Router { worker, runtime }))
+        Ok(Hosted::new(server, client, Router { worker, runtime })
+            .with_reload(Arc::new(RouterReload(sources)), &registry))
     }
 
     /// Consumes INBOUND until `stop`; the messages in hand are finished first (acked or,
@@ -263,6 +296,8 @@ impl Worker {
         let content_type = header(h::CONTENT_TYPE);
         let format = self
             .sources
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(tenant.clone(), source.clone()))
             .map(|s| s.format)
             .unwrap_or_else(|| Format::for_scheme(&scheme));

@@ -30,6 +30,22 @@ pub trait Reload: Send + Sync + 'static {
     fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>>;
 }
 
+/// For a service that applies none of its keys live yet: a reload is still loaded and
+/// validated in full (an invalid file is refused as everywhere), and every changed key
+/// under one of these prefixes is named as taking effect at the next restart.
+#[derive(Debug, Clone, Copy)]
+pub struct AtRestart(pub &'static [&'static str]);
+
+impl Reload for AtRestart {
+    fn apply(&self, _new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
+        Ok(changed
+            .iter()
+            .filter(|k| self.0.iter().any(|p| k.starts_with(p)))
+            .cloned()
+            .collect())
+    }
+}
+
 /// What a reload did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reloaded {

@@ -171,7 +171,7 @@ impl NatsService for Analytics {
                 get(discrepancies_handler),
             )
             .with_state(service.clone())
-            .merge(switchboard_telemetry::ops_router(registry, ready));
+            .merge(switchboard_telemetry::ops_router(registry.clone(), ready));
         let server = switchboard_telemetry::HttpServer::bind(
             "analytics",
             "analytics.listen",
@@ -187,6 +187,17 @@ impl NatsService for Analytics {
                 service,
                 _doctor: doctor,
             },
+        )
+        .with_reload(
+            // Its tenants' zones, engines and sweeps are set up at start.
+            Arc::new(switchboard_bus::reload::AtRestart(&[
+                "analytics.",
+                "nats.",
+                "admin.",
+                "doctor.",
+                "tenants.",
+            ])),
+            &registry,
         ))
     }
 

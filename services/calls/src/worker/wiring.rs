@@ -22,6 +22,11 @@ use switchboard_servicetitan::{ServiceTitan, StError, all_pages};
 use switchboard_telemetry::{HttpServer, Registry};
 use tokio_util::sync::CancellationToken;
 
+/// What a live reload cannot yet apply to the calls worker: its tenants' policies are
+/// resolved against ServiceTitan at start and its export followers started per tenant.
+const AT_RESTART: switchboard_bus::reload::AtRestart =
+    switchboard_bus::reload::AtRestart(&["calls.", "nats.", "admin.", "doctor.", "tenants."]);
+
 impl NatsService for CallsWorker {
     /// Connects, validates every tenant's policy against ServiceTitan (an unknown reason
     /// or tag is a start-up error naming it), and binds the ops listener.
@@ -148,7 +153,7 @@ impl NatsService for CallsWorker {
             "calls worker",
             "calls.listen",
             c.listen,
-            switchboard_telemetry::ops_router(registry, ready),
+            switchboard_telemetry::ops_router(registry.clone(), ready),
             "no such endpoint; the calls worker serves GET /healthz, /readyz and /metrics",
         )
         .await?;
@@ -161,7 +166,8 @@ impl NatsService for CallsWorker {
                 runtimes,
                 _doctor: doctor,
             },
-        ))
+        )
+        .with_reload(Arc::new(AT_RESTART), &registry))
     }
 
     /// Consumes the four kinds of events and follows every tenant's export until `stop`;
