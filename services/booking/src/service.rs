@@ -227,7 +227,11 @@ impl NatsService for Booking {
         let handled = requests.for_each_concurrent(CONCURRENCY, |request| {
             let inner = inner.clone();
             async move {
-                let reply = inner.answer(&request.message.subject, &request.message.payload).await;
+                // The agent's call's trace, from ingest.
+                let parent = switchboard_bus::trace_parent(request.message.headers.as_ref());
+                let reply = switchboard_telemetry::trace::hop("booking", parent)
+                    .run(inner.answer(&request.message.subject, &request.message.payload))
+                    .await;
                 let body = serde_json::to_vec(&reply).unwrap_or_default();
                 if let Err(e) = request.respond(Ok(body.into())).await {
                     tracing::warn!(error = %e, "booking could not send a tool reply (the caller gave up?)");
@@ -451,10 +455,12 @@ impl Inner {
         let subject = switchboard_bus::events_subject(&tenant.name, kind.as_str());
         let (js, id, payload, subject) = (&self.js, &id, &payload, &subject);
         let sent = (move || async move {
-            let message = async_nats::jetstream::message::PublishMessage::build()
-                .payload(payload.clone())
-                .message_id(id.clone())
-                .expected_stream(switchboard_bus::EVENTS_STREAM);
+            let message = switchboard_bus::traced(
+                async_nats::jetstream::message::PublishMessage::build()
+                    .payload(payload.clone())
+                    .message_id(id.clone())
+                    .expected_stream(switchboard_bus::EVENTS_STREAM),
+            );
             js.send_publish(subject.clone(), message).await?.await?;
             anyhow::Ok(())
         })

@@ -61,6 +61,7 @@ fn event(tenant: &str, call: usize, k: usize) -> (String, Vec<u8>) {
     )
 }
 
+#[allow(clippy::print_stdout)] // a bench prints its figures
 fn main() {
     let calls = env_u64("BENCH_CALLS", 15_000) as usize;
     let other = env_u64("BENCH_OTHER", 200_000) as usize;
@@ -79,7 +80,7 @@ fn main() {
         let started = Instant::now();
         let busy = (0..calls).flat_map(|c| (0..KINDS.len()).map(move |k| event("busy", c, k)));
         let deliveries = (0..calls).map(|c| {
-            (format!("inbound.busy.twilio"), format!("CallSid=CA{c:08}&CallStatus=completed").into_bytes())
+            ("inbound.busy.twilio".to_owned(), format!("CallSid=CA{c:08}&CallStatus=completed").into_bytes())
         });
         let others = (0..other).map(|i| event(&format!("t{}", i % 50), i, i % KINDS.len()));
         publish_all(&js, busy.chain(deliveries).chain(others)).await;
@@ -115,7 +116,7 @@ fn main() {
         let traced = Instant::now();
         let entries = switchboard_cli::trace::collect(&js, &query).await.unwrap();
         let traced = traced.elapsed();
-        assert!(entries.len() >= KINDS.len() + 1, "{entries:?}");
+        assert!(entries.len() > KINDS.len(), "{entries:?}");
         println!("raw:   {read} messages of tenant busy read in {} ms", raw.as_millis());
         println!("trace: `{key}` → {} entries in {} ms", entries.len(), traced.as_millis());
         println!("trace ÷ raw: {:.2}", traced.as_secs_f64() / raw.as_secs_f64());

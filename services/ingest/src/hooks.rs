@@ -58,7 +58,23 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The trace a request belongs to: the provider's `traceparent` when it sends a valid one.
+pub(crate) fn trace_parent(request: &Request) -> Option<switchboard_telemetry::trace::TraceParent> {
+    request
+        .headers()
+        .get(switchboard_telemetry::trace::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(switchboard_telemetry::trace::TraceParent::parse)
+}
+
 pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Request) -> Response {
+    let parent = trace_parent(&request);
+    switchboard_telemetry::trace::hop("ingest", parent)
+        .run(receive_traced(state, request))
+        .await
+}
+
+async fn receive_traced(state: Arc<IngestState>, request: Request) -> Response {
     let admitted = match admit(&state, request).await {
         Ok(a) => a,
         Err(response) => return response,
@@ -342,6 +358,7 @@ pub(crate) async fn store(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    let traceparent = switchboard_telemetry::trace::current().map(|t| t.header());
     // Built per attempt (a repeat is rare), so the first one costs no copy.
     let message = || {
         let mut nats_headers = switchboard_bus::async_nats::HeaderMap::new();
@@ -355,6 +372,9 @@ pub(crate) async fn store(
         }
         if let Some(tool) = tool {
             nats_headers.insert(h::TOOL, tool);
+        }
+        if let Some(t) = &traceparent {
+            nats_headers.insert(switchboard_telemetry::trace::TRACEPARENT, t.as_str());
         }
         switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
             .payload(body.clone())

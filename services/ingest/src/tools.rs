@@ -48,6 +48,13 @@ impl ToolFormat {
 }
 
 pub(crate) async fn receive(State(state): State<Arc<IngestState>>, request: Request) -> Response {
+    let parent = crate::hooks::trace_parent(&request);
+    switchboard_telemetry::trace::hop("ingest.tools", parent)
+        .run(receive_traced(state, request))
+        .await
+}
+
+async fn receive_traced(state: Arc<IngestState>, request: Request) -> Response {
     let admitted = match admit(&state, request).await {
         Ok(a) => a,
         Err(response) => return response,
@@ -243,9 +250,18 @@ async fn ask(state: &IngestState, tenant: &str, request: &ToolRequest) -> Option
     }
     let payload = serde_json::to_vec(request).ok()?;
     let subject = tools_subject(tenant, &request.tool);
+    let mut headers = switchboard_bus::async_nats::HeaderMap::new();
+    if let Some(t) = switchboard_telemetry::trace::current() {
+        headers.insert(
+            switchboard_telemetry::trace::TRACEPARENT,
+            t.header().as_str(),
+        );
+    }
     match tokio::time::timeout(
         state.tools_timeout,
-        state.client.request(subject, payload.into()),
+        state
+            .client
+            .request_with_headers(subject, headers, payload.into()),
     )
     .await
     {

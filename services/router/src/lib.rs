@@ -225,10 +225,12 @@ impl Worker {
     async fn publish(&self, events: &[PlannedEvent]) -> Result<(), String> {
         let mut acks = Vec::with_capacity(events.len());
         for (subject, id, kind, payload) in events {
-            let publish = jetstream::message::PublishMessage::build()
-                .payload(payload.clone())
-                .message_id(id)
-                .expected_stream(switchboard_bus::EVENTS_STREAM);
+            let publish = switchboard_bus::traced(
+                jetstream::message::PublishMessage::build()
+                    .payload(payload.clone())
+                    .message_id(id)
+                    .expected_stream(switchboard_bus::EVENTS_STREAM),
+            );
             match self.js.send_publish(subject.clone(), publish).await {
                 Ok(ack) => acks.push((*kind, ack)),
                 Err(e) => return Err(format!("publishing an event: {e}")),

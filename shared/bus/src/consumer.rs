@@ -362,6 +362,14 @@ impl ConsumerRuntime {
     /// retries inside its own timeouts) does not get the message redelivered to another
     /// replica mid-work, and a delivery is only spent on a real attempt.
     async fn process<H: Handler>(&self, handler: &H, message: &jetstream::Message) {
+        // The message's trace goes on in a hop named after the consumer.
+        let parent = crate::trace_parent(message.headers.as_ref());
+        switchboard_telemetry::trace::hop(self.spec.name(), parent)
+            .run(self.process_traced(handler, message))
+            .await;
+    }
+
+    async fn process_traced<H: Handler>(&self, handler: &H, message: &jetstream::Message) {
         let work = handler.handle(message);
         tokio::pin!(work);
         let every = (self.spec.config.ack_wait / 3).max(Duration::from_millis(100));

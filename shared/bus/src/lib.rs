@@ -132,6 +132,27 @@ pub fn server_addrs(url: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
         .collect()
 }
 
+/// `message` with the `traceparent` of the hop running now (docs/architecture.md, traces),
+/// so whoever consumes it continues the same trace.
+pub fn traced(message: jetstream::message::PublishMessage) -> jetstream::message::PublishMessage {
+    match switchboard_telemetry::trace::current() {
+        Some(t) => message.header(
+            switchboard_telemetry::trace::TRACEPARENT,
+            t.header().as_str(),
+        ),
+        None => message,
+    }
+}
+
+/// The trace a NATS message belongs to: its valid `traceparent` header, if any.
+pub fn trace_parent(
+    headers: Option<&async_nats::HeaderMap>,
+) -> Option<switchboard_telemetry::trace::TraceParent> {
+    headers
+        .and_then(|h| h.get(switchboard_telemetry::trace::TRACEPARENT))
+        .and_then(|v| switchboard_telemetry::trace::TraceParent::parse(v.as_str()))
+}
+
 /// A JetStream context whose API requests and publish acks time out after `timeout`.
 pub fn jetstream(client: async_nats::Client, timeout: Duration) -> jetstream::Context {
     jetstream::ContextBuilder::new()

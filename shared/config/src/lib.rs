@@ -249,6 +249,16 @@ impl Config {
                 "capacity_ttl_secs, export_poll_secs, hold_ttl_secs and answers_ttl_days must be > 0, and queue_group set".into(),
             ));
         }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(invalid(
+                "telemetry.otlp_endpoint",
+                format!(
+                    "`{endpoint}` is not an http:// or https:// URL of an OTLP/HTTP collector (port 4318)"
+                ),
+            ));
+        }
         let r = &self.ingest.rejected;
         if r.per_source_per_sec == 0
             || r.queue == 0

@@ -28,10 +28,21 @@ pub struct Config {
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    #[serde(default)]
     pub tenants: BTreeMap<Name, TenantConfig>,
     /// Every key with a hash of its value, for live reloads (never deserialized).
     #[serde(skip)]
     pub fingerprint: crate::Fingerprint,
+}
+
+/// `[telemetry]`: where traces go.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// An OTLP/HTTP collector (`http://otel-collector:4318`): every service exports its
+    /// spans there (JSON, `/v1/traces`). Unset: no export, and no cost.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `[admin]`: operations that change a running service.

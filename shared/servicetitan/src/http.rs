@@ -23,12 +23,7 @@ pub enum HttpClientError {
     Other { purpose: String, cause: String },
 }
 
-/// Installs ring as rustls's process-wide crypto provider (idempotent). reqwest is built
-/// without a bundled provider (ring is already in the tree for NATS TLS), so anything in a
-/// process that builds a `reqwest::Client` must call this first; [`build_client`] does.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use switchboard_telemetry::install_crypto_provider;
 
 /// Builds `builder` (after installing the crypto provider). `purpose` names what the
 /// client is for in the error, e.g. "ServiceTitan (tenants demo, acme)".

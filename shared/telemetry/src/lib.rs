@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod metrics;
+pub mod trace;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -28,22 +29,40 @@ pub const LOG_FORMAT_ENV: &str = "SWITCHBOARD_LOG_FORMAT";
 /// Installs the global tracing subscriber: filter from `SWITCHBOARD_LOG` / `RUST_LOG`
 /// (default `info`), format from `SWITCHBOARD_LOG_FORMAT`. Logs go to stderr.
 pub fn init_tracing() {
+    init_tracing_with(None);
+}
+
+/// Installs ring as rustls's process-wide crypto provider (idempotent). reqwest is built
+/// with `rustls-no-provider`, so every process that makes HTTPS requests (ServiceTitan, an
+/// OTLP collector) installs it before building a client.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A layer beside the log output (the OTLP exporter, [`trace::init`]).
+pub type ExtraLayer =
+    Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+/// [`init_tracing`], with `extra` beside the log output.
+pub fn init_tracing_with(extra: Option<ExtraLayer>) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = std::env::var(LOG_ENV)
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only for a person at a terminal, not in container logs or files.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let json = std::env::var(LOG_FORMAT_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry().with(extra);
     let result = if json {
-        builder.json().try_init()
+        registry.with(fmt.json()).with(filter).try_init()
     } else {
-        builder.try_init()
+        registry.with(fmt).with(filter).try_init()
     };
     if let Err(err) = result {
         eprintln!("tracing was already initialised: {err}");
@@ -161,8 +180,11 @@ where
         .about(about)
         .get_matches();
     let args = ServiceArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    init_tracing();
-    let config = switchboard_config::Config::load(args.config.as_deref())?;
+    let config = switchboard_config::Config::load(args.config.as_deref());
+    if config.is_err() || args.check_config {
+        init_tracing();
+    }
+    let config = config?;
     // Where it came from, for live reloads (SIGHUP, POST /admin/reload).
     let path = args
         .config
@@ -179,9 +201,13 @@ where
         );
         return Ok(());
     }
-    tokio::runtime::Builder::new_multi_thread()
+    trace::init(binary, config.telemetry.otlp_endpoint.as_deref())?;
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(Box::pin(run(config, path)))
+        .block_on(Box::pin(run(config, path)));
+    // The last spans, before the process ends.
+    trace::flush();
+    result
 }

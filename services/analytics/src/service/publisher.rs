@@ -300,7 +300,9 @@ impl Service {
         msg_id: Option<String>,
         body: Vec<u8>,
     ) -> anyhow::Result<()> {
-        let mut publish = jetstream::message::PublishMessage::build().payload(body.into());
+        let mut publish = switchboard_bus::traced(
+            jetstream::message::PublishMessage::build().payload(body.into()),
+        );
         if let Some(id) = msg_id {
             publish = publish.message_id(id);
         }

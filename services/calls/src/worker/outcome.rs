@@ -548,10 +548,12 @@ impl Worker {
         let nats_subject = switchboard_bus::events_subject(&cause.tenant, kind.as_str());
         let (event, payload, nats_subject) = (&event, &payload, &nats_subject);
         (move || async move {
-            let publish = jetstream::message::PublishMessage::build()
-                .payload(payload.clone())
-                .message_id(event.id.clone())
-                .expected_stream(switchboard_bus::EVENTS_STREAM);
+            let publish = switchboard_bus::traced(
+                jetstream::message::PublishMessage::build()
+                    .payload(payload.clone())
+                    .message_id(event.id.clone())
+                    .expected_stream(switchboard_bus::EVENTS_STREAM),
+            );
             self.js
                 .send_publish(nats_subject.clone(), publish)
                 .await?

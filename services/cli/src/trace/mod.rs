@@ -273,8 +273,8 @@ async fn kv_entries(
 fn kv_summary(kind: &str, value: &Value) -> String {
     let compact = |v: &Value| {
         let s = v.to_string();
-        if s.len() > 100 {
-            format!("{}…", &s[..s.floor_char_boundary(100)])
+        if s.chars().count() > 100 {
+            format!("{}…", s.chars().take(100).collect::<String>())
         } else {
             s
         }

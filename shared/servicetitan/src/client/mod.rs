@@ -242,7 +242,19 @@ impl TenantClient {
         let span = tracing::debug_span!("servicetitan", op = operation, tenant = %self.settings.tenant,
             status = tracing::field::Empty, latency_ms = tracing::field::Empty, attempts = tracing::field::Empty);
         let started = Instant::now();
-        let (result, attempts, status) = self.attempts(&request).instrument(span.clone()).await;
+        // Within a trace (an event being handled), the request is a hop of its own, and
+        // ServiceTitan gets its `traceparent`.
+        let (result, attempts, status) = match switchboard_telemetry::trace::current() {
+            Some(parent) => {
+                switchboard_telemetry::trace::hop(
+                    &format!("servicetitan {operation}"),
+                    Some(parent),
+                )
+                .run(self.attempts(&request).instrument(span.clone()))
+                .await
+            }
+            None => self.attempts(&request).instrument(span.clone()).await,
+        };
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         span.record("attempts", attempts);
         if let Some(status) = status {

@@ -168,6 +168,10 @@ impl TenantClient {
                 .bearer_auth(token.value.expose_secret())
                 .header("ST-App-Key", s.app_key.expose_secret())
                 .timeout(s.timeout);
+            // The trace this request belongs to (a hop of the event that caused it).
+            if let Some(t) = switchboard_telemetry::trace::current() {
+                request = request.header(switchboard_telemetry::trace::TRACEPARENT, t.header());
+            }
             if !query.is_empty() {
                 request = request.query(query);
             }
