@@ -1,4 +1,4 @@
-//! `switchboard trace TENANT KEY [--since 7d] [--json]`: everything Switchboard recorded
+//! The trail of one call (`switchboard trace TENANT KEY`, the console's trace view): everything Switchboard recorded
 //! about one call, in time order — the deliveries (INBOUND), the events they became
 //! (EVENTS), dead letters (DLQ), the calls worker's ledger and its ServiceTitan writes with
 //! before and after (`call.reclassified` / `call.confirmed`), ServiceTitan's record as the
@@ -18,18 +18,15 @@
 //!
 //! Reads only.
 
-pub mod trail;
-
+use crate::trail::{self, Entry, IdKind, of_kind};
 use anyhow::Context as _;
 use async_nats::jetstream;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::time::Duration;
 use switchboard_bus::async_nats;
 use switchboard_bus::bucket::key_token;
 use switchboard_bus::dlq::{DLQ_STREAM, DeadLetter};
-use trail::{Entry, IdKind, of_kind};
 
 /// Messages read per stream at most: a month of a busy tenant's traffic fits many times.
 const MAX_READ: u64 = 2_000_000;
@@ -41,44 +38,6 @@ pub struct TraceQuery {
     pub key: String,
     /// How far back to read the streams.
     pub since: Duration,
-}
-
-pub(crate) async fn run(
-    js: &jetstream::Context,
-    query: &TraceQuery,
-    json_out: bool,
-    out: &mut (dyn Write + Send),
-) -> anyhow::Result<()> {
-    let entries = collect(js, query).await?;
-    if json_out {
-        let doc = json!({"tenant": query.tenant, "key": query.key, "entries": entries});
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        return Ok(());
-    }
-    if entries.is_empty() {
-        writeln!(
-            out,
-            "nothing about `{}` for tenant {} in the last {} (INBOUND, EVENTS, DLQ) nor in the calls ledger or analytics; widen --since, or check the tenant's name",
-            query.key,
-            query.tenant,
-            crate::rejected::humantime(query.since)
-        )?;
-        return Ok(());
-    }
-    writeln!(out, "trace of `{}` (tenant {})", query.key, query.tenant)?;
-    for e in &entries {
-        writeln!(
-            out,
-            "{:<24}  {:<16}  {:<28}  {}",
-            e.at, e.kind, e.at_ref, e.summary
-        )?;
-    }
-    writeln!(
-        out,
-        "\n{} entries; `--json` prints every record in full",
-        entries.len()
-    )?;
-    Ok(())
 }
 
 /// The whole trail of `query`, in time order.

@@ -1,5 +1,5 @@
 //! How long `switchboard trace` takes at a month of a busy tenant's traffic:
-//! `cargo bench -p switchboard-cli --bench trace`
+//! `cargo bench -p switchboard-ops --bench trace`
 //!
 //! Preloads a real nats-server (file store) with `BENCH_CALLS` calls (default 15000: a
 //! busy business's month, 500 a day) of one tenant, each one delivery and six events on
@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 use switchboard_bus::async_nats::jetstream;
-use switchboard_cli::TraceQuery;
+use switchboard_ops::TraceQuery;
 use switchboard_test_support::NatsServer;
 use switchboard_test_support::bench::env_u64;
 
@@ -114,7 +114,7 @@ fn main() {
         let key = format!("CA{:08}", calls / 2);
         let query = TraceQuery { tenant: "busy".into(), key: key.clone(), since: month };
         let traced = Instant::now();
-        let entries = switchboard_cli::trace::collect(&js, &query).await.unwrap();
+        let entries = switchboard_ops::collect(&js, &query).await.unwrap();
         let traced = traced.elapsed();
         assert!(entries.len() > KINDS.len(), "{entries:?}");
         println!("raw:   {read} messages of tenant busy read in {} ms", raw.as_millis());
