@@ -48,6 +48,7 @@
 //! strings such as agent, business unit, campaign and reason interned), so a tenant-month
 //! of 1M calls fits in about 150 MB; see `benches/analytics_engine.rs`.
 
+pub mod console_page;
 mod engine;
 pub mod facts;
 pub mod page;

@@ -215,15 +215,7 @@ async fn a_restart_mid_sweep_resumes_from_the_saved_cursor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_renders_in_headless_chromium() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("headless Chromium is needed for this test: apt-get install -y chromium (scripts/test does)");
+    switchboard_test_support::browser::chromium();
     let nats = NatsServer::start();
     let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
     let analytics = start_analytics(config(&nats.url(), &sim, "off")).await;
@@ -292,23 +284,8 @@ async fn the_page_renders_in_headless_chromium() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_owned();
-    let run = |extra: &[&str]| {
-        let mut cmd = std::process::Command::new(chromium);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            &format!("--user-data-dir={}", dir.display()),
-        ]);
-        cmd.args(extra).arg(format!("{}/", analytics.url));
-        cmd.output().unwrap()
-    };
+    let url = format!("{}/", analytics.url);
+    let run = |extra: &[&str]| switchboard_test_support::browser::headless(&url, extra, &dir);
     let dom = run(&["--dump-dom"]);
     let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
     assert!(

@@ -53,6 +53,9 @@ pub struct AdminConfig {
     /// config file, as SIGHUP does. Off by default: whoever reaches the ops port could
     /// otherwise make a service re-read its file.
     pub reload_endpoint: bool,
+    /// Let the operator console (analytics' `/console`) replay dead letters. Off by
+    /// default: whoever reaches analytics' port could otherwise replay them.
+    pub console_actions: bool,
 }
 
 /// `[doctor]`: the ServiceTitan preflight (`switchboard doctor`) that the calls, analytics

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 pub use http::{HttpServer, json_error};
 pub use metrics::{
-    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LATENCY_BUCKETS, Registry,
+    Counter, CounterVec, FeatureGauge, Gauge, GaugeVec, Histogram, HistogramVec, LATENCY_BUCKETS,
+    Registry, StRequestObserver,
 };
 
 /// Log filter, e.g. `info` or `switchboard_ingest=debug,info`. Falls back to `RUST_LOG`.

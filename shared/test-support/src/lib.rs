@@ -15,6 +15,7 @@
 //! - [`eventually`], [`wait_ready`], [`http_client`], [`init_logs`]: polling and plumbing.
 
 pub mod bench;
+pub mod browser;
 mod cluster;
 mod inbound;
 mod nats;

@@ -28,6 +28,7 @@
 //! `writers`, `projection`, `publisher` with `reclassify`, and `http`. The shared state is
 //! defined here.
 
+mod console;
 mod http;
 mod keys;
 mod metrics;
@@ -123,6 +124,8 @@ struct Service {
     caught_up: AtomicBool,
     consuming: Arc<AtomicBool>,
     changed: tokio::sync::Notify,
+    /// The operator console's own state (`console`).
+    console: Arc<console::ConsoleState>,
 }
 
 /// Analytics as its binary and the tests run it: `Application::build(config)`, then

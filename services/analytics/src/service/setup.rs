@@ -30,15 +30,16 @@ impl NatsService for Analytics {
     async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
+        let console = Arc::new(super::console::ConsoleState::new(&config));
         let st = ServiceTitan::from_config_observed(
             &config,
-            Some(registry.servicetitan_requests("analytics")),
+            Some(console.observer(registry.servicetitan_requests("analytics"))),
         )?;
         let doctor = switchboard_servicetitan::doctor::spawn_at_start(
             "analytics",
             &config,
             &st,
-            registry.tenant_feature_ok(),
+            console.doctor_sink(registry.tenant_feature_ok()),
         );
         let mut tenants = BTreeMap::new();
         for (name, t) in &config.tenants {
@@ -146,6 +147,7 @@ impl NatsService for Analytics {
             caught_up: AtomicBool::new(false),
             consuming,
             changed: tokio::sync::Notify::new(),
+            console,
         });
         let probe = service.clone();
         let ready = switchboard_telemetry::ready_fn(move || {
@@ -170,6 +172,12 @@ impl NatsService for Analytics {
                 "/v1/tenants/{tenant}/discrepancies",
                 get(discrepancies_handler),
             )
+            .route("/console", get(super::console::console_handler))
+            .route("/console/trace", get(super::console::trace_handler))
+            .route(
+                "/console/dlq/{id}/replay",
+                axum::routing::post(super::console::replay_handler),
+            )
             .with_state(service.clone())
             .merge(switchboard_telemetry::ops_router(registry.clone(), ready));
         let server = switchboard_telemetry::HttpServer::bind(
@@ -177,7 +185,7 @@ impl NatsService for Analytics {
             "analytics.listen",
             a.listen,
             router,
-            "no such endpoint; analytics serves GET /, /v1/tenants/{tenant}/booking-rate and /v1/tenants/{tenant}/discrepancies",
+            "no such endpoint; analytics serves GET /, /console, /v1/tenants/{tenant}/booking-rate and /v1/tenants/{tenant}/discrepancies",
         )
         .await?;
         Ok(Hosted::new(
