@@ -771,3 +771,74 @@ async fn the_doctor_at_start_sets_each_configured_features_gauge() {
         stack.sim.state().await["tenants"][0]["jobs"]
     );
 }
+
+/// A business onboarded by a live reload is served by booking at once: before, its tool
+/// requests are "no such tenant"; after `POST /admin/reload`, they are answered, and the
+/// tenant already served keeps working throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_added_by_a_live_reload_is_served_without_a_restart() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let nats = switchboard_test_support::NatsServer::start();
+    let sim = switchboard_st_sim::spawn_demo(|_| {}).await;
+    let toml = |tenants: &[&str]| {
+        let mut t = format!(
+            "[nats]\nurl = \"{}\"\n[doctor]\nat_start = false\n[admin]\nreload_endpoint = true\n[booking]\nlisten = \"127.0.0.1:0\"\n",
+            nats.url()
+        );
+        for name in tenants {
+            t.push_str(&format!(
+                "[tenants.{name}]\ntimezone = \"America/Chicago\"\n{}[tenants.{name}.booking]\ndefault_campaign = \"Google Local Services\"\n",
+                switchboard_st_sim::demo::servicetitan_toml(name, &sim)
+            ));
+        }
+        t
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, toml(&["demo"])).unwrap();
+    let config = switchboard_config::Config::load_file(&path, &|_: &str| None).unwrap();
+    let app = switchboard_booking::Application::build(config)
+        .await
+        .unwrap()
+        .with_config_path(Some(path.clone()));
+    let ops = format!("http://{}", app.local_addr());
+    let _task = tokio::spawn(app.run_until(std::future::pending()));
+    let http = switchboard_test_support::http_client();
+    switchboard_test_support::wait_ready(&http, &format!("{ops}/readyz")).await;
+    let client = nats.client().await;
+    let ask = |tenant: &'static str, id: &'static str| {
+        let client = client.clone();
+        async move {
+            let request = json!({"tool": "find_customer", "request_id": id,
+                "call": {"id": "ag_reload", "from": "+15125550101"}, "arguments": {"phone": "+15125550101"}});
+            let reply = client
+                .request(
+                    format!("tools.{tenant}.find_customer"),
+                    serde_json::to_vec(&request).unwrap().into(),
+                )
+                .await
+                .unwrap();
+            serde_json::from_slice::<Value>(&reply.payload).unwrap()
+        }
+    };
+    assert!(ask("demo", "req_1").await["error"].is_null());
+    let before = ask("acme", "req_2").await;
+    assert_eq!(before["error"]["code"], "not_found", "{before}");
+
+    std::fs::write(&path, toml(&["demo", "acme"])).unwrap();
+    let response = http
+        .post(format!("{ops}/admin/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let done: Value = response.json().await.unwrap();
+    assert_eq!(done["restart_needed"], json!([]), "{done}");
+    let after = ask("acme", "req_3").await;
+    assert!(after["error"].is_null(), "{after}");
+    assert!(
+        !after["result"]["customers"].as_array().unwrap().is_empty(),
+        "{after}"
+    );
+    assert!(ask("demo", "req_4").await["error"].is_null());
+}

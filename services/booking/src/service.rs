@@ -54,10 +54,15 @@ impl std::fmt::Debug for Booking {
     }
 }
 
+/// The tenants booking serves, by name; swapped whole by a live reload.
+type Tenants = HashMap<String, Arc<Tenant>>;
+
 pub(crate) struct Inner {
     pub client: async_nats::Client,
     pub js: async_nats::jetstream::Context,
-    pub tenants: HashMap<String, Tenant>,
+    tenants: std::sync::RwLock<Arc<Tenants>>,
+    /// Told when a reload changed the tenants (the export followers follow).
+    tenants_changed: tokio::sync::Notify,
     pub holds: Holds,
     answers: Bucket,
     pub metrics: Metrics,
@@ -79,10 +84,8 @@ impl NatsService for Booking {
     async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
-        let st = ServiceTitan::from_config_observed(
-            &config,
-            Some(registry.servicetitan_requests("booking")),
-        )?;
+        let observer = registry.servicetitan_requests("booking");
+        let st = ServiceTitan::from_config_observed(&config, Some(observer.clone()))?;
         let doctor = switchboard_servicetitan::doctor::spawn_at_start(
             "booking",
             &config,
@@ -90,28 +93,7 @@ impl NatsService for Booking {
             registry.tenant_feature_ok(),
         );
         let b = &config.booking;
-        let mut tenants = HashMap::new();
-        for (name, tenant) in &config.tenants {
-            let Some(client) = st.tenant(name.as_str()) else {
-                continue;
-            };
-            let zone = jiff::tz::TimeZone::get(&tenant.timezone).with_context(|| {
-                format!(
-                    "tenants.{name}.timezone: `{}` is not an IANA time zone",
-                    tenant.timezone
-                )
-            })?;
-            tenants.insert(
-                name.to_string(),
-                Tenant::new(
-                    name.to_string(),
-                    client.clone(),
-                    tenant.booking.clone(),
-                    zone,
-                    Duration::from_secs(b.capacity_ttl_secs),
-                ),
-            );
-        }
+        let tenants = build_tenants(&config, &st)?;
         let client = switchboard_bus::connect(&config.nats, "switchboard-booking").await?;
         let js = switchboard_bus::jetstream(
             client.clone(),
@@ -146,13 +128,15 @@ impl NatsService for Booking {
         let inner = Arc::new(Inner {
             client: client.clone(),
             js,
-            tenants,
+            tenants: std::sync::RwLock::new(Arc::new(tenants)),
+            tenants_changed: tokio::sync::Notify::new(),
             holds,
             answers,
             metrics,
             application_guid: b.application_guid.clone(),
             serving: AtomicBool::new(false),
         });
+        let reload_inner = inner.clone();
         let reschedules = ConsumerRuntime::new(
             inner.js.clone(),
             client.clone(),
@@ -193,10 +177,10 @@ impl NatsService for Booking {
             },
         )
         .with_reload(
-            // Its tenants' caches and export followers are set up at start.
-            Arc::new(switchboard_bus::reload::AtRestart(&[
-                "booking.", "nats.", "admin.", "doctor.", "tenants.",
-            ])),
+            Arc::new(BookingReload {
+                inner: reload_inner,
+                observer,
+            }),
             &registry,
         ))
     }
@@ -240,16 +224,7 @@ impl NatsService for Booking {
         });
         let invalidations = inner.follow_servicetitan_changes();
         // Never ends (with no tenant to follow it must not end the service either).
-        let exports = async {
-            futures_util::future::join_all(
-                inner
-                    .tenants
-                    .values()
-                    .map(|t| t.follow_appointments(self.export_poll)),
-            )
-            .await;
-            std::future::pending::<()>().await
-        };
+        let exports = inner.follow_exports(self.export_poll);
         let reschedules = Reschedules(inner.clone());
         // Both stop taking work at `stop` and finish what they hold.
         let work = futures_util::future::join(handled, self.reschedules.run(&reschedules, &stop));
@@ -299,7 +274,7 @@ impl Inner {
         request: &ToolRequest,
     ) -> ToolReply {
         let tool = request.tool.as_str();
-        let Some(tenant) = self.tenants.get(tenant_name) else {
+        let Some(tenant) = self.tenant(tenant_name) else {
             return ToolReply::err(
                 &request.request_id,
                 ToolError::new(
@@ -308,6 +283,7 @@ impl Inner {
                 ),
             );
         };
+        let tenant = &*tenant;
         if request.request_id.trim().is_empty() || request.request_id.len() > 200 {
             return ToolReply::err(
                 &request.request_id,
@@ -334,6 +310,45 @@ impl Inner {
         self.metrics.request(tool, result_label(code));
         self.settle(tenant, tool, request, &reply).await;
         reply
+    }
+
+    /// Tenant `name` as configured now.
+    pub(crate) fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
+        self.tenants().get(name).cloned()
+    }
+
+    fn tenants(&self) -> Arc<Tenants> {
+        self.tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Follows every tenant's appointments export, and after a reload, the tenants it
+    /// brought: a new or changed tenant gets a follower, a removed or replaced one's stops.
+    async fn follow_exports(&self, poll: Duration) {
+        let mut running: Vec<(Arc<Tenant>, tokio::task::AbortHandle)> = Vec::new();
+        let mut followers = tokio::task::JoinSet::new();
+        loop {
+            let changed = self.tenants_changed.notified();
+            let now = self.tenants();
+            running.retain(|(t, handle)| {
+                let kept = now.values().any(|n| Arc::ptr_eq(n, t));
+                if !kept {
+                    handle.abort();
+                }
+                kept
+            });
+            for t in now.values() {
+                if !running.iter().any(|(r, _)| Arc::ptr_eq(r, t)) {
+                    let tenant = t.clone();
+                    let handle =
+                        followers.spawn(async move { tenant.follow_appointments(poll).await });
+                    running.push((t.clone(), handle));
+                }
+            }
+            changed.await;
+        }
     }
 
     fn answer_key(tenant: &Tenant, request_id: &str) -> String {
@@ -486,10 +501,78 @@ impl Inner {
             .context("booking cannot subscribe to ServiceTitan's changes (events.*.st.>)")?;
         while let Some(message) = changes.next().await {
             let tenant = message.subject.split('.').nth(1).unwrap_or_default();
-            if let Some(t) = self.tenants.get(tenant) {
+            if let Some(t) = self.tenant(tenant) {
                 t.invalidate(None);
             }
         }
         std::future::pending().await
+    }
+}
+
+/// The tenants booking serves under `config`: those with ServiceTitan credentials, each
+/// with its time zone (an unknown one is an error naming its key) and booking settings.
+fn build_tenants(config: &Config, st: &ServiceTitan) -> anyhow::Result<Tenants> {
+    let mut tenants = HashMap::new();
+    for (name, tenant) in &config.tenants {
+        let Some(client) = st.tenant(name.as_str()) else {
+            continue;
+        };
+        let zone = jiff::tz::TimeZone::get(&tenant.timezone).with_context(|| {
+            format!(
+                "tenants.{name}.timezone: `{}` is not an IANA time zone",
+                tenant.timezone
+            )
+        })?;
+        tenants.insert(
+            name.to_string(),
+            Arc::new(Tenant::new(
+                name.to_string(),
+                client.clone(),
+                tenant.booking.clone(),
+                zone,
+                Duration::from_secs(config.booking.capacity_ttl_secs),
+            )),
+        );
+    }
+    Ok(tenants)
+}
+
+/// A live reload of booking: tenants added, removed or changed (ServiceTitan credentials,
+/// time zone, booking settings) are rebuilt from the new config and swapped in whole; a
+/// tenant whose keys did not change keeps its caches. A tool request in flight finishes on
+/// the tenant it started with. The `[booking]` section, NATS and the doctor take a restart.
+struct BookingReload {
+    inner: Arc<Inner>,
+    observer: switchboard_telemetry::StRequestObserver,
+}
+
+impl switchboard_bus::reload::Reload for BookingReload {
+    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
+        let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
+        let mut tenants = build_tenants(new, &st)?;
+        let old = self.inner.tenants();
+        for (name, tenant) in &mut tenants {
+            let prefix = format!("tenants.{name}.");
+            if let Some(same) = old.get(name)
+                && !changed.iter().any(|k| k.starts_with(&prefix))
+            {
+                *tenant = same.clone();
+            }
+        }
+        *self
+            .inner
+            .tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
+        self.inner.tenants_changed.notify_one();
+        Ok(changed
+            .iter()
+            .filter(|k| {
+                ["booking.", "nats.", "admin.", "doctor."]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
+            .cloned()
+            .collect())
     }
 }

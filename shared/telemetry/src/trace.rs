@@ -73,12 +73,13 @@ impl TraceParent {
 
     /// The header value.
     pub fn header(&self) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            to_hex(&self.trace_id),
-            to_hex(&self.span_id),
-            u8::from(self.sampled)
-        )
+        let mut out = String::with_capacity(55);
+        out.push_str("00-");
+        push_hex(&mut out, &self.trace_id);
+        out.push('-');
+        push_hex(&mut out, &self.span_id);
+        out.push_str(if self.sampled { "-01" } else { "-00" });
+        out
     }
 
     pub fn trace_id_hex(&self) -> String {
@@ -115,7 +116,17 @@ fn hex(s: &str) -> Option<Vec<u8>> {
 }
 
 fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
 }
 
 /// Whether spans are exported (set once by [`init`]).
@@ -171,7 +182,9 @@ pub fn hop(name: &str, parent: Option<TraceParent>) -> Hop {
     } else {
         parent.map_or_else(TraceParent::root, |p| p.child())
     };
-    span.record("trace_id", context.trace_id_hex());
+    if !span.is_disabled() {
+        span.record("trace_id", context.trace_id_hex());
+    }
     Hop { span, context }
 }
 
