@@ -547,32 +547,33 @@ struct BookingReload {
 }
 
 impl switchboard_bus::reload::Reload for BookingReload {
-    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
-        let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
-        let mut tenants = build_tenants(new, &st)?;
-        let old = self.inner.tenants();
-        for (name, tenant) in &mut tenants {
-            let prefix = format!("tenants.{name}.");
-            if let Some(same) = old.get(name)
-                && !changed.iter().any(|k| k.starts_with(&prefix))
-            {
-                *tenant = same.clone();
+    fn apply<'a>(
+        &'a self,
+        new: &'a Config,
+        changed: &'a [String],
+    ) -> switchboard_bus::reload::Applying<'a> {
+        Box::pin(async move {
+            let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
+            let mut tenants = build_tenants(new, &st)?;
+            let old = self.inner.tenants();
+            for (name, tenant) in &mut tenants {
+                let prefix = format!("tenants.{name}.");
+                if let Some(same) = old.get(name)
+                    && !changed.iter().any(|k| k.starts_with(&prefix))
+                {
+                    *tenant = same.clone();
+                }
             }
-        }
-        *self
-            .inner
-            .tenants
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
-        self.inner.tenants_changed.notify_one();
-        Ok(changed
-            .iter()
-            .filter(|k| {
-                ["booking.", "nats.", "admin.", "doctor."]
-                    .iter()
-                    .any(|p| k.starts_with(p))
-            })
-            .cloned()
-            .collect())
+            *self
+                .inner
+                .tenants
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
+            self.inner.tenants_changed.notify_one();
+            Ok(switchboard_bus::reload::under(
+                changed,
+                &["booking.", "nats.", "admin.", "doctor."],
+            ))
+        })
     }
 }

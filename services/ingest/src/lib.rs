@@ -70,21 +70,23 @@ impl IngestState {
 struct IngestReload(Arc<IngestState>);
 
 impl switchboard_bus::reload::Reload for IngestReload {
-    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
-        let table = routes::RouteTable::build(new, &self.0.metrics)?;
-        *self
-            .0
-            .routes
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(table);
-        Ok(changed
-            .iter()
-            .filter(|k| {
-                (k.starts_with("ingest.") || k.starts_with("nats.") || k.starts_with("admin."))
-                    && k.as_str() != "ingest.rejected.per_source_per_sec"
-            })
-            .cloned()
-            .collect())
+    fn apply<'a>(
+        &'a self,
+        new: &'a Config,
+        changed: &'a [String],
+    ) -> switchboard_bus::reload::Applying<'a> {
+        Box::pin(async move {
+            let table = routes::RouteTable::build(new, &self.0.metrics)?;
+            *self
+                .0
+                .routes
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(table);
+            let mut later =
+                switchboard_bus::reload::under(changed, &["ingest.", "nats.", "admin."]);
+            later.retain(|k| k != "ingest.rejected.per_source_per_sec");
+            Ok(later)
+        })
     }
 }
 

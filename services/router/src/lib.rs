@@ -83,20 +83,21 @@ fn source_formats(config: &Config) -> SourceFormats {
 struct RouterReload(Arc<std::sync::RwLock<Arc<SourceFormats>>>);
 
 impl switchboard_bus::reload::Reload for RouterReload {
-    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
-        *self
-            .0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(source_formats(new));
-        Ok(changed
-            .iter()
-            .filter(|k| {
-                ["router.", "nats.", "admin."]
-                    .iter()
-                    .any(|p| k.starts_with(p))
-            })
-            .cloned()
-            .collect())
+    fn apply<'a>(
+        &'a self,
+        new: &'a Config,
+        changed: &'a [String],
+    ) -> switchboard_bus::reload::Applying<'a> {
+        Box::pin(async move {
+            *self
+                .0
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(source_formats(new));
+            Ok(switchboard_bus::reload::under(
+                changed,
+                &["router.", "nats.", "admin."],
+            ))
+        })
     }
 }
 

@@ -26,8 +26,22 @@ use tokio::sync::{mpsc, oneshot};
 pub trait Reload: Send + Sync + 'static {
     /// Applies `new` (already loaded and validated). `changed` names the keys that differ
     /// from the running config. Returns the changed keys this service takes only at its
-    /// next restart. An error applies nothing.
-    fn apply(&self, new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>>;
+    /// next restart. An error applies nothing. Async: a service may have to ask
+    /// ServiceTitan first (the calls worker resolves a new policy's names).
+    fn apply<'a>(&'a self, new: &'a Config, changed: &'a [String]) -> Applying<'a>;
+}
+
+/// What [`Reload::apply`] returns.
+pub type Applying<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Vec<String>>> + Send + 'a>>;
+
+/// The changed keys under any of `prefixes` (what a service takes only at restart).
+pub fn under(changed: &[String], prefixes: &[&str]) -> Vec<String> {
+    changed
+        .iter()
+        .filter(|k| prefixes.iter().any(|p| k.starts_with(p)))
+        .cloned()
+        .collect()
 }
 
 /// For a service that applies none of its keys live yet: a reload is still loaded and
@@ -37,12 +51,8 @@ pub trait Reload: Send + Sync + 'static {
 pub struct AtRestart(pub &'static [&'static str]);
 
 impl Reload for AtRestart {
-    fn apply(&self, _new: &Config, changed: &[String]) -> anyhow::Result<Vec<String>> {
-        Ok(changed
-            .iter()
-            .filter(|k| self.0.iter().any(|p| k.starts_with(p)))
-            .cloned()
-            .collect())
+    fn apply<'a>(&'a self, _new: &'a Config, changed: &'a [String]) -> Applying<'a> {
+        Box::pin(async move { Ok(under(changed, self.0)) })
     }
 }
 
@@ -97,7 +107,7 @@ impl Reloader {
             Err(e) => return refuse(e.to_string()),
         };
         let changed = self.running.changed(&new.fingerprint);
-        let restart_needed = match handle.apply(&new, &changed) {
+        let restart_needed = match handle.apply(&new, &changed).await {
             Ok(keys) => keys,
             Err(e) => return refuse(format!("{e:#}")),
         };

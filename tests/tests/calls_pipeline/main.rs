@@ -5,6 +5,7 @@
 //! slots are shared by all of them.
 
 mod failures;
+mod reload;
 mod trace;
 
 use std::time::Duration;

@@ -22,9 +22,10 @@ impl Worker {
             self.metrics.handled(Kind::Completed, Handled::Skipped);
             Settle::Ack
         };
-        let Some(ctx) = self.tenants.get(&event.tenant) else {
+        let Some(ctx) = self.tenant(&event.tenant) else {
             return skipped();
         };
+        let ctx = &*ctx;
         let (Some(from), Some(to), Some(started)) = (&call.from, &call.to, &call.started_at) else {
             return skipped();
         };

@@ -17,9 +17,10 @@ impl Worker {
             Ok(p) => p,
             Err(dead) => return dead,
         };
-        let Some(ctx) = self.tenants.get(&event.tenant) else {
+        let Some(ctx) = self.tenant(&event.tenant) else {
             return Settle::Ack;
         };
+        let ctx = &*ctx;
         let Some(appointment) = c.servicetitan.appointment_id else {
             return Settle::dead_letter("malformed", "no servicetitan.appointment_id");
         };

@@ -200,10 +200,16 @@ impl std::fmt::Debug for CallsWorker {
     }
 }
 
+/// The tenants the worker serves, by name.
+type Tenants = HashMap<String, Arc<TenantCtx>>;
+
 struct Worker {
     js: jetstream::Context,
     client: async_nats::Client,
-    tenants: HashMap<String, TenantCtx>,
+    /// Swapped whole by a live reload.
+    tenants: std::sync::RwLock<Arc<Tenants>>,
+    /// Told when a reload changed the tenants (the export followers follow).
+    tenants_changed: tokio::sync::Notify,
     mirror: ExportMirror,
     ledger: Ledger,
     window_secs: i64,

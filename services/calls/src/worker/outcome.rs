@@ -75,10 +75,11 @@ impl Worker {
             Ok(p) => p,
             Err(dead) => return dead,
         };
-        let Some(ctx) = self.tenants.get(&event.tenant) else {
+        let Some(ctx) = self.tenant(&event.tenant) else {
             self.metrics.handled(kind, Handled::Skipped);
             return Settle::Ack; // no ServiceTitan or no policy for this tenant
         };
+        let ctx = &*ctx;
         let claim = match self.ledger.claim(&event.id).await {
             Ok(c) => c,
             // The ledger lives on NATS: unreachable is transient.

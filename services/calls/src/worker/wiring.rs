@@ -3,7 +3,7 @@
 //! that runs them with the export followers and the ops endpoints until shutdown.
 //! Kept apart from the handlers so the event handling reads without the plumbing.
 
-use super::{Application, CallsWorker, Handled, Kind, Metrics, TenantCtx, Worker};
+use super::{Application, CallsWorker, Handled, Kind, Metrics, TenantCtx, Tenants, Worker};
 use crate::ledger::Ledger;
 use crate::mirror::ExportMirror;
 use crate::policy;
@@ -22,10 +22,95 @@ use switchboard_servicetitan::{ServiceTitan, StError, all_pages};
 use switchboard_telemetry::{HttpServer, Registry};
 use tokio_util::sync::CancellationToken;
 
-/// What a live reload cannot yet apply to the calls worker: its tenants' policies are
-/// resolved against ServiceTitan at start and its export followers started per tenant.
-const AT_RESTART: switchboard_bus::reload::AtRestart =
-    switchboard_bus::reload::AtRestart(&["calls.", "nats.", "admin.", "doctor.", "tenants."]);
+/// The tenants the worker serves under `config`: those with ServiceTitan credentials and
+/// an outcome policy, each policy resolved against the tenant's call reasons and tag types
+/// (an unknown name is an error naming its key). A tenant in `keep` whose keys are not in
+/// `changed` is taken as it is, without asking ServiceTitan.
+async fn resolve_tenants(
+    config: &Config,
+    st: &ServiceTitan,
+    keep: Option<&Tenants>,
+    changed: &[String],
+    attempts: usize,
+) -> anyhow::Result<Tenants> {
+    let mut tenants = HashMap::new();
+    for (name, tenant) in &config.tenants {
+        let prefix = format!("tenants.{name}.");
+        if let Some(same) = keep.and_then(|k| k.get(name.as_str()))
+            && !changed.iter().any(|k| k.starts_with(&prefix))
+        {
+            tenants.insert(name.to_string(), same.clone());
+            continue;
+        }
+        let Some(st_client) = st.tenant(name.as_str()) else {
+            continue;
+        };
+        if tenant.calls.outcomes.is_empty() {
+            continue;
+        }
+        // A permanent failure (403) is not tried again.
+        let (reasons, tags) = (move || async move {
+            let reasons = all_pages(500, |p, s| st_client.call_reasons(p, s)).await?;
+            let tags = all_pages(500, |p, s| st_client.tag_types(p, s)).await?;
+            Ok::<_, StError>((reasons, tags))
+        })
+        .retry(retry::attempts(
+            attempts,
+            Duration::from_millis(500),
+            Duration::from_secs(10),
+        ))
+        .when(StError::is_transient)
+        .notify(|e, _| tracing::warn!(tenant = %name, error = %e, "ServiceTitan not answering yet; retrying"))
+        .await
+        .with_context(|| {
+            format!("cannot read tenant {name}'s call reasons and tag types from ServiceTitan")
+        })?;
+        let resolved = policy::resolve(name.as_str(), &tenant.calls, &reasons, &tags)?;
+        tenants.insert(
+            name.to_string(),
+            Arc::new(TenantCtx {
+                client: st_client.clone(),
+                policy: resolved,
+            }),
+        );
+    }
+    Ok(tenants)
+}
+
+/// A live reload of the calls worker: a tenant added or changed (its outcome policy,
+/// ServiceTitan credentials) has its policy resolved against ServiceTitan again, once; any
+/// failure refuses the reload and the worker keeps what it has. Unchanged tenants are kept
+/// as they are. The new set is swapped in whole, the export followers follow, and an event
+/// in hand finishes on the tenant it started with. `[calls]`, NATS and the doctor take a
+/// restart.
+struct CallsReload {
+    worker: Arc<Worker>,
+    observer: switchboard_telemetry::StRequestObserver,
+}
+
+impl switchboard_bus::reload::Reload for CallsReload {
+    fn apply<'a>(
+        &'a self,
+        new: &'a Config,
+        changed: &'a [String],
+    ) -> switchboard_bus::reload::Applying<'a> {
+        Box::pin(async move {
+            let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
+            let old = self.worker.tenants();
+            let tenants = resolve_tenants(new, &st, Some(&old), changed, 1).await?;
+            *self
+                .worker
+                .tenants
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
+            self.worker.tenants_changed.notify_one();
+            Ok(switchboard_bus::reload::under(
+                changed,
+                &["calls.", "nats.", "admin.", "doctor."],
+            ))
+        })
+    }
+}
 
 impl NatsService for CallsWorker {
     /// Connects, validates every tenant's policy against ServiceTitan (an unknown reason
@@ -39,48 +124,16 @@ impl NatsService for CallsWorker {
         );
         let metrics = Metrics::new(&registry);
         let observer = registry.servicetitan_requests("calls");
-        let st = ServiceTitan::from_config_observed(&config, Some(observer))?;
+        let st = ServiceTitan::from_config_observed(&config, Some(observer.clone()))?;
         let doctor = switchboard_servicetitan::doctor::spawn_at_start(
             "calls",
             &config,
             &st,
             registry.tenant_feature_ok(),
         );
-        let mut tenants = HashMap::new();
-        for (name, tenant) in &config.tenants {
-            let Some(st_client) = st.tenant(name.as_str()) else {
-                continue;
-            };
-            if tenant.calls.outcomes.is_empty() {
-                continue;
-            }
-            // ServiceTitan may not answer yet (the demo's st-sim starting): transient
-            // failures are tried again for about a minute; a permanent one (403) is not.
-            let (reasons, tags) = (move || async move {
-                let reasons = all_pages(500, |p, s| st_client.call_reasons(p, s)).await?;
-                let tags = all_pages(500, |p, s| st_client.tag_types(p, s)).await?;
-                Ok::<_, StError>((reasons, tags))
-            })
-            .retry(retry::attempts(
-                9,
-                Duration::from_millis(500),
-                Duration::from_secs(10),
-            ))
-            .when(StError::is_transient)
-            .notify(|e, _| tracing::warn!(tenant = %name, error = %e, "ServiceTitan not answering yet; retrying"))
-            .await
-            .with_context(|| {
-                format!("cannot read tenant {name}'s call reasons and tag types from ServiceTitan")
-            })?;
-            let resolved = policy::resolve(name.as_str(), &tenant.calls, &reasons, &tags)?;
-            tenants.insert(
-                name.to_string(),
-                TenantCtx {
-                    client: st_client.clone(),
-                    policy: resolved,
-                },
-            );
-        }
+        // ServiceTitan may not answer yet (the demo's st-sim starting): transient failures
+        // are tried again for about a minute at start.
+        let tenants = resolve_tenants(&config, &st, None, &[], 9).await?;
         let c = &config.calls;
         let replicas = config.nats.replicas;
         let mirror = switchboard_bus::with_setup_retries("set up the export mirror", || {
@@ -107,7 +160,8 @@ impl NatsService for CallsWorker {
         let worker = Arc::new(Worker {
             js,
             client: client.clone(),
-            tenants,
+            tenants: std::sync::RwLock::new(Arc::new(tenants)),
+            tenants_changed: tokio::sync::Notify::new(),
             mirror,
             ledger,
             window_secs: c.match_window_secs as i64,
@@ -116,6 +170,7 @@ impl NatsService for CallsWorker {
             export_poll: Duration::from_millis(c.export_poll_ms),
             metrics,
         });
+        let reload_worker = worker.clone();
         let runtimes: Vec<(Kind, ConsumerRuntime)> = Kind::ALL
             .into_iter()
             .map(|kind| {
@@ -167,7 +222,13 @@ impl NatsService for CallsWorker {
                 _doctor: doctor,
             },
         )
-        .with_reload(Arc::new(AT_RESTART), &registry))
+        .with_reload(
+            Arc::new(CallsReload {
+                worker: reload_worker,
+                observer,
+            }),
+            &registry,
+        ))
     }
 
     /// Consumes the four kinds of events and follows every tenant's export until `stop`;
@@ -179,15 +240,7 @@ impl NatsService for CallsWorker {
             _doctor,
         } = self;
         // Never ends (with no tenant to follow it must not end the worker either).
-        let followers = async {
-            futures_util::future::join_all(
-                w.tenants
-                    .iter()
-                    .map(|(name, ctx)| w.follow_export(name, ctx)),
-            )
-            .await;
-            std::future::pending::<()>().await
-        };
+        let followers = w.clone().follow_exports();
         let handlers: Vec<KindHandler<'_>> = runtimes
             .iter()
             .map(|(kind, _)| KindHandler {
@@ -237,6 +290,46 @@ impl Handler for KindHandler<'_> {
 }
 
 impl Worker {
+    /// The tenants now (an event in hand keeps the tenant it started with).
+    fn tenants(&self) -> Arc<Tenants> {
+        self.tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Tenant `name` as configured now.
+    pub(super) fn tenant(&self, name: &str) -> Option<Arc<TenantCtx>> {
+        self.tenants().get(name).cloned()
+    }
+
+    /// Follows every tenant's exports, and after a reload, the tenants it brought: a new or
+    /// changed tenant gets a follower, a removed or replaced one's stops.
+    async fn follow_exports(self: Arc<Self>) {
+        let mut running: Vec<(Arc<TenantCtx>, tokio::task::AbortHandle)> = Vec::new();
+        let mut followers = tokio::task::JoinSet::new();
+        loop {
+            let changed = self.tenants_changed.notified();
+            let now = self.tenants();
+            running.retain(|(t, handle)| {
+                let kept = now.values().any(|n| Arc::ptr_eq(n, t));
+                if !kept {
+                    handle.abort();
+                }
+                kept
+            });
+            for (name, ctx) in now.iter() {
+                if !running.iter().any(|(r, _)| Arc::ptr_eq(r, ctx)) {
+                    let (worker, name, ctx2) = (self.clone(), name.clone(), ctx.clone());
+                    let handle =
+                        followers.spawn(async move { worker.follow_export(&name, &ctx2).await });
+                    running.push((ctx.clone(), handle));
+                }
+            }
+            changed.await;
+        }
+    }
+
     async fn follow_export(&self, tenant: &str, ctx: &TenantCtx) {
         loop {
             if let Err(e) = self.mirror.sync(tenant, &ctx.client).await {
