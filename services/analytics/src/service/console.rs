@@ -22,7 +22,8 @@ const DEAD_LETTERS_SHOWN: usize = 25;
 /// ServiceTitan's refusals of analytics' requests, whether actions are allowed.
 #[derive(Debug, Default)]
 pub(super) struct ConsoleState {
-    sources: BTreeMap<String, Vec<String>>,
+    /// Each tenant's sources, as the config has them (a reload replaces them).
+    sources: Mutex<BTreeMap<String, Vec<String>>>,
     doctor: Mutex<BTreeMap<(String, String), bool>>,
     refusals: Mutex<BTreeMap<(String, u16), u64>>,
     actions: bool,
@@ -30,20 +31,26 @@ pub(super) struct ConsoleState {
 
 impl ConsoleState {
     pub(super) fn new(config: &Config) -> Self {
-        ConsoleState {
-            sources: config
-                .tenants
-                .iter()
-                .map(|(t, c)| {
-                    (
-                        t.to_string(),
-                        c.sources.keys().map(ToString::to_string).collect(),
-                    )
-                })
-                .collect(),
+        let state = ConsoleState {
             actions: config.admin.console_actions,
             ..Default::default()
-        }
+        };
+        state.set_sources(config);
+        state
+    }
+
+    /// The sources to show, from `config`.
+    pub(super) fn set_sources(&self, config: &Config) {
+        *lock(&self.sources) = config
+            .tenants
+            .iter()
+            .map(|(t, c)| {
+                (
+                    t.to_string(),
+                    c.sources.keys().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
     }
 
     /// Where the doctor's verdicts go, beside the gauge.
@@ -104,7 +111,8 @@ async fn gather(s: &Service) -> ConsoleView {
     let now = jiff::Timestamp::now();
     let hour_ago = now - jiff::SignedDuration::from_hours(1);
     let mut tenants = Vec::new();
-    for (name, t) in &s.tenants {
+    let all = s.tenants();
+    for (name, t) in all.iter() {
         tenants.push(tenant_view(s, name, t, now, hour_ago).await);
     }
     let mut consumers = Vec::new();
@@ -159,7 +167,11 @@ async fn tenant_view(
 ) -> TenantView {
     use switchboard_ops::recent::{count_since, last_at};
     let mut sources = Vec::new();
-    for source in s.console.sources.get(name).into_iter().flatten() {
+    let configured = lock(&s.console.sources)
+        .get(name)
+        .cloned()
+        .unwrap_or_default();
+    for source in &configured {
         let inbound = switchboard_bus::inbound_subject(name, source);
         sources.push(SourceView {
             name: source.clone(),
@@ -269,7 +281,7 @@ pub(super) async fn trace_handler(
     State(s): State<Arc<Service>>,
     Query(q): Query<TraceQuery>,
 ) -> Response {
-    if !s.tenants.contains_key(&q.tenant) {
+    if !s.tenants().contains_key(&q.tenant) {
         return switchboard_telemetry::json_error(
             StatusCode::NOT_FOUND,
             "unknown_tenant",

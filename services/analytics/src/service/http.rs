@@ -48,8 +48,8 @@ fn error(status: StatusCode, message: String) -> ApiError {
     ApiError { status, message }
 }
 
-fn tenant_of<'a>(s: &'a Service, tenant: &str) -> Result<&'a Arc<Tenant>, ApiError> {
-    s.tenants.get(tenant).ok_or_else(|| {
+fn tenant_of(s: &Service, tenant: &str) -> Result<Arc<Tenant>, ApiError> {
+    s.tenant(tenant).ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
             format!("unknown tenant `{tenant}`: tenants are configured under [tenants.*]"),
@@ -114,7 +114,7 @@ pub(super) async fn booking_rate_handler(
     Path(tenant): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant_of(&s, &tenant)?;
+    let tenant = &*tenant_of(&s, &tenant)?;
     let to = match q.to.as_deref() {
         Some(v) => parse_date("to", v)?,
         None => today(tenant),
@@ -172,7 +172,7 @@ pub(super) async fn discrepancies_handler(
     Path(tenant): Path<String>,
     Query(q): Query<DayQuery>,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant_of(&s, &tenant)?;
+    let tenant = &*tenant_of(&s, &tenant)?;
     let date = q
         .date
         .as_deref()
@@ -206,7 +206,7 @@ pub(super) async fn discrepancies_handler(
 /// `GET /`: the operations page.
 pub(super) async fn page_handler(State(s): State<Arc<Service>>) -> Response {
     let sections: Vec<TenantSection> = s
-        .tenants
+        .tenants()
         .values()
         .map(|t| {
             let to = today(t);

@@ -108,10 +108,31 @@ impl Tenant {
     }
 }
 
+/// The tenants analytics serves, by name.
+type Tenants = BTreeMap<String, Arc<Tenant>>;
+
+impl Service {
+    /// The tenants now.
+    fn tenants(&self) -> Arc<Tenants> {
+        self.tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Tenant `name`, if analytics serves it.
+    fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
+        self.tenants().get(name).cloned()
+    }
+}
+
 struct Service {
     js: jetstream::Context,
     client: async_nats::Client,
-    tenants: BTreeMap<String, Arc<Tenant>>,
+    /// Swapped whole by a live reload (tenants added or removed).
+    tenants: std::sync::RwLock<Arc<Tenants>>,
+    /// Told when a reload changed the tenants (the sweeps follow).
+    tenants_changed: tokio::sync::Notify,
     facts: Bucket,
     snapshots: Bucket,
     state: Bucket,

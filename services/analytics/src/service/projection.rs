@@ -23,7 +23,7 @@ impl Service {
 
     async fn project_once(&self) -> anyhow::Result<()> {
         let mut watch = self.facts.watch("").await?;
-        for tenant in self.tenants.values() {
+        for tenant in self.tenants().values() {
             tenant.lock().full = true; // everything is read again: scan whole days
         }
         loop {
@@ -32,14 +32,14 @@ impl Service {
                 && let Some(value) = entry.value
             {
                 let tenant_name = keys::tenant_of_facts(&entry.key);
-                let Some(tenant) = self.tenants.get(tenant_name) else {
+                let Some(tenant) = self.tenant(tenant_name) else {
                     continue; // a tenant removed from the config
                 };
                 let Ok(stored) = serde_json::from_slice::<StoredFacts>(&value) else {
                     tracing::warn!(key = %entry.key, "unreadable facts record skipped");
                     continue;
                 };
-                let repairs = Self::apply(tenant, stored);
+                let repairs = Self::apply(&tenant, stored);
                 for change in repairs {
                     if let Err(e) = self.merge(&tenant.name, &change).await {
                         tracing::warn!(error = %e, "could not copy ServiceTitan's view across a link; will retry");

@@ -20,7 +20,7 @@ use switchboard_bus::async_nats;
 
 impl Service {
     async fn load_published(&self) -> anyhow::Result<()> {
-        for tenant in self.tenants.values() {
+        for tenant in self.tenants().values() {
             for (prefix, is_disc) in [
                 (keys::discrepancies(&tenant.name), true),
                 (keys::all_asked(&tenant.name), false),
@@ -59,13 +59,13 @@ impl Service {
         self.load_published().await?;
         // After a restart, republish every day: the previous run may have stopped between
         // storing a fact and publishing its day.
-        for tenant in self.tenants.values() {
+        for tenant in self.tenants().values() {
             let mut st = tenant.lock();
             let days: Vec<Date> = st.engine.days().collect();
             st.dirty.extend(days);
         }
         loop {
-            for tenant in self.tenants.values() {
+            for tenant in self.tenants().values() {
                 let started = std::time::Instant::now();
                 if let Err(e) = self.publish_tenant(tenant).await {
                     tracing::warn!(tenant = %tenant.name, error = %e, "publishing failed; will retry");

@@ -31,10 +31,8 @@ impl NatsService for Analytics {
         let registry = Registry::default();
         let metrics = Metrics::new(&registry);
         let console = Arc::new(super::console::ConsoleState::new(&config));
-        let st = ServiceTitan::from_config_observed(
-            &config,
-            Some(console.observer(registry.servicetitan_requests("analytics"))),
-        )?;
+        let observer = console.observer(registry.servicetitan_requests("analytics"));
+        let st = ServiceTitan::from_config_observed(&config, Some(observer.clone()))?;
         let doctor = switchboard_servicetitan::doctor::spawn_at_start(
             "analytics",
             &config,
@@ -43,33 +41,10 @@ impl NatsService for Analytics {
         );
         let mut tenants = BTreeMap::new();
         for (name, t) in &config.tenants {
-            let zone = TenantZone::new(&t.timezone)
-                .with_context(|| format!("config key `tenants.{name}.timezone`"))?;
-            let tenant = Tenant {
-                name: name.to_string(),
-                zone: zone.clone(),
-                auto: t.analytics.auto_reclassify,
-                mapped: t
-                    .calls
-                    .outcomes
-                    .iter()
-                    // An outcome is written as its own class unless a `call_type` overrides it.
-                    .map(|(outcome, rule)| (*outcome, rule.call_type.unwrap_or(*outcome)))
-                    .collect(),
-                st: st.tenant(name.as_str()).cloned(),
-                state: Mutex::new(TenantState {
-                    engine: Engine::new(name.to_string(), zone),
-                    st_ids: HashMap::new(),
-                    links: HashMap::new(),
-                    unlinked: HashMap::new(),
-                    dirty: BTreeSet::new(),
-                    changed: HashSet::new(),
-                    full: true,
-                    published: HashMap::new(),
-                    asked: HashMap::new(),
-                }),
-            };
-            tenants.insert(name.to_string(), Arc::new(tenant));
+            tenants.insert(
+                name.to_string(),
+                Arc::new(build_tenant(name.as_str(), t, &st)?),
+            );
         }
         let client = switchboard_bus::connect(&config.nats, "switchboard-analytics").await?;
         let js = switchboard_bus::jetstream(
@@ -135,7 +110,8 @@ impl NatsService for Analytics {
         let service = Arc::new(Service {
             js,
             client: client.clone(),
-            tenants,
+            tenants: std::sync::RwLock::new(Arc::new(tenants)),
+            tenants_changed: tokio::sync::Notify::new(),
             facts,
             snapshots,
             state,
@@ -149,6 +125,7 @@ impl NatsService for Analytics {
             changed: tokio::sync::Notify::new(),
             console,
         });
+        let reload_service = service.clone();
         let probe = service.clone();
         let ready = switchboard_telemetry::ready_fn(move || {
             if !switchboard_bus::is_connected(&probe.client) {
@@ -197,14 +174,10 @@ impl NatsService for Analytics {
             },
         )
         .with_reload(
-            // Its tenants' zones, engines and sweeps are set up at start.
-            Arc::new(switchboard_bus::reload::AtRestart(&[
-                "analytics.",
-                "nats.",
-                "admin.",
-                "doctor.",
-                "tenants.",
-            ])),
+            Arc::new(AnalyticsReload {
+                service: reload_service,
+                observer,
+            }),
             &registry,
         ))
     }
@@ -214,10 +187,7 @@ impl NatsService for Analytics {
     async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let s = self.service;
         // Never ends (with no tenant to sweep it must not end the service either).
-        let sweeps = async {
-            futures_util::future::join_all(s.tenants.values().map(|t| s.sweep_loop(t))).await;
-            std::future::pending::<()>().await
-        };
+        let sweeps = s.clone().follow_sweeps();
         // The consumer returns once `stop` is cancelled; the loops beside it keep
         // projecting and publishing until then.
         tokio::select! {
@@ -226,5 +196,123 @@ impl NatsService for Analytics {
             r = s.publish_loop() => r,
             _ = sweeps => Ok(()),
         }
+    }
+}
+
+/// Tenant `name` as `config` has it: its zone (an unknown one is an error naming its key),
+/// its auto-reclassification, the classes its calls policy maps, its ServiceTitan client,
+/// and an empty engine the projection fills.
+fn build_tenant(
+    name: &str,
+    t: &switchboard_config::TenantConfig,
+    st: &ServiceTitan,
+) -> anyhow::Result<Tenant> {
+    let zone = TenantZone::new(&t.timezone)
+        .with_context(|| format!("config key `tenants.{name}.timezone`"))?;
+    let tenant = Tenant {
+        name: name.to_owned(),
+        zone: zone.clone(),
+        auto: t.analytics.auto_reclassify,
+        mapped: t
+            .calls
+            .outcomes
+            .iter()
+            // An outcome is written as its own class unless a `call_type` overrides it.
+            .map(|(outcome, rule)| (*outcome, rule.call_type.unwrap_or(*outcome)))
+            .collect(),
+        st: st.tenant(name).cloned(),
+        state: Mutex::new(TenantState {
+            engine: Engine::new(name.to_owned(), zone),
+            st_ids: HashMap::new(),
+            links: HashMap::new(),
+            unlinked: HashMap::new(),
+            dirty: BTreeSet::new(),
+            changed: HashSet::new(),
+            full: true,
+            published: HashMap::new(),
+            asked: HashMap::new(),
+        }),
+    };
+    Ok(tenant)
+}
+
+impl Service {
+    /// Sweeps every tenant's call export, and after a reload, the tenants it brought: a
+    /// new tenant gets a sweep, a removed one's stops.
+    async fn follow_sweeps(self: Arc<Self>) {
+        let mut running: Vec<(Arc<Tenant>, tokio::task::AbortHandle)> = Vec::new();
+        let mut sweeps = tokio::task::JoinSet::new();
+        loop {
+            let changed = self.tenants_changed.notified();
+            let now = self.tenants();
+            running.retain(|(t, handle)| {
+                let kept = now.values().any(|n| Arc::ptr_eq(n, t));
+                if !kept {
+                    handle.abort();
+                }
+                kept
+            });
+            for t in now.values() {
+                if !running.iter().any(|(r, _)| Arc::ptr_eq(r, t)) {
+                    let (service, tenant) = (self.clone(), t.clone());
+                    let handle = sweeps.spawn(async move { service.sweep_loop(&tenant).await });
+                    running.push((t.clone(), handle));
+                }
+            }
+            changed.await;
+        }
+    }
+}
+
+/// A live reload of analytics: tenants added (an empty engine, its own sweep) or removed
+/// are applied at once. A tenant already served keeps its engine and everything it
+/// counted; changes to its keys (time zone, auto-reclassification, policy, ServiceTitan
+/// credentials) take a restart, which recomputes it from the facts. `[analytics]`, NATS and
+/// the doctor take a restart.
+struct AnalyticsReload {
+    service: Arc<Service>,
+    observer: switchboard_telemetry::StRequestObserver,
+}
+
+impl switchboard_bus::reload::Reload for AnalyticsReload {
+    fn apply<'a>(
+        &'a self,
+        new: &'a Config,
+        changed: &'a [String],
+    ) -> switchboard_bus::reload::Applying<'a> {
+        Box::pin(async move {
+            let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
+            let old = self.service.tenants();
+            let mut tenants = BTreeMap::new();
+            let mut later = switchboard_bus::reload::under(
+                changed,
+                &["analytics.", "nats.", "admin.", "doctor."],
+            );
+            for (name, t) in &new.tenants {
+                let name = name.as_str();
+                match old.get(name) {
+                    Some(same) => {
+                        tenants.insert(name.to_owned(), same.clone());
+                        later.extend(switchboard_bus::reload::under(
+                            changed,
+                            &[&format!("tenants.{name}.")],
+                        ));
+                    }
+                    None => {
+                        tenants.insert(name.to_owned(), Arc::new(build_tenant(name, t, &st)?));
+                    }
+                }
+            }
+            // Sources only tell the console what to show.
+            later.retain(|k| !k.contains(".sources."));
+            self.service.console.set_sources(new);
+            *self
+                .service
+                .tenants
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
+            self.service.tenants_changed.notify_one();
+            Ok(later)
+        })
     }
 }

@@ -24,7 +24,7 @@ impl Handler for Service {
             Err(e) => return Settle::dead_letter("malformed", format!("not a CloudEvent: {e}")),
         };
         let kind = event.kind.as_str();
-        if !self.tenants.contains_key(&event.tenant) {
+        if !self.tenants().contains_key(&event.tenant) {
             self.metrics.handled(kind, Handled::Skipped);
             return Settle::Ack;
         }
@@ -110,7 +110,7 @@ impl Service {
 
     /// Whether the projection has seen `change`'s call (if not, it is probably new).
     fn known(&self, tenant: &str, change: &FactChange) -> bool {
-        let Some(t) = self.tenants.get(tenant) else {
+        let Some(t) = self.tenant(tenant) else {
             return true;
         };
         let st = t.lock();
