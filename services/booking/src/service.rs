@@ -327,28 +327,17 @@ impl Inner {
     /// Follows every tenant's appointments export, and after a reload, the tenants it
     /// brought: a new or changed tenant gets a follower, a removed or replaced one's stops.
     async fn follow_exports(&self, poll: Duration) {
-        let mut running: Vec<(Arc<Tenant>, tokio::task::AbortHandle)> = Vec::new();
-        let mut followers = tokio::task::JoinSet::new();
-        loop {
-            let changed = self.tenants_changed.notified();
-            let now = self.tenants();
-            running.retain(|(t, handle)| {
-                let kept = now.values().any(|n| Arc::ptr_eq(n, t));
-                if !kept {
-                    handle.abort();
-                }
-                kept
-            });
-            for t in now.values() {
-                if !running.iter().any(|(r, _)| Arc::ptr_eq(r, t)) {
-                    let tenant = t.clone();
-                    let handle =
-                        followers.spawn(async move { tenant.follow_appointments(poll).await });
-                    running.push((t.clone(), handle));
-                }
-            }
-            changed.await;
-        }
+        switchboard_bus::reload::follow_each(
+            || {
+                self.tenants()
+                    .iter()
+                    .map(|(n, t)| (n.clone(), t.clone()))
+                    .collect()
+            },
+            &self.tenants_changed,
+            move |_, tenant| async move { tenant.follow_appointments(poll).await },
+        )
+        .await;
     }
 
     fn answer_key(tenant: &Tenant, request_id: &str) -> String {

@@ -192,3 +192,38 @@ async fn admin_reload(State(asks): State<mpsc::Sender<Ask>>) -> Response {
         ),
     }
 }
+
+/// Runs `work` for every tenant `current()` names, and after each `changed` notification
+/// (a reload), starts it for a tenant that is new or was replaced and stops it for one that
+/// is gone or replaced (tenants are told apart by `Arc` identity: a reload keeps the `Arc`
+/// of a tenant it did not change). Never returns: the per-tenant loops (export followers,
+/// sweeps) live as long as the service.
+pub async fn follow_each<T, Fut>(
+    current: impl Fn() -> Vec<(String, Arc<T>)>,
+    changed: &tokio::sync::Notify,
+    work: impl Fn(String, Arc<T>) -> Fut,
+) where
+    T: Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut running: Vec<(Arc<T>, tokio::task::AbortHandle)> = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let notified = changed.notified();
+        let now = current();
+        running.retain(|(t, handle)| {
+            let kept = now.iter().any(|(_, n)| Arc::ptr_eq(n, t));
+            if !kept {
+                handle.abort();
+            }
+            kept
+        });
+        for (name, t) in now {
+            if !running.iter().any(|(r, _)| Arc::ptr_eq(r, &t)) {
+                let handle = tasks.spawn(work(name, t.clone()));
+                running.push((t, handle));
+            }
+        }
+        notified.await;
+    }
+}

@@ -240,27 +240,20 @@ impl Service {
     /// Sweeps every tenant's call export, and after a reload, the tenants it brought: a
     /// new tenant gets a sweep, a removed one's stops.
     async fn follow_sweeps(self: Arc<Self>) {
-        let mut running: Vec<(Arc<Tenant>, tokio::task::AbortHandle)> = Vec::new();
-        let mut sweeps = tokio::task::JoinSet::new();
-        loop {
-            let changed = self.tenants_changed.notified();
-            let now = self.tenants();
-            running.retain(|(t, handle)| {
-                let kept = now.values().any(|n| Arc::ptr_eq(n, t));
-                if !kept {
-                    handle.abort();
-                }
-                kept
-            });
-            for t in now.values() {
-                if !running.iter().any(|(r, _)| Arc::ptr_eq(r, t)) {
-                    let (service, tenant) = (self.clone(), t.clone());
-                    let handle = sweeps.spawn(async move { service.sweep_loop(&tenant).await });
-                    running.push((t.clone(), handle));
-                }
-            }
-            changed.await;
-        }
+        switchboard_bus::reload::follow_each(
+            || {
+                self.tenants()
+                    .iter()
+                    .map(|(n, t)| (n.clone(), t.clone()))
+                    .collect()
+            },
+            &self.tenants_changed,
+            |_, tenant| {
+                let service = self.clone();
+                async move { service.sweep_loop(&tenant).await }
+            },
+        )
+        .await;
     }
 }
 

@@ -306,28 +306,20 @@ impl Worker {
     /// Follows every tenant's exports, and after a reload, the tenants it brought: a new or
     /// changed tenant gets a follower, a removed or replaced one's stops.
     async fn follow_exports(self: Arc<Self>) {
-        let mut running: Vec<(Arc<TenantCtx>, tokio::task::AbortHandle)> = Vec::new();
-        let mut followers = tokio::task::JoinSet::new();
-        loop {
-            let changed = self.tenants_changed.notified();
-            let now = self.tenants();
-            running.retain(|(t, handle)| {
-                let kept = now.values().any(|n| Arc::ptr_eq(n, t));
-                if !kept {
-                    handle.abort();
-                }
-                kept
-            });
-            for (name, ctx) in now.iter() {
-                if !running.iter().any(|(r, _)| Arc::ptr_eq(r, ctx)) {
-                    let (worker, name, ctx2) = (self.clone(), name.clone(), ctx.clone());
-                    let handle =
-                        followers.spawn(async move { worker.follow_export(&name, &ctx2).await });
-                    running.push((ctx.clone(), handle));
-                }
-            }
-            changed.await;
-        }
+        switchboard_bus::reload::follow_each(
+            || {
+                self.tenants()
+                    .iter()
+                    .map(|(n, t)| (n.clone(), t.clone()))
+                    .collect()
+            },
+            &self.tenants_changed,
+            |name, ctx| {
+                let worker = self.clone();
+                async move { worker.follow_export(&name, &ctx).await }
+            },
+        )
+        .await;
     }
 
     async fn follow_export(&self, tenant: &str, ctx: &TenantCtx) {
