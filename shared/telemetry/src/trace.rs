@@ -152,32 +152,34 @@ impl Hop {
 
 /// The hop `name` of the trace `parent` (a new trace when there is none).
 pub fn hop(name: &str, parent: Option<TraceParent>) -> Hop {
+    if EXPORTING.get().is_none() {
+        // Nothing exports spans: the span only puts the trace id on log lines, so it is
+        // made with it, formatted once (ingest makes one per request).
+        let context = parent.map_or_else(TraceParent::root, |p| p.child());
+        let span = tracing::info_span!("hop", trace_id = %TraceIdHex(&context.trace_id));
+        return Hop { span, context };
+    }
     let span = tracing::info_span!("hop", otel.name = %name, trace_id = tracing::field::Empty);
-    let context = if EXPORTING.get().is_some() {
-        if let Some(p) = parent {
-            let remote = SpanContext::new(
-                TraceId::from_bytes(p.trace_id),
-                SpanId::from_bytes(p.span_id),
-                if p.sampled {
-                    TraceFlags::SAMPLED
-                } else {
-                    TraceFlags::default()
-                },
-                true,
-                TraceState::default(),
-            );
-            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
-        }
-        let otel = span.context();
-        let sc = otel.span().span_context().clone();
-        if sc.is_valid() {
-            TraceParent {
-                trace_id: sc.trace_id().to_bytes(),
-                span_id: sc.span_id().to_bytes(),
-                sampled: sc.is_sampled(),
-            }
-        } else {
-            parent.map_or_else(TraceParent::root, |p| p.child())
+    if let Some(p) = parent {
+        let remote = SpanContext::new(
+            TraceId::from_bytes(p.trace_id),
+            SpanId::from_bytes(p.span_id),
+            if p.sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            },
+            true,
+            TraceState::default(),
+        );
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+    }
+    let sc = span.context().span().span_context().clone();
+    let context = if sc.is_valid() {
+        TraceParent {
+            trace_id: sc.trace_id().to_bytes(),
+            span_id: sc.span_id().to_bytes(),
+            sampled: sc.is_sampled(),
         }
     } else {
         parent.map_or_else(TraceParent::root, |p| p.child())
@@ -186,6 +188,21 @@ pub fn hop(name: &str, parent: Option<TraceParent>) -> Hop {
         span.record("trace_id", context.trace_id_hex());
     }
     Hop { span, context }
+}
+
+/// A trace id as hex, written straight into the log line.
+struct TraceIdHex<'a>(&'a [u8; 16]);
+
+impl std::fmt::Display for TraceIdHex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 32];
+        for (i, b) in self.0.iter().enumerate() {
+            buf[2 * i] = DIGITS[usize::from(b >> 4)];
+            buf[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
 }
 
 tokio::task_local! {
