@@ -16,6 +16,7 @@ pub mod expand;
 mod fingerprint;
 mod model;
 mod name;
+mod ops;
 
 pub use booking::{BookingConfig, TenantBooking};
 pub use class::CallClass;
@@ -23,6 +24,7 @@ pub use expand::{Env, ProcessEnv};
 pub use fingerprint::Fingerprint;
 pub use model::*;
 pub use name::Name;
+pub use ops::{AdminConfig, DoctorConfig, RejectedConfig, TelemetryConfig};
 
 use std::path::{Path, PathBuf};
 
