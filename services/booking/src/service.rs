@@ -60,9 +60,8 @@ type Tenants = HashMap<String, Arc<Tenant>>;
 pub(crate) struct Inner {
     pub client: async_nats::Client,
     pub js: async_nats::jetstream::Context,
-    tenants: std::sync::RwLock<Arc<Tenants>>,
-    /// Told when a reload changed the tenants (the export followers follow).
-    tenants_changed: tokio::sync::Notify,
+    /// Swapped whole by a live reload.
+    tenants: switchboard_bus::reload::Live<Tenants>,
     pub holds: Holds,
     answers: Bucket,
     pub metrics: Metrics,
@@ -128,8 +127,7 @@ impl NatsService for Booking {
         let inner = Arc::new(Inner {
             client: client.clone(),
             js,
-            tenants: std::sync::RwLock::new(Arc::new(tenants)),
-            tenants_changed: tokio::sync::Notify::new(),
+            tenants: switchboard_bus::reload::Live::new(tenants),
             holds,
             answers,
             metrics,
@@ -314,29 +312,15 @@ impl Inner {
 
     /// Tenant `name` as configured now.
     pub(crate) fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
-        self.tenants().get(name).cloned()
-    }
-
-    fn tenants(&self) -> Arc<Tenants> {
-        self.tenants
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.tenants.get().get(name).cloned()
     }
 
     /// Follows every tenant's appointments export, and after a reload, the tenants it
     /// brought: a new or changed tenant gets a follower, a removed or replaced one's stops.
     async fn follow_exports(&self, poll: Duration) {
-        switchboard_bus::reload::follow_each(
-            || {
-                self.tenants()
-                    .iter()
-                    .map(|(n, t)| (n.clone(), t.clone()))
-                    .collect()
-            },
-            &self.tenants_changed,
-            move |_, tenant| async move { tenant.follow_appointments(poll).await },
-        )
+        switchboard_bus::reload::follow_each(&self.tenants, move |_, tenant| async move {
+            tenant.follow_appointments(poll).await;
+        })
         .await;
     }
 
@@ -544,21 +528,15 @@ impl switchboard_bus::reload::Reload for BookingReload {
         Box::pin(async move {
             let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
             let mut tenants = build_tenants(new, &st)?;
-            let old = self.inner.tenants();
+            let old = self.inner.tenants.get();
             for (name, tenant) in &mut tenants {
-                let prefix = format!("tenants.{name}.");
                 if let Some(same) = old.get(name)
-                    && !changed.iter().any(|k| k.starts_with(&prefix))
+                    && switchboard_bus::reload::unchanged(name, changed)
                 {
                     *tenant = same.clone();
                 }
             }
-            *self
-                .inner
-                .tenants
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
-            self.inner.tenants_changed.notify_one();
+            self.inner.tenants.set(tenants);
             Ok(switchboard_bus::reload::under(
                 changed,
                 &["booking.", "nats.", "admin.", "doctor."],

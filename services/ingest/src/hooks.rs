@@ -140,7 +140,7 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
 
     // The table as it is now: a live reload swaps in a new one, and this request keeps
     // the one it started with.
-    let table = state.routes();
+    let table = state.routes.get();
     let route = table
         .tenants
         .get(&tenant)

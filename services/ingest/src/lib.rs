@@ -36,7 +36,7 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 /// Shared by every request.
 pub(crate) struct IngestState {
     /// Swapped whole by a live reload (tenants, sources, secrets).
-    routes: std::sync::RwLock<Arc<routes::RouteTable>>,
+    routes: switchboard_bus::reload::Live<routes::RouteTable>,
     jetstream: async_nats::jetstream::Context,
     /// For tool calls: NATS request-reply with the booking service.
     client: async_nats::Client,
@@ -54,16 +54,6 @@ pub(crate) struct IngestState {
     rejected: rejected::Recorder,
 }
 
-impl IngestState {
-    /// The route table now (a request keeps the one it started with).
-    pub(crate) fn routes(&self) -> Arc<routes::RouteTable> {
-        self.routes
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
 /// A live reload of ingest: the route table (tenants, sources, secrets, the REJECTED cap
 /// per source) is rebuilt from the new config, every verifier checked, and swapped in
 /// whole. The listener, NATS and the other `[ingest]` limits take a restart.
@@ -77,11 +67,7 @@ impl switchboard_bus::reload::Reload for IngestReload {
     ) -> switchboard_bus::reload::Applying<'a> {
         Box::pin(async move {
             let table = routes::RouteTable::build(new, &self.0.metrics)?;
-            *self
-                .0
-                .routes
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(table);
+            self.0.routes.set(table);
             let mut later =
                 switchboard_bus::reload::under(changed, &["ingest.", "nats.", "admin."]);
             later.retain(|k| k != "ingest.rejected.per_source_per_sec");
@@ -141,7 +127,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Ap
     });
 
     let state = Arc::new(IngestState {
-        routes: std::sync::RwLock::new(Arc::new(routes)),
+        routes: switchboard_bus::reload::Live::new(routes),
         jetstream: jetstream.clone(),
         client: client.clone(),
         tools_timeout: Duration::from_millis(config.ingest.tools_timeout_ms),

@@ -80,7 +80,7 @@ fn source_formats(config: &Config) -> SourceFormats {
 /// A live reload of the router: the sources' formats are swapped in whole (a delivery
 /// being normalised keeps the format it was read with). The consumer's settings, the
 /// listener and NATS take a restart.
-struct RouterReload(Arc<std::sync::RwLock<Arc<SourceFormats>>>);
+struct RouterReload(Arc<switchboard_bus::reload::Live<SourceFormats>>);
 
 impl switchboard_bus::reload::Reload for RouterReload {
     fn apply<'a>(
@@ -89,10 +89,7 @@ impl switchboard_bus::reload::Reload for RouterReload {
         changed: &'a [String],
     ) -> switchboard_bus::reload::Applying<'a> {
         Box::pin(async move {
-            *self
-                .0
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(source_formats(new));
+            self.0.set(source_formats(new));
             Ok(switchboard_bus::reload::under(
                 changed,
                 &["router.", "nats.", "admin."],
@@ -105,7 +102,7 @@ impl switchboard_bus::reload::Reload for RouterReload {
 struct Worker {
     js: jetstream::Context,
     /// Each configured source's payload format; swapped whole by a live reload.
-    sources: Arc<std::sync::RwLock<Arc<SourceFormats>>>,
+    sources: Arc<switchboard_bus::reload::Live<SourceFormats>>,
     nak_delay: Duration,
     /// How long one delivery keeps trying to publish its events.
     publish_patience: Duration,
@@ -121,7 +118,7 @@ impl NatsService for Router {
             client.clone(),
             Duration::from_secs(config.nats.request_timeout_secs),
         );
-        let sources = Arc::new(std::sync::RwLock::new(Arc::new(source_formats(&config))));
+        let sources = Arc::new(switchboard_bus::reload::Live::new(source_formats(&config)));
         let r = &config.router;
         let spec = ConsumerSpec {
             stream: switchboard_bus::INBOUND_STREAM.into(),
@@ -299,8 +296,7 @@ impl Worker {
         let content_type = header(h::CONTENT_TYPE);
         let format = self
             .sources
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get()
             .get(&(tenant.clone(), source.clone()))
             .map(|s| s.format)
             .unwrap_or_else(|| Format::for_scheme(&scheme));

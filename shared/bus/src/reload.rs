@@ -193,35 +193,80 @@ async fn admin_reload(State(asks): State<mpsc::Sender<Ask>>) -> Response {
     }
 }
 
-/// Runs `work` for every tenant `current()` names, and after each `changed` notification
-/// (a reload), starts it for a tenant that is new or was replaced and stops it for one that
-/// is gone or replaced (tenants are told apart by `Arc` identity: a reload keeps the `Arc`
-/// of a tenant it did not change). Never returns: the per-tenant loops (export followers,
-/// sweeps) live as long as the service.
-pub async fn follow_each<T, Fut>(
-    current: impl Fn() -> Vec<(String, Arc<T>)>,
-    changed: &tokio::sync::Notify,
-    work: impl Fn(String, Arc<T>) -> Fut,
-) where
+/// What a live reload swaps whole (a route table, a service's tenants): readers take an
+/// `Arc` of the current value, so a request or event in flight keeps the one it started
+/// with; [`Live::set`] swaps it and wakes [`follow_each`].
+pub struct Live<T> {
+    value: std::sync::RwLock<Arc<T>>,
+    changed: tokio::sync::Notify,
+}
+
+impl<T> Live<T> {
+    pub fn new(value: T) -> Self {
+        Live {
+            value: std::sync::RwLock::new(Arc::new(value)),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The value now.
+    pub fn get(&self) -> Arc<T> {
+        self.value
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Swaps in `value` (what a reload applies).
+    pub fn set(&self, value: T) {
+        *self
+            .value
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(value);
+        self.changed.notify_one();
+    }
+}
+
+impl<T> std::fmt::Debug for Live<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+/// Whether a reload that changed `changed` left tenant `tenant`'s keys alone (a service
+/// then keeps the tenant as it is, caches and all).
+pub fn unchanged(tenant: &str, changed: &[String]) -> bool {
+    let prefix = format!("tenants.{tenant}.");
+    !changed.iter().any(|k| k.starts_with(&prefix))
+}
+
+/// Runs `work` for every tenant of `tenants`, and after each reload starts it for a tenant
+/// that is new or was replaced and stops it for one that is gone or replaced (tenants are
+/// told apart by `Arc` identity: a reload keeps the `Arc` of a tenant it did not change).
+/// Never returns: the per-tenant loops (export followers, sweeps) live as long as the
+/// service.
+pub async fn follow_each<M, T, Fut>(tenants: &Live<M>, work: impl Fn(String, Arc<T>) -> Fut)
+where
+    for<'a> &'a M: IntoIterator<Item = (&'a String, &'a Arc<T>)>,
     T: Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut running: Vec<(Arc<T>, tokio::task::AbortHandle)> = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        let notified = changed.notified();
-        let now = current();
+        let notified = tenants.changed.notified();
+        let now = tenants.get();
         running.retain(|(t, handle)| {
-            let kept = now.iter().any(|(_, n)| Arc::ptr_eq(n, t));
+            let kept = (&*now).into_iter().any(|(_, n)| Arc::ptr_eq(n, t));
             if !kept {
                 handle.abort();
             }
             kept
         });
-        for (name, t) in now {
-            if !running.iter().any(|(r, _)| Arc::ptr_eq(r, &t)) {
-                let handle = tasks.spawn(work(name, t.clone()));
-                running.push((t, handle));
+        for (name, t) in &*now {
+            if !running.iter().any(|(r, _)| Arc::ptr_eq(r, t)) {
+                let handle = tasks.spawn(work(name.clone(), t.clone()));
+                running.push((t.clone(), handle));
             }
         }
         notified.await;

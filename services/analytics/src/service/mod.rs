@@ -114,10 +114,7 @@ type Tenants = BTreeMap<String, Arc<Tenant>>;
 impl Service {
     /// The tenants now.
     fn tenants(&self) -> Arc<Tenants> {
-        self.tenants
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.tenants.get()
     }
 
     /// Tenant `name`, if analytics serves it.
@@ -130,9 +127,7 @@ struct Service {
     js: jetstream::Context,
     client: async_nats::Client,
     /// Swapped whole by a live reload (tenants added or removed).
-    tenants: std::sync::RwLock<Arc<Tenants>>,
-    /// Told when a reload changed the tenants (the sweeps follow).
-    tenants_changed: tokio::sync::Notify,
+    tenants: switchboard_bus::reload::Live<Tenants>,
     facts: Bucket,
     snapshots: Bucket,
     state: Bucket,

@@ -110,8 +110,7 @@ impl NatsService for Analytics {
         let service = Arc::new(Service {
             js,
             client: client.clone(),
-            tenants: std::sync::RwLock::new(Arc::new(tenants)),
-            tenants_changed: tokio::sync::Notify::new(),
+            tenants: switchboard_bus::reload::Live::new(tenants),
             facts,
             snapshots,
             state,
@@ -240,19 +239,10 @@ impl Service {
     /// Sweeps every tenant's call export, and after a reload, the tenants it brought: a
     /// new tenant gets a sweep, a removed one's stops.
     async fn follow_sweeps(self: Arc<Self>) {
-        switchboard_bus::reload::follow_each(
-            || {
-                self.tenants()
-                    .iter()
-                    .map(|(n, t)| (n.clone(), t.clone()))
-                    .collect()
-            },
-            &self.tenants_changed,
-            |_, tenant| {
-                let service = self.clone();
-                async move { service.sweep_loop(&tenant).await }
-            },
-        )
+        switchboard_bus::reload::follow_each(&self.tenants, |_, tenant| {
+            let service = self.clone();
+            async move { service.sweep_loop(&tenant).await }
+        })
         .await;
     }
 }
@@ -299,12 +289,7 @@ impl switchboard_bus::reload::Reload for AnalyticsReload {
             // Sources only tell the console what to show.
             later.retain(|k| !k.contains(".sources."));
             self.service.console.set_sources(new);
-            *self
-                .service
-                .tenants
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
-            self.service.tenants_changed.notify_one();
+            self.service.tenants.set(tenants);
             Ok(later)
         })
     }

@@ -207,9 +207,7 @@ struct Worker {
     js: jetstream::Context,
     client: async_nats::Client,
     /// Swapped whole by a live reload.
-    tenants: std::sync::RwLock<Arc<Tenants>>,
-    /// Told when a reload changed the tenants (the export followers follow).
-    tenants_changed: tokio::sync::Notify,
+    tenants: switchboard_bus::reload::Live<Tenants>,
     mirror: ExportMirror,
     ledger: Ledger,
     window_secs: i64,

@@ -35,9 +35,8 @@ async fn resolve_tenants(
 ) -> anyhow::Result<Tenants> {
     let mut tenants = HashMap::new();
     for (name, tenant) in &config.tenants {
-        let prefix = format!("tenants.{name}.");
         if let Some(same) = keep.and_then(|k| k.get(name.as_str()))
-            && !changed.iter().any(|k| k.starts_with(&prefix))
+            && switchboard_bus::reload::unchanged(name.as_str(), changed)
         {
             tenants.insert(name.to_string(), same.clone());
             continue;
@@ -96,14 +95,9 @@ impl switchboard_bus::reload::Reload for CallsReload {
     ) -> switchboard_bus::reload::Applying<'a> {
         Box::pin(async move {
             let st = ServiceTitan::from_config_observed(new, Some(self.observer.clone()))?;
-            let old = self.worker.tenants();
+            let old = self.worker.tenants.get();
             let tenants = resolve_tenants(new, &st, Some(&old), changed, 1).await?;
-            *self
-                .worker
-                .tenants
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tenants);
-            self.worker.tenants_changed.notify_one();
+            self.worker.tenants.set(tenants);
             Ok(switchboard_bus::reload::under(
                 changed,
                 &["calls.", "nats.", "admin.", "doctor."],
@@ -160,8 +154,7 @@ impl NatsService for CallsWorker {
         let worker = Arc::new(Worker {
             js,
             client: client.clone(),
-            tenants: std::sync::RwLock::new(Arc::new(tenants)),
-            tenants_changed: tokio::sync::Notify::new(),
+            tenants: switchboard_bus::reload::Live::new(tenants),
             mirror,
             ledger,
             window_secs: c.match_window_secs as i64,
@@ -290,35 +283,18 @@ impl Handler for KindHandler<'_> {
 }
 
 impl Worker {
-    /// The tenants now (an event in hand keeps the tenant it started with).
-    fn tenants(&self) -> Arc<Tenants> {
-        self.tenants
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
     /// Tenant `name` as configured now.
     pub(super) fn tenant(&self, name: &str) -> Option<Arc<TenantCtx>> {
-        self.tenants().get(name).cloned()
+        self.tenants.get().get(name).cloned()
     }
 
     /// Follows every tenant's exports, and after a reload, the tenants it brought: a new or
     /// changed tenant gets a follower, a removed or replaced one's stops.
     async fn follow_exports(self: Arc<Self>) {
-        switchboard_bus::reload::follow_each(
-            || {
-                self.tenants()
-                    .iter()
-                    .map(|(n, t)| (n.clone(), t.clone()))
-                    .collect()
-            },
-            &self.tenants_changed,
-            |name, ctx| {
-                let worker = self.clone();
-                async move { worker.follow_export(&name, &ctx).await }
-            },
-        )
+        switchboard_bus::reload::follow_each(&self.tenants, |name, ctx| {
+            let worker = self.clone();
+            async move { worker.follow_export(&name, &ctx).await }
+        })
         .await;
     }
 
