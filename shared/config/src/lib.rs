@@ -17,6 +17,7 @@ mod fingerprint;
 mod model;
 mod name;
 mod ops;
+mod source;
 
 pub use booking::{BookingConfig, TenantBooking};
 pub use class::CallClass;
@@ -25,6 +26,7 @@ pub use fingerprint::Fingerprint;
 pub use model::*;
 pub use name::Name;
 pub use ops::{AdminConfig, DoctorConfig, RejectedConfig, TelemetryConfig};
+pub use source::*;
 
 use std::path::{Path, PathBuf};
 
