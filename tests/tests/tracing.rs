@@ -88,13 +88,16 @@ async fn one_webhook_is_one_trace_from_ingest_to_the_servicetitan_request() {
     );
 
     let named = |name: &str| spans.lock().unwrap().iter().find(|s| s.0 == name).cloned();
+    // Each hop's span ends when its handler returns (the calls worker's after its ack, so
+    // after the ServiceTitan request's): wait for all four, not the first to arrive.
+    let hops = ["ingest", "router", "calls-outcomes", "servicetitan update call"];
     let complete = eventually(Duration::from_secs(20), || async {
         switchboard_telemetry::trace::flush();
-        named("servicetitan update call").is_some()
+        hops.iter().all(|hop| named(hop).is_some())
     })
     .await;
     let all = spans.lock().unwrap().clone();
-    assert!(complete, "no ServiceTitan request span: {all:?}");
+    assert!(complete, "not every hop exported a span: {all:?}");
     let ingest = named("ingest").unwrap_or_else(|| panic!("no ingest span: {all:?}"));
     let router = named("router").unwrap_or_else(|| panic!("no router span: {all:?}"));
     let calls = named("calls-outcomes").unwrap_or_else(|| panic!("no calls span: {all:?}"));

@@ -17,7 +17,6 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_bus::headers as h;
 use switchboard_bus::retry::{self, Retryable as _};
 use switchboard_signatures::{Delivery, Rejection, Verified, sha256_hex};
 
@@ -60,9 +59,11 @@ impl Drop for InFlight<'_> {
 
 /// The trace a request belongs to: the provider's `traceparent` when it sends a valid one.
 pub(crate) fn trace_parent(request: &Request) -> Option<switchboard_telemetry::trace::TraceParent> {
+    const TRACEPARENT: header::HeaderName =
+        header::HeaderName::from_static(switchboard_telemetry::trace::TRACEPARENT);
     request
         .headers()
-        .get(switchboard_telemetry::trace::TRACEPARENT)
+        .get(TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(switchboard_telemetry::trace::TraceParent::parse)
 }
@@ -335,6 +336,23 @@ pub fn dedup_id(tenant: &str, source: &str, provider_id: Option<&str>, body: &[u
     format!("{tenant}:{source}:{key}")
 }
 
+/// INBOUND's header names, made once: a name given as `&str` is validated and copied on
+/// every insert, and ingest writes seven or eight per request.
+mod names {
+    use switchboard_bus::async_nats::HeaderName;
+    use switchboard_bus::headers as h;
+
+    pub const MSG_ID: HeaderName = HeaderName::from_static(h::MSG_ID);
+    pub const TENANT: HeaderName = HeaderName::from_static(h::TENANT);
+    pub const SOURCE: HeaderName = HeaderName::from_static(h::SOURCE);
+    pub const SCHEME: HeaderName = HeaderName::from_static(h::SCHEME);
+    pub const RECEIVED_AT: HeaderName = HeaderName::from_static(h::RECEIVED_AT);
+    pub const CONTENT_TYPE: HeaderName = HeaderName::from_static(h::CONTENT_TYPE);
+    pub const TOOL: HeaderName = HeaderName::from_static(h::TOOL);
+    pub const TRACEPARENT: HeaderName =
+        HeaderName::from_static(switchboard_telemetry::trace::TRACEPARENT);
+}
+
 /// Stores a verified delivery on INBOUND and waits for JetStream's ack: its dedup id and
 /// the ack, or the answer to give (503 when it could not be stored, 413 when NATS refuses
 /// its size). `tool`: a tool call's tool names, in a `Switchboard-Tool` header, which
@@ -362,19 +380,19 @@ pub(crate) async fn store(
     // Built per attempt (a repeat is rare), so the first one costs no copy.
     let message = || {
         let mut nats_headers = switchboard_bus::async_nats::HeaderMap::new();
-        nats_headers.insert(h::MSG_ID, id.as_str());
-        nats_headers.insert(h::TENANT, route.tenant.as_str());
-        nats_headers.insert(h::SOURCE, route.source.as_str());
-        nats_headers.insert(h::SCHEME, route.verifier.scheme());
-        nats_headers.insert(h::RECEIVED_AT, received_at.as_str());
+        nats_headers.insert(names::MSG_ID, id.as_str());
+        nats_headers.insert(names::TENANT, route.tenant.as_str());
+        nats_headers.insert(names::SOURCE, route.source.as_str());
+        nats_headers.insert(names::SCHEME, route.verifier.scheme());
+        nats_headers.insert(names::RECEIVED_AT, received_at.as_str());
         if let Some(ct) = content_type {
-            nats_headers.insert(h::CONTENT_TYPE, ct);
+            nats_headers.insert(names::CONTENT_TYPE, ct);
         }
         if let Some(tool) = tool {
-            nats_headers.insert(h::TOOL, tool);
+            nats_headers.insert(names::TOOL, tool);
         }
         if let Some(t) = &traceparent {
-            nats_headers.insert(switchboard_telemetry::trace::TRACEPARENT, t.as_str());
+            nats_headers.insert(names::TRACEPARENT, t.as_str());
         }
         switchboard_bus::async_nats::jetstream::message::PublishMessage::build()
             .payload(body.clone())

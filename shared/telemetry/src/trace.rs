@@ -71,15 +71,15 @@ impl TraceParent {
         }
     }
 
-    /// The header value.
-    pub fn header(&self) -> String {
-        let mut out = String::with_capacity(55);
-        out.push_str("00-");
-        push_hex(&mut out, &self.trace_id);
-        out.push('-');
-        push_hex(&mut out, &self.span_id);
-        out.push_str(if self.sampled { "-01" } else { "-00" });
-        out
+    /// The header value, formatted without allocating (ingest writes one per request).
+    pub fn header(&self) -> HeaderText {
+        let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        write_hex(&mut out[3..35], &self.trace_id);
+        write_hex(&mut out[36..52], &self.span_id);
+        if self.sampled {
+            out[54] = b'1';
+        }
+        HeaderText(out)
     }
 
     pub fn trace_id_hex(&self) -> String {
@@ -122,10 +122,41 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
+    let mut buf = [0u8; 32];
+    let buf = &mut buf[..bytes.len() * 2];
+    write_hex(buf, bytes);
+    out.push_str(std::str::from_utf8(buf).unwrap_or_default());
+}
+
+/// Lower-case hex of `bytes` into `out` (twice as long).
+fn write_hex(out: &mut [u8], bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
+    }
+}
+
+/// A formatted `traceparent` value (55 ASCII bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HeaderText([u8; 55]);
+
+impl HeaderText {
+    pub fn as_str(&self) -> &str {
+        // Only ever ASCII digits, hex and dashes (written by `TraceParent::header`).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for HeaderText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for HeaderText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -144,6 +175,11 @@ impl Hop {
     /// context, so what it publishes or asks of ServiceTitan carries the trace on.
     pub async fn run<F: Future>(self, work: F) -> F::Output {
         use tracing::Instrument as _;
+        if self.span.is_disabled() {
+            // Below the log level and not exported: entering it on every poll would only
+            // cost (ingest runs one hop per request).
+            return CURRENT.scope(self.context, work).await;
+        }
         CURRENT
             .scope(self.context, work.instrument(self.span))
             .await
@@ -295,7 +331,7 @@ mod tests {
         let child = root.child();
         assert_eq!(child.trace_id, root.trace_id);
         assert_ne!(child.span_id, root.span_id);
-        assert_eq!(TraceParent::parse(&child.header()), Some(child));
+        assert_eq!(TraceParent::parse(child.header().as_str()), Some(child));
     }
 
     #[tokio::test]
