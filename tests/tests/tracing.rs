@@ -90,7 +90,12 @@ async fn one_webhook_is_one_trace_from_ingest_to_the_servicetitan_request() {
     let named = |name: &str| spans.lock().unwrap().iter().find(|s| s.0 == name).cloned();
     // Each hop's span ends when its handler returns (the calls worker's after its ack, so
     // after the ServiceTitan request's): wait for all four, not the first to arrive.
-    let hops = ["ingest", "router", "calls-outcomes", "servicetitan update call"];
+    let hops = [
+        "ingest",
+        "router",
+        "calls-outcomes",
+        "servicetitan update call",
+    ];
     let complete = eventually(Duration::from_secs(20), || async {
         switchboard_telemetry::trace::flush();
         hops.iter().all(|hop| named(hop).is_some())

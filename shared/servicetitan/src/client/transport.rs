@@ -170,7 +170,10 @@ impl TenantClient {
                 .timeout(s.timeout);
             // The trace this request belongs to (a hop of the event that caused it).
             if let Some(t) = switchboard_telemetry::trace::current() {
-                request = request.header(switchboard_telemetry::trace::TRACEPARENT, t.header().as_str());
+                request = request.header(
+                    switchboard_telemetry::trace::TRACEPARENT,
+                    t.header().as_str(),
+                );
             }
             if !query.is_empty() {
                 request = request.query(query);
