@@ -219,6 +219,12 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
         url: &url,
         query: uri.query(),
     };
+    // A provider's set-up request (RingCentral's validation) is answered, not stored.
+    if let Some(handshake) = route.verifier.handshake(&delivery) {
+        tracing::info!(tenant = %route.tenant, source = %route.source, header = handshake.header,
+            "answered the provider's webhook handshake (nothing stored)");
+        return Err(answer_handshake(&handshake));
+    }
     let verified = match route.verifier.verify(&delivery, (state.clock)()) {
         Ok(v) => v,
         Err(rejection) => return Err(refuse(reject(route, rejection), SeenBody::Read(&body))),
@@ -292,10 +298,40 @@ pub(crate) fn refuse(
     request: crate::rejected::Request<'_>,
     refused: &Refused,
 ) -> Response {
-    state
-        .rejected
-        .record(route, (state.clock)(), request, refused);
-    error(refused.status, refused.code, &refused.message)
+    let challenge = route
+        .verifier
+        .challenge()
+        .filter(|_| refused.status == StatusCode::UNAUTHORIZED);
+    // HTTP Basic senders (Bandwidth) send no credentials until challenged: that first
+    // request is the protocol, not a rejection worth a REJECTED record (it is counted).
+    if !(challenge.is_some() && refused.reason == "missing_header") {
+        state
+            .rejected
+            .record(route, (state.clock)(), request, refused);
+    }
+    let mut response = error(refused.status, refused.code, &refused.message);
+    if let Some(challenge) = challenge {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
+    response
+}
+
+/// `200` echoing the handshake's header, with an empty JSON body (RingCentral wants the
+/// answer small and `application/json`).
+fn answer_handshake(handshake: &switchboard_signatures::Handshake) -> Response {
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        "{}",
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&handshake.value) {
+        response.headers_mut().insert(handshake.header, value);
+    }
+    response
 }
 
 fn reject(route: &SourceRoute, rejection: Rejection) -> Refused {

@@ -340,12 +340,23 @@ impl Config {
                             .into(),
                     ));
                 }
-                if matches!(s, SourceConfig::Twilio(_)) && self.ingest.public_url.is_none() {
+                if s.secret_in_body() && s.record_rejected_body_bytes() > 0 {
+                    return Err(invalid(
+                        &format!("{key}.record_rejected_body_bytes"),
+                        format!(
+                            "must be 0: scheme {}'s bodies carry the source's token, which \
+                             REJECTED must never keep",
+                            s.scheme_name()
+                        ),
+                    ));
+                }
+                if s.signs_url() && self.ingest.public_url.is_none() {
                     return Err(invalid(
                         "ingest.public_url",
                         format!(
-                            "is required by {key} (scheme twilio signs the URL it called): \
-                             set it to the https:// address providers use"
+                            "is required by {key} (scheme {} signs the URL it called): \
+                             set it to the https:// address providers use",
+                            s.scheme_name()
                         ),
                     ));
                 }

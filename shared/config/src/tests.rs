@@ -369,3 +369,67 @@ fn booking_settings_default_and_a_wrong_priority_names_its_key() {
         .to_string();
     assert!(err.contains("booking"), "{err}");
 }
+
+#[test]
+fn every_new_scheme_loads_and_its_unknown_options_are_refused_by_name() {
+    let toml = "[ingest]\npublic_url = \"https://hooks.example.com\"\n\
+        [tenants.a.sources.plivo]\nscheme = \"plivo\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.vonage]\nscheme = \"vonage\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.dialpad]\nscheme = \"dialpad\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.rc]\nscheme = \"ringcentral\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.bw]\nscheme = \"bandwidth\"\nusername = \"u\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.air]\nscheme = \"aircall\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.cr]\nscheme = \"callrail\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.bland]\nscheme = \"bland\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.el]\nscheme = \"elevenlabs\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.sf]\nscheme = \"synthflow\"\nheader = \"Synthflow-Signature\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.basic]\nscheme = \"basic\"\nusername = \"u\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.tok]\nscheme = \"token\"\nfield = \"token\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.jwt]\nscheme = \"jwt\"\nlocation = \"body\"\nsecrets = [\"t\"]\n\
+        [tenants.a.sources.combined]\nscheme = \"hmac\"\nheader = \"Stripe-Signature\"\ntimestamp_key = \"t\"\nsecrets = [\"t\"]\n";
+    let config = load(toml);
+    let schemes: Vec<&str> = config.tenants["a"]
+        .sources
+        .values()
+        .map(SourceConfig::scheme_name)
+        .collect();
+    assert_eq!(schemes.len(), 14, "{schemes:?}");
+
+    for (source, extra) in [
+        ("scheme = \"plivo\"", "header = \"x\""),
+        ("scheme = \"bandwidth\"\nusername = \"u\"", "realm = \"x\""),
+        ("scheme = \"jwt\"", "algorithm = \"HS512\""),
+        ("scheme = \"elevenlabs\"", "timestamp_key = \"t\""),
+    ] {
+        let toml = format!("[tenants.a.sources.s]\n{source}\n{extra}\nsecrets = [\"t\"]\n");
+        let key = extra.split(' ').next().unwrap();
+        let msg = load_error(&toml, &env(&[]));
+        assert_names(&msg, &["tenants.a.sources.s", key, "unknown field"]);
+    }
+    let msg = load_error(
+        "[tenants.a.sources.s]\nscheme = \"bandwidth\"\nsecrets = [\"t\"]\n",
+        &env(&[]),
+    );
+    assert_names(&msg, &["username"]);
+}
+
+#[test]
+fn plivo_needs_the_public_url_and_body_token_sources_never_keep_bodies() {
+    let msg = load_error(
+        "[tenants.a.sources.p]\nscheme = \"plivo\"\nsecrets = [\"t\"]\n",
+        &env(&[]),
+    );
+    assert_names(&msg, &["ingest.public_url", "plivo"]);
+    for source in [
+        "scheme = \"aircall\"",
+        "scheme = \"token\"\nfield = \"token\"",
+    ] {
+        let msg = load_error(
+            &format!(
+                "[tenants.a.sources.s]\n{source}\nsecrets = [\"t\"]\nrecord_rejected_body_bytes = 64\n"
+            ),
+            &env(&[]),
+        );
+        assert_names(&msg, &["record_rejected_body_bytes", "must be 0"]);
+    }
+}

@@ -1,11 +1,14 @@
 //! Builds a [`Verifier`] from a source's config. Every problem a secret or option can have
 //! is found here, at start-up, with the config key in the message (never the secret).
 
-use crate::generic::{GenericHmac, HmacParams};
-use crate::mac::SigEncoding;
-use crate::{DEFAULT_TOLERANCE_SECS, Verifier};
+use crate::generic::{Combined, GenericHmac, HmacParams};
+use crate::mac::{MacAlgorithm, SigEncoding};
+use crate::{DEFAULT_TOLERANCE_SECS, JwtLocation, StaticToken, TokenLocation, Verifier};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use switchboard_config::{HmacPreset, SourceConfig, VapiMode};
+
+/// ElevenLabs' SDKs accept a signature for 30 minutes.
+const ELEVENLABS_TOLERANCE_SECS: u64 = 1800;
 
 #[derive(Debug, thiserror::Error)]
 #[error("config key `{key}`: {message}")]
@@ -104,10 +107,14 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                 if let Some(field) = s.hmac_keys_set().first() {
                     return Err(err(field, "only applies with mode = \"hmac\"".into()));
                 }
-                let header = opt_header(&format!("{key}.header"), s.header.as_ref())?;
-                Box::new(crate::VapiSecret::new(
+                let name = opt_header(&format!("{key}.header"), s.header.as_ref())?;
+                Box::new(StaticToken::new(
+                    "vapi",
+                    TokenLocation::Header {
+                        name: name.unwrap_or_else(|| "x-vapi-secret".into()),
+                        prefix: None,
+                    },
                     &bytes(&s.secrets),
-                    header.as_deref(),
                 ))
             }
             VapiMode::Hmac => {
@@ -132,6 +139,7 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     payload,
                     id_header: None,
                     tolerance_secs: tolerance(s.tolerance_secs),
+                    combined: None,
                 };
                 Box::new(
                     GenericHmac::new("vapi", params, &bytes(&s.secrets))
@@ -181,11 +189,177 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     None => base.as_ref().and_then(|b| b.id_header.clone()),
                 },
                 tolerance_secs: tolerance(s.tolerance_secs),
+                combined: combined(key, s)?,
             };
+            let mut params = params;
+            if params.combined.is_some() && s.payload.is_none() {
+                params.payload = "{timestamp}.{body}".into();
+            }
             Box::new(
                 GenericHmac::new("hmac", params, &bytes(&s.secrets))
                     .map_err(|m| err("payload", m))?,
             )
         }
+        SourceConfig::Plivo(s) => Box::new(crate::Plivo::new(&bytes(&s.secrets))),
+        SourceConfig::Vonage(s) => Box::new(crate::Jwt::new(
+            "vonage",
+            JwtLocation::Header("authorization".into()),
+            Some("payload_hash".into()),
+            true,
+            tolerance(s.tolerance_secs),
+            &bytes(&s.secrets),
+        )),
+        SourceConfig::Dialpad(s) => Box::new(crate::Jwt::new(
+            "dialpad",
+            JwtLocation::Body,
+            None,
+            false,
+            tolerance(s.tolerance_secs),
+            &bytes(&s.secrets),
+        )),
+        SourceConfig::Jwt(s) => {
+            let location = match s
+                .location
+                .unwrap_or(switchboard_config::JwtLocation::Header)
+            {
+                switchboard_config::JwtLocation::Header => JwtLocation::Header(header_name(
+                    &format!("{key}.header"),
+                    s.header.as_deref().unwrap_or("authorization"),
+                )?),
+                switchboard_config::JwtLocation::Body => {
+                    if s.header.is_some() {
+                        return Err(err(
+                            "header",
+                            "only applies with location = \"header\"".into(),
+                        ));
+                    }
+                    if s.payload_hash_claim.is_some() {
+                        return Err(err(
+                            "payload_hash_claim",
+                            "only applies with location = \"header\" (in the body, the token is the body)"
+                                .into(),
+                        ));
+                    }
+                    JwtLocation::Body
+                }
+            };
+            Box::new(crate::Jwt::new(
+                "jwt",
+                location,
+                s.payload_hash_claim.clone(),
+                false,
+                tolerance(s.tolerance_secs),
+                &bytes(&s.secrets),
+            ))
+        }
+        SourceConfig::RingCentral(s) => Box::new(StaticToken::ringcentral(&bytes(&s.secrets))),
+        SourceConfig::Aircall(s) => Box::new(StaticToken::new(
+            "aircall",
+            TokenLocation::Field("token".into()),
+            &bytes(&s.secrets),
+        )),
+        SourceConfig::Token(s) => {
+            let location = match (&s.header, &s.field) {
+                (Some(h), None) => TokenLocation::Header {
+                    name: header_name(&format!("{key}.header"), h)?,
+                    prefix: s.prefix.clone(),
+                },
+                (None, Some(f)) if s.prefix.is_some() => {
+                    let _ = f;
+                    return Err(err("prefix", "only applies with header (not field)".into()));
+                }
+                (None, Some(f)) if !f.is_empty() => TokenLocation::Field(f.clone()),
+                _ => {
+                    return Err(err(
+                        "header",
+                        "set exactly one of header (a header name) or field (a top-level JSON field)"
+                            .into(),
+                    ));
+                }
+            };
+            Box::new(StaticToken::new("token", location, &bytes(&s.secrets)))
+        }
+        SourceConfig::Bandwidth(s) | SourceConfig::Basic(s) => {
+            if s.username.is_empty() || s.username.contains(':') {
+                return Err(err(
+                    "username",
+                    "must be non-empty and without ':' (HTTP Basic)".into(),
+                ));
+            }
+            Box::new(crate::Basic::new(
+                source.scheme_name(),
+                &s.username,
+                &bytes(&s.secrets),
+            ))
+        }
+        SourceConfig::CallRail(s) => Box::new(
+            GenericHmac::new(
+                "callrail",
+                HmacParams::body_only("signature", MacAlgorithm::Sha1, SigEncoding::Base64),
+                &bytes(&s.secrets),
+            )
+            .map_err(|m| err("payload", m))?,
+        ),
+        SourceConfig::Bland(s) => Box::new(
+            GenericHmac::new(
+                "bland",
+                HmacParams::body_only(
+                    "x-webhook-signature",
+                    MacAlgorithm::Sha256,
+                    SigEncoding::Hex,
+                ),
+                &bytes(&s.secrets),
+            )
+            .map_err(|m| err("payload", m))?,
+        ),
+        SourceConfig::ElevenLabs(s) => Box::new(
+            GenericHmac::new(
+                "elevenlabs",
+                HmacParams::elevenlabs(s.tolerance_secs.unwrap_or(ELEVENLABS_TOLERANCE_SECS)),
+                &bytes(&s.secrets),
+            )
+            .map_err(|m| err("payload", m))?,
+        ),
+        SourceConfig::Synthflow(s) => {
+            let header = opt_header(&format!("{key}.header"), s.header.as_ref())?;
+            Box::new(crate::Synthflow::new(header.as_deref(), &bytes(&s.secrets)))
+        }
     })
+}
+
+/// The `hmac` scheme's combined form, from `timestamp_key` / `signature_key`.
+fn combined(key: &str, s: &switchboard_config::HmacSource) -> Result<Option<Combined>, BuildError> {
+    let err = |field: &str, message: &str| BuildError {
+        key: format!("{key}.{field}"),
+        message: message.to_owned(),
+    };
+    match (&s.timestamp_key, &s.signature_key) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(err(
+            "signature_key",
+            "only applies in the combined form: set timestamp_key too",
+        )),
+        (Some(_), _) if s.timestamp_header.is_some() => Err(err(
+            "timestamp_header",
+            "the combined form carries the timestamp in header (timestamp_key): remove one",
+        )),
+        (Some(t), sig) => {
+            let sig = sig.clone().unwrap_or_else(|| "v1".into());
+            if t.is_empty()
+                || sig.is_empty()
+                || *t == sig
+                || t.contains([',', '='])
+                || sig.contains([',', '='])
+            {
+                return Err(err(
+                    "timestamp_key",
+                    "timestamp_key and signature_key must be distinct, non-empty, and without ',' or '='",
+                ));
+            }
+            Ok(Some(Combined {
+                timestamp_key: t.clone(),
+                signature_key: sig,
+            }))
+        }
+    }
 }

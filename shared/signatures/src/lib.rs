@@ -17,25 +17,33 @@ mod from_config;
 mod mac;
 pub mod sign;
 
+mod basic;
 mod generic;
+mod jwt;
+mod plivo;
 mod retell;
 mod servicetitan;
 mod standard_webhooks;
+mod synthflow;
 mod telnyx;
+mod token;
 mod twilio;
-mod vapi;
 
+pub use basic::Basic;
 pub use from_config::{BuildError, build_verifier};
-pub use generic::{GenericHmac, HmacParams};
+pub use generic::{Combined, GenericHmac, HmacParams};
+pub use jwt::{Jwt, JwtLocation};
 pub use mac::{MacAlgorithm, SigEncoding};
+pub use plivo::Plivo;
 pub use retell::Retell;
 pub use servicetitan::ServiceTitan;
 pub use standard_webhooks::StandardWebhooks;
+pub use synthflow::Synthflow;
 pub use telnyx::Telnyx;
+pub use token::{StaticToken, TokenLocation};
 pub use twilio::Twilio;
 /// `application/x-www-form-urlencoded` decoding (used by the router's Twilio normaliser too).
 pub use twilio::parse_form;
-pub use vapi::VapiSecret;
 
 use http::HeaderMap;
 use std::fmt;
@@ -80,6 +88,9 @@ impl Verified {
 pub enum AuthFailure {
     MissingHeader(String),
     MalformedHeader(String),
+    /// A token field the scheme reads from the body is absent (`aircall`, `token`).
+    MissingField(String),
+    MalformedField(String),
     BadSignature,
     StaleTimestamp,
     FutureTimestamp,
@@ -92,6 +103,8 @@ impl AuthFailure {
         match self {
             Self::MissingHeader(_) => "missing_header",
             Self::MalformedHeader(_) => "malformed_header",
+            Self::MissingField(_) => "missing_field",
+            Self::MalformedField(_) => "malformed_field",
             Self::BadSignature => "bad_signature",
             Self::StaleTimestamp => "stale_timestamp",
             Self::FutureTimestamp => "future_timestamp",
@@ -106,6 +119,8 @@ impl fmt::Display for AuthFailure {
         match self {
             Self::MissingHeader(h) => write!(f, "missing signature header {h}"),
             Self::MalformedHeader(h) => write!(f, "header {h} is malformed"),
+            Self::MissingField(n) => write!(f, "the body has no {n} field"),
+            Self::MalformedField(n) => write!(f, "the body's {n} field is not a string"),
             Self::BadSignature => f.write_str("signature does not match any configured secret"),
             Self::StaleTimestamp => f.write_str("timestamp is older than the allowed tolerance"),
             Self::FutureTimestamp => {
@@ -148,6 +163,26 @@ pub trait Verifier: Send + Sync + fmt::Debug {
 
     /// Verifies `delivery` as of `now_ms` (Unix time in milliseconds).
     fn verify(&self, delivery: &Delivery<'_>, now_ms: i64) -> Result<Verified, Rejection>;
+
+    /// A provider's set-up request that is answered, not stored (RingCentral's
+    /// `Validation-Token`). Ingest asks before [`Verifier::verify`]; it authenticates
+    /// nothing and stores nothing, so it needs no secret.
+    fn handshake(&self, _delivery: &Delivery<'_>) -> Option<Handshake> {
+        None
+    }
+
+    /// The `WWW-Authenticate` value for this scheme's 401s (HTTP Basic: a sender such as
+    /// Bandwidth only sends credentials after a challenge).
+    fn challenge(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A handshake answer: `200` with this header echoed, nothing stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    pub header: &'static str,
+    pub value: String,
 }
 
 /// The current Unix time in milliseconds. Ingest passes this (or a test's pinned clock) to

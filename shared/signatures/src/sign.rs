@@ -116,3 +116,119 @@ pub fn retell(api_key: &[u8], body: &[u8], timestamp_ms: i64) -> String {
     );
     format!("v={ms},d={digest}")
 }
+
+/// `plivo`: the `X-Plivo-Signature-V3` value for a POST of `form` to `url` with `nonce`,
+/// as Plivo's V3 documentation and plivo-python's `validate_v3_signature` build it: the
+/// URL without its query; `?` and the decoded query pairs sorted, `k=v` joined by `&`;
+/// then, for a POST with parameters, `.` (only after a query) and every parameter sorted
+/// as `key` + `value`; then `.` and the nonce. HMAC-SHA256, base64.
+pub fn plivo(auth_token: &[u8], url: &str, form: &[(&str, &str)], nonce: &str) -> String {
+    let s = format!("{}.{nonce}", plivo_string(url, form));
+    hmac(
+        MacAlgorithm::Sha256,
+        auth_token,
+        &[s.as_bytes()],
+        SigEncoding::Base64,
+    )
+}
+
+/// The string [`plivo`] signs, before `.{nonce}`.
+pub fn plivo_string(url: &str, form: &[(&str, &str)]) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    pairs.sort();
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    form.sort();
+    let mut s = base.to_owned();
+    match (query.is_empty(), form.is_empty()) {
+        (true, true) => {}
+        (false, true) => s += &format!("?{}", query.join("&")),
+        (true, false) => s.push('?'),
+        (false, false) => s += &format!("?{}.", query.join("&")),
+    }
+    for (k, v) in form {
+        s += k;
+        s += v;
+    }
+    s
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An HS256 JWT over `claims` (RFC 7519): `vonage` (in `Authorization: Bearer`, with
+/// `payload_hash` the hex SHA-256 of the body), `dialpad` (the token is the body), `jwt`.
+pub fn jwt_hs256(secret: &[u8], claims: &serde_json::Value) -> String {
+    let url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let head = url(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let body = url(claims.to_string().as_bytes());
+    let mac =
+        MacKey::new(MacAlgorithm::Sha256, secret).sign(&[head.as_bytes(), b".", body.as_bytes()]);
+    format!("{head}.{body}.{}", url(&mac))
+}
+
+/// `basic` / `bandwidth`: the `Authorization` value (RFC 7617).
+pub fn basic(username: &str, password: &str) -> String {
+    format!("Basic {}", b64(format!("{username}:{password}").as_bytes()))
+}
+
+/// `elevenlabs`: `ElevenLabs-Signature: t={t},v0={hex HMAC-SHA256 of "{t}.{body}"}`.
+pub fn elevenlabs(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let t = timestamp.to_string();
+    let sig = hmac(
+        MacAlgorithm::Sha256,
+        secret,
+        &[t.as_bytes(), b".", body],
+        SigEncoding::Hex,
+    );
+    format!("t={t},v0={sig}")
+}
+
+/// `callrail`: the `Signature` header, base64 HMAC-SHA1 of the body keyed with the
+/// company's signing key as written (not hex-decoded).
+pub fn callrail(key: &[u8], body: &[u8]) -> String {
+    hmac(MacAlgorithm::Sha1, key, &[body], SigEncoding::Base64)
+}
+
+/// `bland`: `X-Webhook-Signature`, hex HMAC-SHA256 of the body.
+pub fn bland(secret: &[u8], body: &[u8]) -> String {
+    hmac(MacAlgorithm::Sha256, secret, &[body], SigEncoding::Hex)
+}
+
+/// `synthflow`: base64 HMAC-SHA256 of the call id.
+pub fn synthflow(secret: &[u8], call_id: &str) -> String {
+    hmac(
+        MacAlgorithm::Sha256,
+        secret,
+        &[call_id.as_bytes()],
+        SigEncoding::Base64,
+    )
+}

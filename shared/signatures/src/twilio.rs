@@ -147,7 +147,7 @@ pub(crate) fn signed_params(params: &[(String, String)]) -> String {
     out
 }
 
-fn is_form(d: &Delivery<'_>) -> bool {
+pub(crate) fn is_form(d: &Delivery<'_>) -> bool {
     d.headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

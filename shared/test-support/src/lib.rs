@@ -20,6 +20,7 @@ mod cluster;
 mod inbound;
 mod nats;
 mod schemes;
+mod schemes_more;
 
 pub use cluster::NatsCluster;
 pub use inbound::{event_fixture, inbound_headers, msg_id, publish_acked, publish_inbound};

@@ -16,6 +16,20 @@ pub enum TestScheme {
     VapiHmac,
     Hmac,
     Github,
+    Plivo,
+    Vonage,
+    Dialpad,
+    RingCentral,
+    Bandwidth,
+    Aircall,
+    CallRail,
+    Bland,
+    ElevenLabs,
+    Synthflow,
+    Basic,
+    Token,
+    Jwt,
+    HmacCombined,
 }
 
 /// One secret in both forms: what the config holds and what the provider signs with.
@@ -98,7 +112,7 @@ pub fn agent_report(tenant: &str, source: &str, id: &str, body: &[u8]) -> Hook {
 }
 
 impl TestScheme {
-    pub const ALL: [TestScheme; 10] = [
+    pub const ALL: [TestScheme; 24] = [
         TestScheme::ServiceTitan,
         TestScheme::StandardWebhooks,
         TestScheme::TwilioForm,
@@ -109,6 +123,20 @@ impl TestScheme {
         TestScheme::VapiHmac,
         TestScheme::Hmac,
         TestScheme::Github,
+        TestScheme::Plivo,
+        TestScheme::Vonage,
+        TestScheme::Dialpad,
+        TestScheme::RingCentral,
+        TestScheme::Bandwidth,
+        TestScheme::Aircall,
+        TestScheme::CallRail,
+        TestScheme::Bland,
+        TestScheme::ElevenLabs,
+        TestScheme::Synthflow,
+        TestScheme::Basic,
+        TestScheme::Token,
+        TestScheme::Jwt,
+        TestScheme::HmacCombined,
     ];
 
     /// The `scheme = "..."` value.
@@ -120,7 +148,20 @@ impl TestScheme {
             Self::Telnyx => "telnyx",
             Self::Retell => "retell",
             Self::Vapi | Self::VapiHmac => "vapi",
-            Self::Hmac | Self::Github => "hmac",
+            Self::Hmac | Self::Github | Self::HmacCombined => "hmac",
+            Self::Plivo => "plivo",
+            Self::Vonage => "vonage",
+            Self::Dialpad => "dialpad",
+            Self::RingCentral => "ringcentral",
+            Self::Bandwidth => "bandwidth",
+            Self::Aircall => "aircall",
+            Self::CallRail => "callrail",
+            Self::Bland => "bland",
+            Self::ElevenLabs => "elevenlabs",
+            Self::Synthflow => "synthflow",
+            Self::Basic => "basic",
+            Self::Token => "token",
+            Self::Jwt => "jwt",
         }
     }
 
@@ -137,14 +178,57 @@ impl TestScheme {
             Self::VapiHmac => "vapi-hmac",
             Self::Hmac => "custom",
             Self::Github => "github",
+            Self::Plivo => "plivo",
+            Self::Vonage => "vonage",
+            Self::Dialpad => "dialpad",
+            Self::RingCentral => "ringcentral",
+            Self::Bandwidth => "bandwidth",
+            Self::Aircall => "aircall",
+            Self::CallRail => "callrail",
+            Self::Bland => "bland",
+            Self::ElevenLabs => "elevenlabs",
+            Self::Synthflow => "synthflow",
+            Self::Basic => "basic",
+            Self::Token => "token",
+            Self::Jwt => "jwt",
+            Self::HmacCombined => "combined",
         }
     }
 
     pub fn timestamped(self) -> bool {
         matches!(
             self,
-            Self::StandardWebhooks | Self::Telnyx | Self::Retell | Self::VapiHmac | Self::Hmac
+            Self::StandardWebhooks
+                | Self::Telnyx
+                | Self::Retell
+                | Self::VapiHmac
+                | Self::Hmac
+                | Self::Vonage
+                | Self::Dialpad
+                | Self::ElevenLabs
+                | Self::Jwt
+                | Self::HmacCombined
         )
+    }
+
+    /// Whether the scheme authenticates the body (a static token or Basic does not).
+    pub fn signs_body(self) -> bool {
+        !matches!(
+            self,
+            Self::Vapi
+                | Self::RingCentral
+                | Self::Bandwidth
+                | Self::Basic
+                | Self::Aircall
+                | Self::Synthflow
+                | Self::Token
+        )
+    }
+
+    /// Whether the proof is in a header ([`Self::signature_header`]) rather than the body
+    /// (Dialpad's token is the body; Aircall's is a body field).
+    pub fn proof_in_header(self) -> bool {
+        !matches!(self, Self::Dialpad | Self::Aircall)
     }
 
     /// The header carrying the signature (or static secret).
@@ -159,6 +243,18 @@ impl TestScheme {
             Self::VapiHmac => "x-signature",
             Self::Hmac => "X-Custom-Signature",
             Self::Github => "X-Hub-Signature-256",
+            Self::Plivo => "X-Plivo-Signature-V3",
+            Self::Vonage | Self::Bandwidth | Self::Basic => "Authorization",
+            // The proof is in the body (see `proof_in_header`).
+            Self::Dialpad | Self::Aircall => "X-No-Such-Header",
+            Self::RingCentral => "Verification-Token",
+            Self::CallRail => "Signature",
+            Self::Bland => "X-Webhook-Signature",
+            Self::ElevenLabs => "ElevenLabs-Signature",
+            Self::Synthflow => "X-Synthflow-Signature",
+            Self::Token => "X-Hook-Token",
+            Self::Jwt => "X-Jwt",
+            Self::HmacCombined => "X-Combined-Signature",
         }
     }
 
@@ -210,7 +306,7 @@ impl TestScheme {
                  payload = \"{id}.{timestamp}.{body}\"\ntimestamp_header = \"X-Custom-Timestamp\"\nid_header = \"X-Custom-Id\"\n"
             }
             Self::Github => "preset = \"github\"\n",
-            _ => "",
+            other => crate::schemes_more::extra_toml(other),
         };
         format!(
             "scheme = \"{}\"\n{extra}secrets = [{}]\n",
@@ -319,6 +415,7 @@ impl TestScheme {
                 hook.set_header("X-Hub-Signature-256", &format!("sha256={sig}"));
                 hook.set_header("X-GitHub-Delivery", spec.id);
             }
+            other => crate::schemes_more::sign_into(other, secret, spec, &mut hook),
         }
         hook
     }
@@ -328,6 +425,12 @@ impl TestScheme {
         match self {
             Self::StandardWebhooks | Self::Hmac => spec.id.to_owned(),
             Self::TwilioForm => format!("{}:completed:0", spec.id),
+            Self::Plivo => {
+                let payload = String::from_utf8_lossy(spec.body).into_owned();
+                let form = crate::schemes_more::plivo_form(spec, &payload);
+                let url = format!("{}{}", spec.public_url, hook.path_and_query);
+                switchboard_signatures::sha256_hex(sign::plivo_string(&url, &form).as_bytes())
+            }
             Self::Telnyx => extract_telnyx_id(spec.body)
                 .unwrap_or_else(|| switchboard_signatures::sha256_hex(&hook.body)),
             _ => switchboard_signatures::sha256_hex(&hook.body),

@@ -78,7 +78,7 @@ async fn bad_signatures_get_401_and_publish_nothing() {
         let mut cases = Vec::new();
 
         let mut tampered = good.clone();
-        if scheme == TestScheme::TwilioForm {
+        if matches!(scheme, TestScheme::TwilioForm | TestScheme::Plivo) {
             tampered.body = String::from_utf8(tampered.body)
                 .unwrap()
                 .replace("completed", "completes")
@@ -86,8 +86,8 @@ async fn bad_signatures_get_401_and_publish_nothing() {
         } else {
             tampered.body.push(b' ');
         }
-        // Vapi's static secret authenticates the sender, not the body: nothing to tamper.
-        if scheme != TestScheme::Vapi {
+        // A static token or Basic authenticates the sender, not the body: nothing to tamper.
+        if scheme.signs_body() {
             cases.push(("tampered body", tampered));
         }
 
@@ -98,8 +98,14 @@ async fn bad_signatures_get_401_and_publish_nothing() {
         ));
 
         let mut missing = good.clone();
-        missing.remove_header(scheme.signature_header());
-        cases.push(("missing header", missing));
+        if scheme.proof_in_header() {
+            missing.remove_header(scheme.signature_header());
+        } else if scheme == TestScheme::Aircall {
+            missing.body = body.clone(); // the body without its token field
+        } else {
+            missing.body = b"{}".to_vec(); // Dialpad: a body that is no token
+        }
+        cases.push(("missing proof", missing));
 
         if scheme.timestamped() {
             // Well outside the 300 s tolerance: the test may take a while to reach this case.
@@ -346,4 +352,67 @@ async fn the_verifier_uses_the_injected_clock() {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn ringcentral_validation_is_echoed_and_stores_nothing() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(format!("{}/v1/hooks/acme/ringcentral", app.address))
+        .header("Validation-Token", "e2b5f6a0-3c1d-4a8e-9f00-5f7d1c2b3a4e")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("validation-token")
+            .map(|v| v.to_str().unwrap()),
+        Some("e2b5f6a0-3c1d-4a8e-9f00-5f7d1c2b3a4e")
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap()),
+        Some("application/json")
+    );
+    assert!(
+        app.inbound().await.is_empty(),
+        "a handshake is not a delivery"
+    );
+}
+
+#[tokio::test]
+async fn basic_schemes_challenge_so_bandwidth_retries_with_credentials() {
+    let app = spawn_app().await;
+    for scheme in [TestScheme::Bandwidth, TestScheme::Basic] {
+        let mut first = app.signed("acme", scheme, b"{\"eventType\":\"initiate\"}", "bw-1");
+        first.remove_header("Authorization");
+        let response = app.send(&first).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            Some("Basic realm=\"switchboard\", charset=\"UTF-8\"".to_owned()),
+            "{scheme:?}"
+        );
+        assert_error(response, 401, "invalid_signature", "no credentials").await;
+        let retry = app.signed("acme", scheme, b"{\"eventType\":\"initiate\"}", "bw-1");
+        assert_eq!(app.send(&retry).await.status(), 200, "{scheme:?}");
+    }
+    // A scheme that is not Basic sends no challenge.
+    let mut unsigned = app.signed("acme", TestScheme::Bland, b"{}", "x");
+    unsigned.remove_header("X-Webhook-Signature");
+    assert!(
+        app.send(&unsigned)
+            .await
+            .headers()
+            .get("www-authenticate")
+            .is_none()
+    );
+    assert_eq!(app.inbound().await.len(), 2);
 }
