@@ -103,7 +103,9 @@ pub enum Direction {
 /// voice-AI provider saw it. Fields a provider does not send are absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CallData {
-    /// `twilio`, `telnyx`, `retell`, `vapi`, `agent`.
+    /// The payload format it came in: `twilio`, `telnyx`, `retell`, `vapi`, `plivo`, `vonage`,
+    /// `dialpad`, `ringcentral`, `bandwidth`, `aircall`, `callrail`, `bland`, `elevenlabs`,
+    /// `synthflow`, `agent`.
     pub provider: String,
     pub provider_call_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]

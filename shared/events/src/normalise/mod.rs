@@ -10,10 +10,21 @@
 //!   a call id) — the router dead-letters it with the reason.
 
 mod agent;
+mod aircall;
+mod bandwidth;
+mod bland;
+mod callrail;
+mod dialpad;
+mod elevenlabs;
+mod fields;
+mod plivo;
+mod ringcentral;
 mod servicetitan;
+mod synthflow;
 mod telnyx;
 mod twilio;
 mod voice_ai;
+mod vonage;
 
 use crate::cloudevent::{CloudEvent, event_id};
 use crate::types::{EventType, UnrecognizedData};
@@ -31,6 +42,16 @@ pub enum Format {
     Telnyx,
     Retell,
     Vapi,
+    Plivo,
+    Vonage,
+    Dialpad,
+    RingCentral,
+    Bandwidth,
+    Aircall,
+    CallRail,
+    Bland,
+    ElevenLabs,
+    Synthflow,
     /// Switchboard's own format for AI agents (docs/events.md).
     Agent,
     /// No normaliser: every delivery is `webhook.unrecognized`.
@@ -38,12 +59,22 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 16] = [
         "servicetitan",
         "twilio",
         "telnyx",
         "retell",
         "vapi",
+        "plivo",
+        "vonage",
+        "dialpad",
+        "ringcentral",
+        "bandwidth",
+        "aircall",
+        "callrail",
+        "bland",
+        "elevenlabs",
+        "synthflow",
         "agent",
     ];
 
@@ -56,12 +87,29 @@ impl Format {
             "retell" => Self::Retell,
             "vapi" => Self::Vapi,
             "agent" => Self::Agent,
+            other => return Self::provider(other),
+        })
+    }
+
+    /// The telephony and voice-AI formats named as their signature schemes are.
+    fn provider(name: &str) -> Option<Self> {
+        Some(match name {
+            "plivo" => Self::Plivo,
+            "vonage" => Self::Vonage,
+            "dialpad" => Self::Dialpad,
+            "ringcentral" => Self::RingCentral,
+            "bandwidth" => Self::Bandwidth,
+            "aircall" => Self::Aircall,
+            "callrail" => Self::CallRail,
+            "bland" => Self::Bland,
+            "elevenlabs" => Self::ElevenLabs,
+            "synthflow" => Self::Synthflow,
             _ => return None,
         })
     }
 
     /// The default format of a signature scheme (`standard-webhooks` carries the agent
-    /// format; the generic `hmac` scheme has none).
+    /// format; the generic `basic`, `token`, `jwt` and `hmac` schemes have none).
     pub fn for_scheme(scheme: &str) -> Self {
         match scheme {
             "servicetitan" => Self::ServiceTitan,
@@ -70,7 +118,7 @@ impl Format {
             "retell" => Self::Retell,
             "vapi" => Self::Vapi,
             "standard-webhooks" => Self::Agent,
-            _ => Self::Unknown,
+            other => Self::provider(other).unwrap_or(Self::Unknown),
         }
     }
 
@@ -81,6 +129,16 @@ impl Format {
             Self::Telnyx => "telnyx",
             Self::Retell => "retell",
             Self::Vapi => "vapi",
+            Self::Plivo => "plivo",
+            Self::Vonage => "vonage",
+            Self::Dialpad => "dialpad",
+            Self::RingCentral => "ringcentral",
+            Self::Bandwidth => "bandwidth",
+            Self::Aircall => "aircall",
+            Self::CallRail => "callrail",
+            Self::Bland => "bland",
+            Self::ElevenLabs => "elevenlabs",
+            Self::Synthflow => "synthflow",
             Self::Agent => "agent",
             Self::Unknown => "unknown",
         }
@@ -170,6 +228,16 @@ pub fn normalise(d: &Delivery<'_>) -> Result<Vec<CloudEvent>, NormaliseError> {
         Format::Vapi => voice_ai::vapi(d),
         Format::Agent => agent::drafts(d),
         Format::ServiceTitan => servicetitan::drafts(d),
+        Format::Plivo => plivo::drafts(d),
+        Format::Vonage => vonage::drafts(d),
+        Format::Dialpad => dialpad::drafts(d),
+        Format::RingCentral => ringcentral::drafts(d),
+        Format::Bandwidth => bandwidth::drafts(d),
+        Format::Aircall => aircall::drafts(d),
+        Format::CallRail => callrail::drafts(d),
+        Format::Bland => bland::drafts(d),
+        Format::ElevenLabs => elevenlabs::drafts(d),
+        Format::Synthflow => synthflow::drafts(d),
         Format::Unknown => Err(Problem::Unrecognized(
             "the source has no payload format (set `format`)".into(),
         )),
@@ -390,6 +458,9 @@ pub(crate) fn str_at(v: &serde_json::Value, pointer: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod provider_tests;
 
 /// The RFC 3339 / RFC 2822 readers and the writer above keep the exact forms Switchboard
 /// read and wrote before it moved to jiff.

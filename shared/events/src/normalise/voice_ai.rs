@@ -26,7 +26,7 @@ fn parse_outcome(value: &Value) -> Option<CallClass> {
 /// `servicetitan_{call,job,appointment}_id` (see docs/events.md). `Err` when an outcome is
 /// present but not one we know — the caller keeps it as `webhook.unrecognized` rather than
 /// dropping the rest of the report.
-fn outcome_from_analysis(
+pub(crate) fn outcome_from_analysis(
     analysis: &Value,
     base: &CallData,
     summary: Option<String>,
@@ -73,7 +73,7 @@ fn outcome_from_analysis(
 }
 
 /// Appends the `call.outcome` for `analysis`, or a `webhook.unrecognized` saying why not.
-fn push_outcome(
+pub(crate) fn push_outcome(
     drafts: &mut Vec<Draft>,
     d: &Delivery<'_>,
     analysis: &Value,

@@ -1,0 +1,2 @@
+#![no_main]
+switchboard_fuzz::normalise_target!("elevenlabs");

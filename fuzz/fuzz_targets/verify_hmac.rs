@@ -1,0 +1,2 @@
+#![no_main]
+switchboard_fuzz::verify_target!("hmac");
