@@ -22,27 +22,119 @@ pub struct Scheme {
 
 /// Every verifier target, by target name (`verify_<name>`).
 pub const SCHEMES: &[Scheme] = &[
-    Scheme { name: "servicetitan", toml: "scheme = \"servicetitan\"", headers: &["x-servicetitan-signature", "content-type"] },
-    Scheme { name: "standard_webhooks", toml: "scheme = \"standard-webhooks\"", headers: &["webhook-id", "webhook-timestamp", "webhook-signature"] },
-    Scheme { name: "twilio", toml: "scheme = \"twilio\"", headers: &["x-twilio-signature", "x-twilio-webhooks-signature-settings", "content-type"] },
-    Scheme { name: "telnyx", toml: "scheme = \"telnyx\"", headers: &["telnyx-signature-ed25519", "telnyx-timestamp"] },
-    Scheme { name: "retell", toml: "scheme = \"retell\"", headers: &["x-retell-signature"] },
-    Scheme { name: "vapi", toml: "scheme = \"vapi\"", headers: &["x-vapi-secret"] },
-    Scheme { name: "hmac", toml: "scheme = \"hmac\"\nheader = \"X-Sig\"\nprefix = \"v0=\"\npayload = \"{id}.{timestamp}.{body}\"\ntimestamp_header = \"X-Ts\"\nid_header = \"X-Id\"", headers: &["x-sig", "x-ts", "x-id"] },
-    Scheme { name: "hmac_combined", toml: "scheme = \"hmac\"\nheader = \"X-Combined-Signature\"\ntimestamp_key = \"t\"", headers: &["x-combined-signature"] },
-    Scheme { name: "plivo", toml: "scheme = \"plivo\"", headers: &["x-plivo-signature-v3", "x-plivo-signature-v3-nonce", "content-type"] },
-    Scheme { name: "vonage", toml: "scheme = \"vonage\"", headers: &["authorization"] },
-    Scheme { name: "dialpad", toml: "scheme = \"dialpad\"", headers: &[] },
-    Scheme { name: "ringcentral", toml: "scheme = \"ringcentral\"", headers: &["verification-token", "validation-token"] },
-    Scheme { name: "bandwidth", toml: "scheme = \"bandwidth\"\nusername = \"bw\"", headers: &["authorization"] },
-    Scheme { name: "basic", toml: "scheme = \"basic\"\nusername = \"hooks\"", headers: &["authorization"] },
-    Scheme { name: "aircall", toml: "scheme = \"aircall\"", headers: &[] },
-    Scheme { name: "token", toml: "scheme = \"token\"\nfield = \"token\"", headers: &[] },
-    Scheme { name: "jwt", toml: "scheme = \"jwt\"\npayload_hash_claim = \"payload_hash\"", headers: &["authorization"] },
-    Scheme { name: "callrail", toml: "scheme = \"callrail\"", headers: &["signature"] },
-    Scheme { name: "bland", toml: "scheme = \"bland\"", headers: &["x-webhook-signature"] },
-    Scheme { name: "elevenlabs", toml: "scheme = \"elevenlabs\"", headers: &["elevenlabs-signature"] },
-    Scheme { name: "synthflow", toml: "scheme = \"synthflow\"", headers: &["x-synthflow-signature"] },
+    Scheme {
+        name: "servicetitan",
+        toml: "scheme = \"servicetitan\"",
+        headers: &["x-servicetitan-signature", "content-type"],
+    },
+    Scheme {
+        name: "standard_webhooks",
+        toml: "scheme = \"standard-webhooks\"",
+        headers: &["webhook-id", "webhook-timestamp", "webhook-signature"],
+    },
+    Scheme {
+        name: "twilio",
+        toml: "scheme = \"twilio\"",
+        headers: &[
+            "x-twilio-signature",
+            "x-twilio-webhooks-signature-settings",
+            "content-type",
+        ],
+    },
+    Scheme {
+        name: "telnyx",
+        toml: "scheme = \"telnyx\"",
+        headers: &["telnyx-signature-ed25519", "telnyx-timestamp"],
+    },
+    Scheme {
+        name: "retell",
+        toml: "scheme = \"retell\"",
+        headers: &["x-retell-signature"],
+    },
+    Scheme {
+        name: "vapi",
+        toml: "scheme = \"vapi\"",
+        headers: &["x-vapi-secret"],
+    },
+    Scheme {
+        name: "hmac",
+        toml: "scheme = \"hmac\"\nheader = \"X-Sig\"\nprefix = \"v0=\"\npayload = \"{id}.{timestamp}.{body}\"\ntimestamp_header = \"X-Ts\"\nid_header = \"X-Id\"",
+        headers: &["x-sig", "x-ts", "x-id"],
+    },
+    Scheme {
+        name: "hmac_combined",
+        toml: "scheme = \"hmac\"\nheader = \"X-Combined-Signature\"\ntimestamp_key = \"t\"",
+        headers: &["x-combined-signature"],
+    },
+    Scheme {
+        name: "plivo",
+        toml: "scheme = \"plivo\"",
+        headers: &[
+            "x-plivo-signature-v3",
+            "x-plivo-signature-v3-nonce",
+            "content-type",
+        ],
+    },
+    Scheme {
+        name: "vonage",
+        toml: "scheme = \"vonage\"",
+        headers: &["authorization"],
+    },
+    Scheme {
+        name: "dialpad",
+        toml: "scheme = \"dialpad\"",
+        headers: &[],
+    },
+    Scheme {
+        name: "ringcentral",
+        toml: "scheme = \"ringcentral\"",
+        headers: &["verification-token", "validation-token"],
+    },
+    Scheme {
+        name: "bandwidth",
+        toml: "scheme = \"bandwidth\"\nusername = \"bw\"",
+        headers: &["authorization"],
+    },
+    Scheme {
+        name: "basic",
+        toml: "scheme = \"basic\"\nusername = \"hooks\"",
+        headers: &["authorization"],
+    },
+    Scheme {
+        name: "aircall",
+        toml: "scheme = \"aircall\"",
+        headers: &[],
+    },
+    Scheme {
+        name: "token",
+        toml: "scheme = \"token\"\nfield = \"token\"",
+        headers: &[],
+    },
+    Scheme {
+        name: "jwt",
+        toml: "scheme = \"jwt\"\npayload_hash_claim = \"payload_hash\"",
+        headers: &["authorization"],
+    },
+    Scheme {
+        name: "callrail",
+        toml: "scheme = \"callrail\"",
+        headers: &["signature"],
+    },
+    Scheme {
+        name: "bland",
+        toml: "scheme = \"bland\"",
+        headers: &["x-webhook-signature"],
+    },
+    Scheme {
+        name: "elevenlabs",
+        toml: "scheme = \"elevenlabs\"",
+        headers: &["elevenlabs-signature"],
+    },
+    Scheme {
+        name: "synthflow",
+        toml: "scheme = \"synthflow\"",
+        headers: &["x-synthflow-signature"],
+    },
 ];
 
 pub fn scheme(name: &str) -> &'static Scheme {
@@ -63,7 +155,9 @@ pub fn verifier(scheme: &Scheme) -> Box<dyn Verifier> {
         "[ingest]\npublic_url = \"{PUBLIC_URL}\"\n[tenants.t.sources.s]\n{}\nsecrets = [{secret:?}]\n",
         scheme.toml
     );
-    let config = toml.parse::<switchboard_config::Config>().expect("fuzz config");
+    let config = toml
+        .parse::<switchboard_config::Config>()
+        .expect("fuzz config");
     build_verifier("tenants.t.sources.s", &config.tenants["t"].sources["s"]).expect("verifier")
 }
 
@@ -92,13 +186,21 @@ pub fn verify(name: &'static str, cell: &OnceLock<Box<dyn Verifier>>, data: &[u8
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    let query = parts.next().and_then(|q| std::str::from_utf8(q).ok()).filter(|q| !q.is_empty());
+    let query = parts
+        .next()
+        .and_then(|q| std::str::from_utf8(q).ok())
+        .filter(|q| !q.is_empty());
     let body = parts.next().unwrap_or_default();
     let url = match query {
         Some(q) => format!("{PUBLIC_URL}/v1/hooks/t/s?{q}"),
         None => format!("{PUBLIC_URL}/v1/hooks/t/s"),
     };
-    let delivery = Delivery { headers: &headers, body, url: &url, query };
+    let delivery = Delivery {
+        headers: &headers,
+        body,
+        url: &url,
+        query,
+    };
     let _ = verifier.handshake(&delivery);
     let _ = verifier.verify(&delivery, 1_764_000_000_000);
 }
