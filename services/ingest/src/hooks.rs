@@ -219,15 +219,19 @@ pub(crate) async fn admit(state: &IngestState, request: Request) -> Result<Admit
         url: &url,
         query: uri.query(),
     };
-    // A provider's set-up request (RingCentral's validation) is answered, not stored.
-    if let Some(handshake) = route.verifier.handshake(&delivery) {
-        tracing::info!(tenant = %route.tenant, source = %route.source, header = handshake.header,
-            "answered the provider's webhook handshake (nothing stored)");
-        return Err(answer_handshake(&handshake));
-    }
     let verified = match route.verifier.verify(&delivery, (state.clock)()) {
         Ok(v) => v,
-        Err(rejection) => return Err(refuse(reject(route, rejection), SeenBody::Read(&body))),
+        Err(rejection) => {
+            // A provider's set-up request (RingCentral's validation) that is not also a
+            // verified notification is answered, not stored: a real notification is never
+            // taken for one.
+            if let Some(handshake) = route.verifier.handshake(&delivery) {
+                tracing::info!(tenant = %route.tenant, source = %route.source, header = handshake.header,
+                    "answered the provider's webhook handshake (nothing stored)");
+                return Err(answer_handshake(&handshake));
+            }
+            return Err(refuse(reject(route, rejection), SeenBody::Read(&body)));
+        }
     };
     Ok(Admitted {
         route: route.clone(),

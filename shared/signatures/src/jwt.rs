@@ -86,9 +86,11 @@ impl Jwt {
     }
 }
 
+/// A JWS part: unpadded base64url only (RFC 7515 §2). Padding is refused, or `=` appended to
+/// a captured token would make a new body (a new dedup key) with the same signature.
 fn b64(part: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part.trim_end_matches('='))
+        .decode(part)
         .ok()
 }
 
@@ -112,7 +114,15 @@ pub(crate) fn verify_hs256(
         serde_json::from_slice(&b64(head).ok_or_else(malformed)?).map_err(|_| malformed())?;
     match header.get("alg").and_then(|a| a.as_str()) {
         Some("HS256") => {}
-        Some(other) => return Err(AuthFailure::UnsupportedAlgorithm(other.to_owned())),
+        // Named in the answer, so bounded and printable: it is the sender's text.
+        Some(other) => {
+            let shown: String = other
+                .chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(32)
+                .collect();
+            return Err(AuthFailure::UnsupportedAlgorithm(shown));
+        }
         None => return Err(malformed()),
     }
     let sig = b64(sig).filter(|s| s.len() == 32).ok_or_else(malformed)?;
@@ -187,6 +197,14 @@ impl Verifier for Jwt {
                 return Err(AuthFailure::BodyHashMismatch.into());
             }
         }
-        Ok(Verified::with_id(None))
+        // A body token's dedup key is its signed part (`header.claims`), so the same event
+        // re-sent, however the token is dressed, is one delivery.
+        let id = match self.location {
+            JwtLocation::Body => token
+                .rsplit_once('.')
+                .map(|(signed, _)| crate::sha256_hex(signed.as_bytes())),
+            JwtLocation::Header(_) => None,
+        };
+        Ok(Verified::with_id(id))
     }
 }

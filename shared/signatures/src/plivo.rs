@@ -84,7 +84,16 @@ impl Verifier for Plivo {
     }
 
     fn verify(&self, d: &Delivery<'_>, _now_ms: i64) -> Result<Verified, Rejection> {
-        let signatures = header(d.headers, &[SIGNATURE, SIGNATURE_MAIN])?;
+        // Plivo may send both: `-V3` signed with the (sub)account's token, `-Ma-V3` with the
+        // main account's. Either configured token must do, so both lists are checked.
+        let lists: Vec<(&str, &str)> = [SIGNATURE, SIGNATURE_MAIN]
+            .into_iter()
+            .filter_map(|name| Some((name, d.headers.get(name)?.to_str().ok()?)))
+            .collect();
+        if lists.is_empty() {
+            // Missing, or present but not visible ASCII.
+            header(d.headers, &[SIGNATURE, SIGNATURE_MAIN])?;
+        }
         let nonce = header(d.headers, &[NONCE])?;
         if nonce.is_empty() {
             return Err(AuthFailure::MalformedHeader(NONCE.into()).into());
@@ -101,9 +110,12 @@ impl Verifier for Plivo {
         let signed = signed_string(d.url, form).map_err(Rejection::BadRequest)?;
         let parts: [&[u8]; 3] = [signed.as_bytes(), b".", nonce.as_bytes()];
         let mut any = false;
-        for (i, encoded) in signatures.split(',').enumerate() {
+        let entries = lists
+            .iter()
+            .flat_map(|(name, list)| list.split(',').map(move |e| (*name, e)));
+        for (i, (name, encoded)) in entries.enumerate() {
             if i == MAX_SIGNATURES {
-                return Err(AuthFailure::MalformedHeader(SIGNATURE.into()).into());
+                return Err(AuthFailure::MalformedHeader(name.into()).into());
             }
             // Every listed signature is checked (no early exit): timing does not tell which.
             if let Some(sig) = decode_sig(encoded.trim(), SigEncoding::Base64, MacAlgorithm::Sha256)

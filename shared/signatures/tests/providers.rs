@@ -521,3 +521,85 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_padded_or_resigned_dialpad_token_is_the_same_delivery_or_none() {
+    let s = schemes().into_iter().find(|s| s.name == "dialpad").unwrap();
+    let v = verifier(&s, &[SECRET]);
+    let d = (s.sign)(SECRET, NOW);
+    let id = |d: &Signed| {
+        v.verify(
+            &Delivery {
+                headers: &d.headers,
+                body: &d.body,
+                url: &d.url,
+                query: None,
+            },
+            NOW * 1000,
+        )
+    };
+    let first = id(&d).unwrap();
+    assert!(
+        first.provider_id().is_some(),
+        "the signed part is the dedup key"
+    );
+    // `=` padding on any part is refused (it would be a new body with the same signature).
+    for part in 0..3 {
+        let mut padded = d.clone();
+        let token = String::from_utf8(d.body.clone()).unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[part].push('=');
+        padded.body = parts.join(".").into_bytes();
+        assert!(id(&padded).is_err(), "padding on part {part} accepted");
+    }
+}
+
+#[test]
+fn plivo_accepts_the_main_accounts_signature_beside_the_subaccounts() {
+    let s = schemes().into_iter().find(|s| s.name == "plivo").unwrap();
+    // Configured with the main account's token; the sub-account's signature comes first.
+    let main = (s.sign)("main-account-token", NOW);
+    let sub = (s.sign)("sub-account-token", NOW);
+    let mut both = main.clone();
+    both.headers.insert(
+        "x-plivo-signature-v3",
+        sub.headers["x-plivo-signature-v3"].clone(),
+    );
+    both.headers.insert(
+        "x-plivo-signature-ma-v3",
+        main.headers["x-plivo-signature-v3"].clone(),
+    );
+    assert_eq!(
+        reason(run(&*verifier(&s, &["main-account-token"]), &both, NOW)),
+        "accepted"
+    );
+    assert_eq!(
+        reason(run(&*verifier(&s, &["sub-account-token"]), &both, NOW)),
+        "accepted"
+    );
+    assert_eq!(
+        reason(run(&*verifier(&s, &["other"]), &both, NOW)),
+        "bad_signature"
+    );
+}
+
+#[test]
+fn an_unsupported_algorithm_is_named_briefly() {
+    use base64::Engine as _;
+    let s = schemes().into_iter().find(|s| s.name == "dialpad").unwrap();
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let alg = "X".repeat(5000);
+    let token = format!("{}.{}.", b64(&format!("{{\"alg\":\"{alg}\"}}")), b64("{}"));
+    let err = verifier(&s, &[SECRET])
+        .verify(
+            &Delivery {
+                headers: &HeaderMap::new(),
+                body: token.as_bytes(),
+                url: BASE,
+                query: None,
+            },
+            NOW * 1000,
+        )
+        .unwrap_err();
+    assert!(err.to_string().len() < 100, "{err}");
+}

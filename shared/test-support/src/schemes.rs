@@ -425,6 +425,16 @@ impl TestScheme {
         match self {
             Self::StandardWebhooks | Self::Hmac => spec.id.to_owned(),
             Self::TwilioForm => format!("{}:completed:0", spec.id),
+            // Dialpad: the token's signed part, `header.claims`.
+            Self::Dialpad => {
+                let token = String::from_utf8_lossy(&hook.body);
+                let signed = token.rsplit_once('.').map_or("", |(signed, _)| signed);
+                switchboard_signatures::sha256_hex(signed.as_bytes())
+            }
+            Self::RingCentral => serde_json::from_slice::<serde_json::Value>(&hook.body)
+                .ok()
+                .and_then(|v| v["uuid"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| switchboard_signatures::sha256_hex(&hook.body)),
             Self::Plivo => {
                 let payload = String::from_utf8_lossy(spec.body).into_owned();
                 let form = crate::schemes_more::plivo_form(spec, &payload);

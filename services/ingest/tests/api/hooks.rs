@@ -383,6 +383,22 @@ async fn ringcentral_validation_is_echoed_and_stores_nothing() {
         app.inbound().await.is_empty(),
         "a handshake is not a delivery"
     );
+
+    // A verified notification that also carries the header is stored, not echoed.
+    let mut notification = app.signed(
+        "acme",
+        TestScheme::RingCentral,
+        b"{\"uuid\":\"n-1\"}",
+        "n-1",
+    );
+    notification.set_header("Validation-Token", "e2b5f6a0");
+    let (status, reply) = json(app.send(&notification).await).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["id"], "acme:ringcentral:n-1",
+        "the notification's uuid is its dedup id"
+    );
+    assert_eq!(app.inbound().await.len(), 1);
 }
 
 #[tokio::test]
