@@ -75,16 +75,8 @@ fn signed(scheme: &str) -> Vec<u8> {
                 sign::form_encode(&form).as_bytes(),
             )
         }
-        "vonage" => {
-            let claims =
-                json!({"iat": TS, "payload_hash": switchboard_signatures::sha256_hex(body)});
-            encode(
-                &[&format!("Bearer {}", sign::jwt_hs256(key, &claims))],
-                "",
-                body,
-            )
-        }
-        "jwt" => {
+        // Both take `Authorization: Bearer` with a `payload_hash` claim.
+        "vonage" | "jwt" => {
             let claims =
                 json!({"iat": TS, "payload_hash": switchboard_signatures::sha256_hex(body)});
             encode(
