@@ -7,8 +7,8 @@
 //! <https://developer.aircall.io/api-references/#call-overview>
 
 use super::fields::{id_at, int_at, secs_at, utc_from_unix_secs};
-use super::{Delivery, Draft, Problem, json, str_at};
-use crate::types::{CallData, EventType, RecordingData};
+use super::{Delivery, Draft, Problem, completed_with_recording, json, str_at};
+use crate::types::{CallData, EventType};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let v = json(d)?;
@@ -57,23 +57,7 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             data.end_reason =
                 str_at(c, "/missed_call_reason").or_else(|| str_at(c, "/hangup_cause"));
             data.recording_url = str_at(c, "/recording");
-            let at = data.ended_at.clone();
-            let mut drafts = vec![Draft::new(
-                EventType::CallCompleted,
-                subject.clone(),
-                at.clone(),
-                &data,
-            )];
-            if let Some(url) = data.recording_url.clone() {
-                let rec = RecordingData {
-                    provider: "aircall".into(),
-                    provider_call_id: call_id,
-                    recording_url: url,
-                    duration_secs: None,
-                };
-                drafts.push(Draft::new(EventType::CallRecordingReady, subject, at, &rec));
-            }
-            drafts
+            completed_with_recording(&data, None)
         }
         // Fires the moment the call ends, before its duration and recording are known;
         // `call.ended` follows about 30 s later with the complete call, and is the one

@@ -7,7 +7,7 @@
 
 use super::fields::secs_between;
 use super::{Delivery, Draft, Problem, json, str_at, utc};
-use crate::types::{CallData, EventType, RecordingData};
+use crate::types::{CallData, EventType};
 use serde_json::Value;
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
@@ -25,17 +25,12 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             }
             let url = str_at(&v, "/mediaUrl")
                 .ok_or_else(|| Problem::Malformed("recordingAvailable without mediaUrl".into()))?;
-            let data = RecordingData {
-                provider: "bandwidth".into(),
-                provider_call_id: call_id.clone(),
-                recording_url: url,
-                duration_secs: str_at(&v, "/duration").and_then(|p| iso_duration_secs(&p)),
-            };
-            return Ok(vec![Draft::new(
-                EventType::CallRecordingReady,
-                Some(call_id),
+            return Ok(vec![Draft::recording(
+                "bandwidth",
+                &call_id,
+                url,
+                str_at(&v, "/duration").and_then(|p| iso_duration_secs(&p)),
                 time,
-                &data,
             )]);
         }
         // Sent when a `<Record>` ends, before the file can be downloaded: the

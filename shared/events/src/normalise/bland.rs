@@ -8,8 +8,8 @@
 
 use super::fields::{number_at, secs_at};
 use super::voice_ai::push_outcome;
-use super::{Delivery, Draft, Problem, json, str_at, utc};
-use crate::types::{CallData, EventType, RecordingData};
+use super::{Delivery, Draft, Problem, completed_with_recording, json, str_at, utc};
+use crate::types::CallData;
 use serde_json::Value;
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
@@ -44,27 +44,7 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             v.get("inbound").and_then(Value::as_bool),
         )
     };
-    let subject = Some(call_id.clone());
-    let mut drafts = vec![Draft::new(
-        EventType::CallCompleted,
-        subject.clone(),
-        data.ended_at.clone(),
-        &data,
-    )];
-    if let Some(url) = data.recording_url.clone() {
-        let rec = RecordingData {
-            provider: "bland".into(),
-            provider_call_id: call_id,
-            recording_url: url,
-            duration_secs: data.duration_secs,
-        };
-        drafts.push(Draft::new(
-            EventType::CallRecordingReady,
-            subject,
-            data.ended_at.clone(),
-            &rec,
-        ));
-    }
+    let mut drafts = completed_with_recording(&data, data.duration_secs);
     // The verdict: the requested analysis, else the variables the pathway collected.
     let analysis = ["analysis", "variables"]
         .iter()

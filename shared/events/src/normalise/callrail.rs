@@ -9,8 +9,8 @@
 //! <https://apidocs.callrail.com/#webhooks>
 
 use super::fields::{id_at, secs_at, utc_after};
-use super::{Delivery, Draft, Problem, json, str_at, utc};
-use crate::types::{CallData, EventType, RecordingData};
+use super::{Delivery, Draft, Problem, completed_with_recording, json, str_at, utc};
+use crate::types::{CallData, EventType};
 use serde_json::Value;
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
@@ -27,25 +27,20 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         .or_else(|| id_at(&v, "/id"))
         .ok_or_else(|| Problem::Malformed("no resource_id or id".into()))?;
     let recording = str_at(&v, "/recording");
-    let recording_ready = |url: String| {
-        let rec = RecordingData {
-            provider: "callrail".into(),
-            provider_call_id: call_id.clone(),
-            recording_url: url,
-            duration_secs: secs_at(&v, "/recording_duration"),
-        };
-        Draft::new(
-            EventType::CallRecordingReady,
-            Some(call_id.clone()),
-            None,
-            &rec,
-        )
-    };
+    let recording_secs = secs_at(&v, "/recording_duration");
 
     // Call modified: a finished call changed (tags, notes, a late recording, …).
     if let Some(changes) = v.get("changes").filter(|c| !c.is_null()) {
         return Ok(match recording {
-            Some(url) if mentions(changes, "recording") => vec![recording_ready(url)],
+            Some(url) if mentions(changes, "recording") => {
+                vec![Draft::recording(
+                    "callrail",
+                    &call_id,
+                    url,
+                    recording_secs,
+                    None,
+                )]
+            }
             _ => Vec::new(),
         });
     }
@@ -91,19 +86,8 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     } else {
         answered.map(|a| String::from(if a { "completed" } else { "no-answer" }))
     };
-    data.recording_url.clone_from(&recording);
-    let mut drafts = vec![Draft::new(
-        EventType::CallCompleted,
-        Some(call_id.clone()),
-        data.ended_at.clone(),
-        &data,
-    )];
-    if let Some(url) = recording {
-        let mut rec = recording_ready(url);
-        rec.time.clone_from(&data.ended_at);
-        drafts.push(rec);
-    }
-    Ok(drafts)
+    data.recording_url = recording;
+    Ok(completed_with_recording(&data, recording_secs))
 }
 
 /// Whether a call-modified `changes` value names `field` (as a key or a listed name).

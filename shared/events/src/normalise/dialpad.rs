@@ -9,7 +9,7 @@
 
 use super::fields::{id_at, int_at, number_at};
 use super::{Delivery, Draft, Problem, str_at, utc_from_unix_ms};
-use crate::types::{CallData, EventType, RecordingData};
+use crate::types::{CallData, EventType};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -59,18 +59,7 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             let Some(url) = recording_url(&v) else {
                 return Ok(Vec::new());
             };
-            let rec = RecordingData {
-                provider: "dialpad".into(),
-                provider_call_id: call_id.clone(),
-                recording_url: url,
-                duration_secs: None,
-            };
-            return Ok(vec![Draft::new(
-                EventType::CallRecordingReady,
-                Some(call_id),
-                time,
-                &rec,
-            )]);
+            return Ok(vec![Draft::recording("dialpad", &call_id, url, None, time)]);
         }
         // Routing, in-call and after-call states that add nothing to the call's lifecycle:
         // an inbound call rings (`ringing`) after `preanswer`/`queued`, and ends in

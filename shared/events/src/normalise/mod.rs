@@ -15,6 +15,7 @@ mod bandwidth;
 mod bland;
 mod callrail;
 mod dialpad;
+mod draft;
 mod elevenlabs;
 mod fields;
 mod plivo;
@@ -28,6 +29,7 @@ mod vonage;
 
 use crate::cloudevent::{CloudEvent, event_id};
 use crate::types::{EventType, UnrecognizedData};
+pub(crate) use draft::{Draft, completed_with_recording};
 use jiff::civil::DateTime;
 use jiff::fmt::rfc2822;
 use jiff::tz::Offset;
@@ -168,31 +170,6 @@ pub enum NormaliseError {
         format: &'static str,
         reason: String,
     },
-}
-
-/// An event before its envelope.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Draft {
-    pub kind: EventType,
-    pub subject: Option<String>,
-    pub time: Option<String>,
-    pub data: serde_json::Value,
-}
-
-impl Draft {
-    pub(crate) fn new<T: serde::Serialize>(
-        kind: EventType,
-        subject: Option<String>,
-        time: Option<String>,
-        data: &T,
-    ) -> Self {
-        Self {
-            kind,
-            subject,
-            time,
-            data: serde_json::to_value(data).expect("event data serializes"),
-        }
-    }
 }
 
 /// Why a format module could not produce events.

@@ -8,7 +8,7 @@
 
 use super::fields::with_plus;
 use super::{Delivery, Draft, Problem};
-use crate::types::{CallData, EventType, RecordingData};
+use crate::types::{CallData, EventType};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let params = switchboard_signatures::parse_form(d.body).map_err(Problem::Malformed)?;
@@ -16,18 +16,13 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         .ok_or_else(|| Problem::Malformed("no CallUUID".into()))?;
 
     if let Some(url) = first(&params, &["RecordUrl", "record_url"]) {
-        let data = RecordingData {
-            provider: "plivo".into(),
-            provider_call_id: call_id.clone(),
-            recording_url: url,
-            duration_secs: first(&params, &["RecordingDuration", "recording_duration"])
+        return Ok(vec![Draft::recording(
+            "plivo",
+            &call_id,
+            url,
+            first(&params, &["RecordingDuration", "recording_duration"])
                 .and_then(|v| v.trim().parse().ok()),
-        };
-        return Ok(vec![Draft::new(
-            EventType::CallRecordingReady,
-            Some(call_id),
             None,
-            &data,
         )]);
     }
 

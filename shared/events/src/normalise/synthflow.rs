@@ -8,8 +8,10 @@
 
 use super::fields::{secs_at, utc_after};
 use super::voice_ai::push_outcome;
-use super::{Delivery, Draft, Problem, json, str_at, utc, utc_from_unix_ms};
-use crate::types::{CallData, EventType, RecordingData};
+use super::{
+    Delivery, Draft, Problem, completed_with_recording, json, str_at, utc, utc_from_unix_ms,
+};
+use crate::types::CallData;
 use serde_json::{Map, Value};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
@@ -53,27 +55,7 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         recording_url: str_at(call, "/recording_url").or_else(|| str_at(&v, "/recording_url")),
         ..CallData::between("synthflow", &call_id, from, to, inbound)
     };
-    let subject = Some(call_id.clone());
-    let mut drafts = vec![Draft::new(
-        EventType::CallCompleted,
-        subject.clone(),
-        data.ended_at.clone(),
-        &data,
-    )];
-    if let Some(url) = data.recording_url.clone() {
-        let rec = RecordingData {
-            provider: "synthflow".into(),
-            provider_call_id: call_id,
-            recording_url: url,
-            duration_secs: None,
-        };
-        drafts.push(Draft::new(
-            EventType::CallRecordingReady,
-            subject,
-            data.ended_at.clone(),
-            &rec,
-        ));
-    }
+    let mut drafts = completed_with_recording(&data, None);
     let analysis = [
         collected_variables(v.get("collected_variables")),
         v.get("analysis").cloned().unwrap_or(Value::Null),

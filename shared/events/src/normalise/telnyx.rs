@@ -2,8 +2,9 @@
 //! {…}}}` for `call.initiated`, `call.answered`, `call.hangup`, `call.recording.saved`.
 //! <https://developers.telnyx.com/docs/voice/programmable-voice/receiving-webhooks>
 
-use super::{Delivery, Draft, Problem, json, parse_rfc3339, str_at, utc};
-use crate::types::{CallData, EventType, RecordingData};
+use super::fields::secs_between;
+use super::{Delivery, Draft, Problem, json, str_at, utc};
+use crate::types::{CallData, EventType};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let v = json(d)?;
@@ -23,24 +24,11 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             .ok_or_else(|| {
                 Problem::Malformed("call.recording.saved without recording_urls".into())
             })?;
-        let duration = match (
-            str_at(p, "/recording_started_at").and_then(|t| parse(&t)),
-            str_at(p, "/recording_ended_at").and_then(|t| parse(&t)),
-        ) {
-            (Some(a), Some(b)) if b >= a => Some(b.duration_since(a).as_secs() as u64),
-            _ => None,
-        };
-        let data = RecordingData {
-            provider: "telnyx".into(),
-            provider_call_id: call_id.clone(),
-            recording_url: url,
-            duration_secs: duration,
-        };
-        return Ok(vec![Draft::new(
-            EventType::CallRecordingReady,
-            Some(call_id),
-            time,
-            &data,
+        let duration = str_at(p, "/recording_started_at")
+            .zip(str_at(p, "/recording_ended_at"))
+            .and_then(|(a, b)| secs_between(&a, &b));
+        return Ok(vec![Draft::recording(
+            "telnyx", &call_id, url, duration, time,
         )]);
     }
     let mut data = CallData::between(
@@ -66,13 +54,9 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
             data.ended_at = str_at(p, "/end_time")
                 .and_then(|t| utc(&t))
                 .or_else(|| time.clone());
-            if let (Some(a), Some(b)) = (
-                str_at(p, "/start_time").and_then(|t| parse(&t)),
-                str_at(p, "/end_time").and_then(|t| parse(&t)),
-            ) && b >= a
-            {
-                data.duration_secs = Some(b.duration_since(a).as_secs() as u64);
-            }
+            data.duration_secs = str_at(p, "/start_time")
+                .zip(str_at(p, "/end_time"))
+                .and_then(|(a, b)| secs_between(&a, &b));
             data.end_reason = str_at(p, "/hangup_cause");
             EventType::CallCompleted
         }
@@ -83,8 +67,4 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         }
     };
     Ok(vec![Draft::new(kind, Some(call_id), time, &data)])
-}
-
-fn parse(s: &str) -> Option<jiff::Timestamp> {
-    parse_rfc3339(s).map(|(t, _)| t)
 }

@@ -5,7 +5,7 @@
 //! <https://www.twilio.com/docs/voice/api/call-resource#statuscallback>
 
 use super::{Delivery, Draft, Problem, utc_from_rfc2822};
-use crate::types::{CallData, EventType, RecordingData};
+use crate::types::{CallData, EventType};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let params = switchboard_signatures::parse_form(d.body).map_err(Problem::Malformed)?;
@@ -25,17 +25,12 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         }
         let url = get("RecordingUrl")
             .ok_or_else(|| Problem::Malformed("recording callback without RecordingUrl".into()))?;
-        let data = RecordingData {
-            provider: "twilio".into(),
-            provider_call_id: call_sid.clone(),
-            recording_url: url,
-            duration_secs: get("RecordingDuration").and_then(|v| v.parse().ok()),
-        };
-        return Ok(vec![Draft::new(
-            EventType::CallRecordingReady,
-            Some(call_sid),
+        return Ok(vec![Draft::recording(
+            "twilio",
+            &call_sid,
+            url,
+            get("RecordingDuration").and_then(|v| v.parse().ok()),
             time,
-            &data,
         )]);
     }
 

@@ -9,7 +9,7 @@
 
 use super::fields::{secs_at, secs_between, with_plus};
 use super::{Delivery, Draft, Problem, json, str_at, utc};
-use crate::types::{CallData, EventType, RecordingData};
+use crate::types::{CallData, EventType};
 
 pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
     let v = json(d)?;
@@ -22,17 +22,12 @@ pub(crate) fn drafts(d: &Delivery<'_>) -> Result<Vec<Draft>, Problem> {
         let call_id = str_at(&v, "/uuid")
             .or_else(|| str_at(&v, "/conversation_uuid"))
             .ok_or_else(|| Problem::Malformed("record event without conversation_uuid".into()))?;
-        let data = RecordingData {
-            provider: "vonage".into(),
-            provider_call_id: call_id.clone(),
-            recording_url: url,
-            duration_secs: start.zip(end).and_then(|(a, b)| secs_between(&a, &b)),
-        };
-        return Ok(vec![Draft::new(
-            EventType::CallRecordingReady,
-            Some(call_id),
+        return Ok(vec![Draft::recording(
+            "vonage",
+            &call_id,
+            url,
+            start.zip(end).and_then(|(a, b)| secs_between(&a, &b)),
             time,
-            &data,
         )]);
     }
 
