@@ -68,10 +68,9 @@ fn source_formats(config: &Config) -> SourceFormats {
     config
         .sources()
         .map(|(t, s, sc)| {
-            let format = match sc.format() {
-                Some(f) => Format::parse(f.as_str()).unwrap_or(Format::Unknown),
-                None => Format::for_scheme(sc.scheme_name()),
-            };
+            let format = sc
+                .format()
+                .map_or_else(|| Format::for_scheme(sc.scheme_name()), Format::from);
             ((t.to_string(), s.to_string()), SourceInfo { format })
         })
         .collect()

@@ -147,6 +147,32 @@ impl Format {
     }
 }
 
+/// A source's `format` key: every config format has its normaliser (the match is
+/// exhaustive, so a format added to the config cannot silently read as `Unknown`).
+impl From<switchboard_config::PayloadFormat> for Format {
+    fn from(f: switchboard_config::PayloadFormat) -> Self {
+        use switchboard_config::PayloadFormat as P;
+        match f {
+            P::Servicetitan => Self::ServiceTitan,
+            P::Twilio => Self::Twilio,
+            P::Telnyx => Self::Telnyx,
+            P::Retell => Self::Retell,
+            P::Vapi => Self::Vapi,
+            P::Plivo => Self::Plivo,
+            P::Vonage => Self::Vonage,
+            P::Dialpad => Self::Dialpad,
+            P::Ringcentral => Self::RingCentral,
+            P::Bandwidth => Self::Bandwidth,
+            P::Aircall => Self::Aircall,
+            P::Callrail => Self::CallRail,
+            P::Bland => Self::Bland,
+            P::Elevenlabs => Self::ElevenLabs,
+            P::Synthflow => Self::Synthflow,
+            P::Agent => Self::Agent,
+        }
+    }
+}
+
 /// A delivery as stored in INBOUND: the body and what ingest recorded about it.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {

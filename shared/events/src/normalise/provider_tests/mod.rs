@@ -159,3 +159,13 @@ proptest::proptest! {
 
 mod telephony;
 mod voice_ai;
+
+#[test]
+fn every_config_format_is_its_normaliser() {
+    for name in Format::NAMES {
+        let config: switchboard_config::PayloadFormat =
+            serde_json::from_value(Value::String(name.to_owned())).unwrap();
+        assert_eq!(Format::from(config), Format::parse(name).unwrap(), "{name}");
+        assert_eq!(config.as_str(), name);
+    }
+}
