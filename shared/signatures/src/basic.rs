@@ -9,18 +9,17 @@
 //! The expected `username:password` pairs are kept as SHA-256 digests and compared with
 //! the received pair's digest in constant time.
 
+use crate::token::SecretDigests;
 use crate::{AuthFailure, Delivery, Rejection, Verified, Verifier, header};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretSlice};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 pub const CHALLENGE: &str = "Basic realm=\"switchboard\", charset=\"UTF-8\"";
 
 #[derive(Debug)]
 pub struct Basic {
     scheme: &'static str,
-    digests: Vec<SecretSlice<u8>>,
+    digests: SecretDigests,
 }
 
 impl Basic {
@@ -28,16 +27,11 @@ impl Basic {
     pub fn new(scheme: &'static str, username: &str, passwords: &[SecretSlice<u8>]) -> Self {
         Self {
             scheme,
-            digests: passwords
-                .iter()
-                .map(|p| {
-                    let mut h = Sha256::new();
-                    h.update(username.as_bytes());
-                    h.update(b":");
-                    h.update(p.expose_secret());
-                    SecretSlice::from(h.finalize().to_vec())
-                })
-                .collect(),
+            digests: SecretDigests::new(
+                passwords
+                    .iter()
+                    .map(|p| vec![username.as_bytes(), b":", p.expose_secret()]),
+            ),
         }
     }
 }
@@ -63,11 +57,7 @@ impl Verifier for Basic {
             .ok()
             .filter(|p| p.contains(&b':'))
             .ok_or_else(|| AuthFailure::MalformedHeader(AUTHORIZATION.into()))?;
-        let digest = Sha256::digest(&pair);
-        let ok = self.digests.iter().fold(0u8, |ok, s| {
-            ok | s.expose_secret().ct_eq(digest.as_slice()).unwrap_u8()
-        });
-        if ok == 1 {
+        if self.digests.matches(&pair) {
             Ok(Verified::with_id(None))
         } else {
             Err(AuthFailure::BadSignature.into())

@@ -18,7 +18,6 @@ use crate::mac::{MacAlgorithm, MacKeys};
 use crate::{AuthFailure, Delivery, Rejection, Verified, Verifier, check_time, header};
 use base64::Engine as _;
 use secrecy::SecretSlice;
-use subtle::ConstantTimeEq as _;
 
 /// Where the token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,14 +187,7 @@ impl Verifier for Jwt {
             let expected = claims.get(claim).and_then(|v| v.as_str()).ok_or_else(|| {
                 AuthFailure::MalformedHeader(format!("{} claim {claim}", self.name()))
             })?;
-            let actual = crate::sha256_hex(d.body);
-            if !bool::from(
-                actual
-                    .as_bytes()
-                    .ct_eq(expected.to_ascii_lowercase().as_bytes()),
-            ) {
-                return Err(AuthFailure::BodyHashMismatch.into());
-            }
+            crate::check_body_hash(d.body, expected)?;
         }
         // A body token's dedup key is its signed part (`header.claims`), so the same event
         // re-sent, however the token is dressed, is one delivery.

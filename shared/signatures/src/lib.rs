@@ -230,6 +230,22 @@ fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Result<&'a str, AuthFai
     ))
 }
 
+/// Whether `body` hashes to the signed hex SHA-256 `expected` (Twilio's `bodySHA256`,
+/// Vonage's `payload_hash`), compared in constant time.
+fn check_body_hash(body: &[u8], expected: &str) -> Result<(), AuthFailure> {
+    use subtle::ConstantTimeEq as _;
+    let actual = sha256_hex(body);
+    if bool::from(
+        actual
+            .as_bytes()
+            .ct_eq(expected.to_ascii_lowercase().as_bytes()),
+    ) {
+        Ok(())
+    } else {
+        Err(AuthFailure::BodyHashMismatch)
+    }
+}
+
 /// Hex SHA-256 of `bytes`: the dedup key of deliveries without a provider id.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -25,11 +25,38 @@ pub enum TokenLocation {
     Field(String),
 }
 
+/// Static secrets as SHA-256 digests, any of which may match (rotation). A candidate is
+/// compared digest to digest against every one, in constant time and without early exit.
+#[derive(Debug)]
+pub(crate) struct SecretDigests(Vec<SecretSlice<u8>>);
+
+impl SecretDigests {
+    /// The digests of each secret's bytes as `parts` of it give them.
+    pub(crate) fn new<'a>(secrets: impl Iterator<Item = Vec<&'a [u8]>>) -> Self {
+        Self(
+            secrets
+                .map(|parts| {
+                    let mut h = Sha256::new();
+                    parts.iter().for_each(|p| h.update(p));
+                    SecretSlice::from(h.finalize().to_vec())
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn matches(&self, candidate: &[u8]) -> bool {
+        let digest = Sha256::digest(candidate);
+        self.0.iter().fold(0u8, |ok, s| {
+            ok | s.expose_secret().ct_eq(digest.as_slice()).unwrap_u8()
+        }) == 1
+    }
+}
+
 #[derive(Debug)]
 pub struct StaticToken {
     scheme: &'static str,
     location: TokenLocation,
-    digests: Vec<SecretSlice<u8>>,
+    digests: SecretDigests,
     /// RingCentral: answer a request carrying this header by echoing it (the
     /// subscription's validation), without storing anything.
     echo: Option<&'static str>,
@@ -42,10 +69,7 @@ impl StaticToken {
         Self {
             scheme,
             location,
-            digests: secrets
-                .iter()
-                .map(|s| SecretSlice::from(Sha256::digest(s.expose_secret()).to_vec()))
-                .collect(),
+            digests: SecretDigests::new(secrets.iter().map(|s| vec![s.expose_secret()])),
             echo: None,
             id_field: None,
         }
@@ -66,13 +90,6 @@ impl StaticToken {
                 secrets,
             )
         }
-    }
-
-    fn matches(&self, provided: &[u8]) -> bool {
-        let digest = Sha256::digest(provided);
-        self.digests.iter().fold(0u8, |ok, s| {
-            ok | s.expose_secret().ct_eq(digest.as_slice()).unwrap_u8()
-        }) == 1
     }
 }
 
@@ -115,9 +132,9 @@ impl Verifier for StaticToken {
                         .ok_or_else(|| AuthFailure::MalformedHeader(name.clone()))?,
                     None => value,
                 };
-                self.matches(value.as_bytes())
+                self.digests.matches(value.as_bytes())
             }
-            TokenLocation::Field(name) => self.matches(field(d.body, name)?.as_bytes()),
+            TokenLocation::Field(name) => self.digests.matches(field(d.body, name)?.as_bytes()),
         };
         if ok {
             // The provider's event id, for dedup (RingCentral's `uuid`); a body without one

@@ -14,7 +14,6 @@
 use crate::mac::{MacAlgorithm, MacKeys, SigEncoding, decode_sig};
 use crate::{AuthFailure, Delivery, Rejection, Verified, Verifier, header};
 use secrecy::SecretSlice;
-use subtle::ConstantTimeEq;
 
 const SIGNATURE: &str = "x-twilio-signature";
 const SETTINGS: &str = "x-twilio-webhooks-signature-settings";
@@ -196,14 +195,7 @@ impl Verifier for Twilio {
         });
         let (suffix, params) = match &body_hash {
             Some(expected) => {
-                let actual = crate::sha256_hex(d.body);
-                if !bool::from(
-                    actual
-                        .as_bytes()
-                        .ct_eq(expected.to_ascii_lowercase().as_bytes()),
-                ) {
-                    return Err(AuthFailure::BodyHashMismatch.into());
-                }
+                crate::check_body_hash(d.body, expected)?;
                 (String::new(), Vec::new())
             }
             None => {
