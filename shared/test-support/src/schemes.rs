@@ -178,20 +178,9 @@ impl TestScheme {
             Self::VapiHmac => "vapi-hmac",
             Self::Hmac => "custom",
             Self::Github => "github",
-            Self::Plivo => "plivo",
-            Self::Vonage => "vonage",
-            Self::Dialpad => "dialpad",
-            Self::RingCentral => "ringcentral",
-            Self::Bandwidth => "bandwidth",
-            Self::Aircall => "aircall",
-            Self::CallRail => "callrail",
-            Self::Bland => "bland",
-            Self::ElevenLabs => "elevenlabs",
-            Self::Synthflow => "synthflow",
-            Self::Basic => "basic",
-            Self::Token => "token",
-            Self::Jwt => "jwt",
             Self::HmacCombined => "combined",
+            // One source per scheme: named as the scheme.
+            other => other.scheme_name(),
         }
     }
 
@@ -225,15 +214,10 @@ impl TestScheme {
         )
     }
 
-    /// Whether the proof is in a header ([`Self::signature_header`]) rather than the body
-    /// (Dialpad's token is the body; Aircall's is a body field).
-    pub fn proof_in_header(self) -> bool {
-        !matches!(self, Self::Dialpad | Self::Aircall)
-    }
-
-    /// The header carrying the signature (or static secret).
-    pub fn signature_header(self) -> &'static str {
-        match self {
+    /// The header carrying the signature (or static secret); `None` where the proof is in
+    /// the body (Dialpad's token is the body; Aircall's is a body field).
+    pub fn signature_header(self) -> Option<&'static str> {
+        Some(match self {
             Self::ServiceTitan => "X-ServiceTitan-Signature",
             Self::StandardWebhooks => "webhook-signature",
             Self::TwilioForm | Self::TwilioJson => "X-Twilio-Signature",
@@ -245,8 +229,7 @@ impl TestScheme {
             Self::Github => "X-Hub-Signature-256",
             Self::Plivo => "X-Plivo-Signature-V3",
             Self::Vonage | Self::Bandwidth | Self::Basic => "Authorization",
-            // The proof is in the body (see `proof_in_header`).
-            Self::Dialpad | Self::Aircall => "X-No-Such-Header",
+            Self::Dialpad | Self::Aircall => return None,
             Self::RingCentral => "Verification-Token",
             Self::CallRail => "Signature",
             Self::Bland => "X-Webhook-Signature",
@@ -255,7 +238,7 @@ impl TestScheme {
             Self::Token => "X-Hook-Token",
             Self::Jwt => "X-Jwt",
             Self::HmacCombined => "X-Combined-Signature",
-        }
+        })
     }
 
     /// A deterministic secret; different `n` give different secrets, different tenants
