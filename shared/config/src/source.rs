@@ -74,35 +74,35 @@ pub enum SourceConfig {
     #[serde(rename = "servicetitan")]
     ServiceTitan(ServiceTitanSource),
     #[serde(rename = "standard-webhooks")]
-    StandardWebhooks(TimestampedSource),
+    StandardWebhooks(PlainSource),
     #[serde(rename = "twilio")]
-    Twilio(TwilioSource),
+    Twilio(PlainSource),
     #[serde(rename = "telnyx")]
-    Telnyx(TimestampedSource),
+    Telnyx(PlainSource),
     #[serde(rename = "retell")]
-    Retell(TimestampedSource),
+    Retell(PlainSource),
     #[serde(rename = "vapi")]
     Vapi(VapiSource),
     #[serde(rename = "hmac")]
     Hmac(HmacSource),
     #[serde(rename = "plivo")]
-    Plivo(TimestampedSource),
+    Plivo(PlainSource),
     #[serde(rename = "vonage")]
-    Vonage(TimestampedSource),
+    Vonage(PlainSource),
     #[serde(rename = "dialpad")]
-    Dialpad(TimestampedSource),
+    Dialpad(PlainSource),
     #[serde(rename = "ringcentral")]
-    RingCentral(TimestampedSource),
+    RingCentral(PlainSource),
     #[serde(rename = "bandwidth")]
     Bandwidth(BasicSource),
     #[serde(rename = "aircall")]
-    Aircall(TimestampedSource),
+    Aircall(PlainSource),
     #[serde(rename = "callrail")]
-    CallRail(TimestampedSource),
+    CallRail(PlainSource),
     #[serde(rename = "bland")]
-    Bland(TimestampedSource),
+    Bland(PlainSource),
     #[serde(rename = "elevenlabs")]
-    ElevenLabs(TimestampedSource),
+    ElevenLabs(PlainSource),
     #[serde(rename = "synthflow")]
     Synthflow(SynthflowSource),
     #[serde(rename = "basic")]
@@ -116,7 +116,6 @@ pub enum SourceConfig {
 /// The keys every source has, whatever its scheme.
 pub trait SourceCommon {
     fn secrets(&self) -> &[SecretString];
-    fn tolerance_secs(&self) -> Option<u64>;
     fn format(&self) -> Option<PayloadFormat>;
     fn record_rejected_body_bytes(&self) -> usize;
 }
@@ -191,11 +190,6 @@ impl SourceConfig {
         self.common().format()
     }
 
-    /// `tolerance_secs`, if set.
-    pub fn tolerance_secs(&self) -> Option<u64> {
-        self.common().tolerance_secs()
-    }
-
     /// `record_rejected_body_bytes`: how much of a rejected body REJECTED keeps.
     pub fn record_rejected_body_bytes(&self) -> usize {
         self.common().record_rejected_body_bytes()
@@ -232,9 +226,6 @@ macro_rules! source {
             fn secrets(&self) -> &[SecretString] {
                 &self.secrets
             }
-            fn tolerance_secs(&self) -> Option<u64> {
-                self.tolerance_secs
-            }
             fn format(&self) -> Option<PayloadFormat> {
                 self.format
             }
@@ -256,13 +247,9 @@ source! {
 }
 
 source! {
-    /// Schemes whose only knobs are the ones every source has.
-    TimestampedSource {}
-}
-
-source! {
-    /// `twilio`: the secrets are auth tokens (primary and secondary during rotation).
-    TwilioSource {}
+    /// Schemes whose only keys are the ones every source has (for `twilio` the secrets are
+    /// auth tokens, for `telnyx` public keys, …: docs/configuration.md).
+    PlainSource {}
 }
 
 source! {
