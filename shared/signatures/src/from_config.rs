@@ -159,6 +159,13 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     ));
                 }
             };
+            let combined = combined(key, s)?;
+            // The combined form signs its timestamp by default.
+            let default_payload = if combined.is_some() {
+                "{timestamp}.{body}"
+            } else {
+                "{body}"
+            };
             let params = HmacParams {
                 header,
                 prefix: s
@@ -179,7 +186,7 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     .payload
                     .clone()
                     .or_else(|| base.as_ref().map(|b| b.payload.clone()))
-                    .unwrap_or_else(|| "{body}".into()),
+                    .unwrap_or_else(|| default_payload.into()),
                 timestamp_header: opt_header(
                     &format!("{key}.timestamp_header"),
                     s.timestamp_header.as_ref(),
@@ -189,12 +196,8 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     None => base.as_ref().and_then(|b| b.id_header.clone()),
                 },
                 tolerance_secs: tolerance(s.tolerance_secs),
-                combined: combined(key, s)?,
+                combined,
             };
-            let mut params = params;
-            if params.combined.is_some() && s.payload.is_none() {
-                params.payload = "{timestamp}.{body}".into();
-            }
             Box::new(
                 GenericHmac::new("hmac", params, &bytes(&s.secrets))
                     .map_err(|m| err("payload", m))?,
@@ -264,8 +267,7 @@ pub fn build_verifier(key: &str, source: &SourceConfig) -> Result<Box<dyn Verifi
                     name: header_name(&format!("{key}.header"), h)?,
                     prefix: s.prefix.clone(),
                 },
-                (None, Some(f)) if s.prefix.is_some() => {
-                    let _ = f;
+                (None, Some(_)) if s.prefix.is_some() => {
                     return Err(err("prefix", "only applies with header (not field)".into()));
                 }
                 (None, Some(f)) if !f.is_empty() => TokenLocation::Field(f.clone()),
