@@ -35,11 +35,15 @@ impl Verifier for Synthflow {
     }
 
     fn verify(&self, d: &Delivery<'_>, _now_ms: i64) -> Result<Verified, Rejection> {
-        let names: Vec<&str> = match &self.header {
-            Some(h) => vec![h.as_str()],
-            None => DEFAULT_HEADERS.to_vec(),
+        let pinned;
+        let names: &[&str] = match &self.header {
+            Some(h) => {
+                pinned = [h.as_str()];
+                &pinned
+            }
+            None => &DEFAULT_HEADERS,
         };
-        let value = header(d.headers, &names)?;
+        let value = header(d.headers, names)?;
         let sig = decode_sig(value, SigEncoding::Base64, MacAlgorithm::Sha256)
             .ok_or_else(|| AuthFailure::MalformedHeader(names[0].to_owned()))?;
         let call_id = field(d.body, "call_id")?;
