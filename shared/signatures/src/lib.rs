@@ -165,8 +165,9 @@ pub trait Verifier: Send + Sync + fmt::Debug {
     fn verify(&self, delivery: &Delivery<'_>, now_ms: i64) -> Result<Verified, Rejection>;
 
     /// A provider's set-up request that is answered, not stored (RingCentral's
-    /// `Validation-Token`). Ingest asks before [`Verifier::verify`]; it authenticates
-    /// nothing and stores nothing, so it needs no secret.
+    /// `Validation-Token`). Ingest asks only when [`Verifier::verify`] refused the request,
+    /// so a verified delivery is never taken for one; it authenticates nothing and stores
+    /// nothing, so it needs no secret.
     fn handshake(&self, _delivery: &Delivery<'_>) -> Option<Handshake> {
         None
     }
