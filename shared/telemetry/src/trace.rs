@@ -83,7 +83,7 @@ impl TraceParent {
     }
 
     pub fn trace_id_hex(&self) -> String {
-        to_hex(&self.trace_id)
+        TraceIdHex(&self.trace_id).to_string()
     }
 }
 
@@ -113,19 +113,6 @@ fn hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
         .collect()
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    push_hex(&mut out, bytes);
-    out
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    let mut buf = [0u8; 32];
-    let buf = &mut buf[..bytes.len() * 2];
-    write_hex(buf, bytes);
-    out.push_str(std::str::from_utf8(buf).unwrap_or_default());
 }
 
 /// Lower-case hex of `bytes` into `out` (twice as long).
@@ -231,12 +218,8 @@ struct TraceIdHex<'a>(&'a [u8; 16]);
 
 impl std::fmt::Display for TraceIdHex<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 32];
-        for (i, b) in self.0.iter().enumerate() {
-            buf[2 * i] = DIGITS[usize::from(b >> 4)];
-            buf[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
-        }
+        write_hex(&mut buf, self.0);
         f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
     }
 }
